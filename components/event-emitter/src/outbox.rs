@@ -1,0 +1,257 @@
+//! The `outbox` table: its schema and every statement the relay runs on it.
+//! Times are INTEGER Unix epoch milliseconds so "due" is a plain comparison.
+
+use crate::bindings::exports::shop::order::events::{
+    EventStatus, EventsError, OutboxEntry, OutboxStats,
+};
+use spin_sdk::sqlite::{Connection, RowResult, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The outbox schema. Writers (order-api, payment-listener) insert rows with
+/// `status = 'pending'`, `next_attempt_at = created_at`, in the same transaction as the
+/// state change the event describes.
+const SCHEMA: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS outbox (
+        event_id        TEXT PRIMARY KEY,
+        aggregate_id    TEXT NOT NULL,
+        event_type      TEXT NOT NULL,
+        payload         TEXT NOT NULL,
+        status          TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'delivered', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL,
+        delivered_at    INTEGER
+    )",
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at)",
+];
+
+/// Set once this instance has created the schema. Instances may be reused between
+/// calls, which only saves repeating the idempotent DDL; a fresh instance runs it again.
+static SCHEMA_READY: AtomicBool = AtomicBool::new(false);
+
+/// A pending row that is due for delivery.
+pub(crate) struct DueEvent {
+    pub(crate) event_id: String,
+    pub(crate) event_type: String,
+    /// The full CloudEvent JSON, published as-is.
+    pub(crate) payload: String,
+    pub(crate) attempts: u32,
+}
+
+/// The outbox in the `default` database.
+pub(crate) struct Outbox {
+    db: Connection,
+}
+
+impl Outbox {
+    /// Opens the `default` database and makes sure the table exists.
+    pub(crate) async fn open() -> Result<Self, EventsError> {
+        let db = Connection::open_default().await.map_err(storage)?;
+        let outbox = Self { db };
+        if !SCHEMA_READY.load(Ordering::Relaxed) {
+            for statement in SCHEMA {
+                outbox.query(statement, vec![]).await?;
+            }
+            SCHEMA_READY.store(true, Ordering::Relaxed);
+        }
+        Ok(outbox)
+    }
+
+    /// Up to `max` pending rows due at `now`, oldest first.
+    pub(crate) async fn due(&self, now: i64, max: u32) -> Result<Vec<DueEvent>, EventsError> {
+        let rows = self
+            .query(
+                "SELECT event_id, event_type, payload, attempts FROM outbox
+                 WHERE status = 'pending' AND next_attempt_at <= ?
+                 ORDER BY created_at, event_id LIMIT ?",
+                vec![Value::Integer(now), Value::Integer(i64::from(max))],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| DueEvent {
+                event_id: text(row, 0),
+                event_type: text(row, 1),
+                payload: text(row, 2),
+                attempts: row.get::<u32>(3).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Takes a due row for this relay pass by pushing its next attempt to `lease_until`.
+    /// False when another pass took it first; if this pass dies, the row is due again
+    /// once the lease runs out.
+    pub(crate) async fn claim(
+        &self,
+        event_id: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<bool, EventsError> {
+        self.query(
+            "UPDATE outbox SET next_attempt_at = ?
+             WHERE event_id = ? AND status = 'pending' AND next_attempt_at <= ?",
+            vec![
+                Value::Integer(lease_until),
+                Value::Text(event_id.to_owned()),
+                Value::Integer(now),
+            ],
+        )
+        .await?;
+        Ok(self.db.changes().await == 1)
+    }
+
+    /// Records a delivery Redis accepted.
+    pub(crate) async fn mark_delivered(
+        &self,
+        event_id: &str,
+        attempts: u32,
+        now: i64,
+    ) -> Result<(), EventsError> {
+        self.query(
+            "UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?,
+             last_error = NULL WHERE event_id = ?",
+            vec![
+                Value::Integer(i64::from(attempts)),
+                Value::Integer(now),
+                Value::Text(event_id.to_owned()),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Records a failed attempt: due again at `retry_at`, or dead-lettered when `None`.
+    pub(crate) async fn mark_failed(
+        &self,
+        event_id: &str,
+        attempts: u32,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<(), EventsError> {
+        let (status, next_attempt_at) = match retry_at {
+            Some(at) => ("pending", Value::Integer(at)),
+            // A dead row keeps its last due time; replay sets a new one.
+            None => ("dead", Value::Null),
+        };
+        self.query(
+            "UPDATE outbox SET status = ?, attempts = ?, last_error = ?,
+             next_attempt_at = COALESCE(?, next_attempt_at) WHERE event_id = ?",
+            vec![
+                Value::Text(status.to_owned()),
+                Value::Integer(i64::from(attempts)),
+                Value::Text(error.to_owned()),
+                next_attempt_at,
+                Value::Text(event_id.to_owned()),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Counts rows by status, and finds the oldest pending one.
+    pub(crate) async fn stats(&self) -> Result<OutboxStats, EventsError> {
+        let rows = self
+            .query(
+                "SELECT status, COUNT(*), MIN(created_at) FROM outbox GROUP BY status",
+                vec![],
+            )
+            .await?;
+        let mut stats = OutboxStats {
+            pending: 0,
+            dead: 0,
+            delivered: 0,
+            oldest_pending_at_ms: None,
+        };
+        for row in &rows {
+            let count = row.get::<u64>(1).unwrap_or_default();
+            match row.get::<&str>(0) {
+                Some("pending") => {
+                    stats.pending = count;
+                    stats.oldest_pending_at_ms = row.get::<i64>(2);
+                }
+                Some("delivered") => stats.delivered = count,
+                Some("dead") => stats.dead = count,
+                _ => {}
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Makes a row pending again, due `now`, with attempts and error cleared.
+    pub(crate) async fn replay(&self, event_id: &str, now: i64) -> Result<(), EventsError> {
+        self.query(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,
+             last_error = NULL, delivered_at = NULL WHERE event_id = ?",
+            vec![Value::Integer(now), Value::Text(event_id.to_owned())],
+        )
+        .await?;
+        match self.db.changes().await {
+            0 => Err(EventsError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// Rows in `status`, oldest first, at most `limit`.
+    pub(crate) async fn list(
+        &self,
+        status: EventStatus,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, EventsError> {
+        let rows = self
+            .query(
+                "SELECT event_id, aggregate_id, event_type, attempts, next_attempt_at,
+                        last_error, created_at, delivered_at
+                 FROM outbox WHERE status = ? ORDER BY created_at, event_id LIMIT ?",
+                vec![
+                    Value::Text(status_name(status).to_owned()),
+                    Value::Integer(i64::from(limit)),
+                ],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| OutboxEntry {
+                event_id: text(row, 0),
+                aggregate_id: text(row, 1),
+                event_type: text(row, 2),
+                status,
+                attempts: row.get::<u32>(3).unwrap_or_default(),
+                next_attempt_at_ms: row.get::<i64>(4).unwrap_or_default(),
+                last_error: row.get::<&str>(5).map(str::to_owned),
+                created_at_ms: row.get::<i64>(6).unwrap_or_default(),
+                delivered_at_ms: row.get::<i64>(7),
+            })
+            .collect())
+    }
+
+    /// Runs one parameterised statement and collects its rows.
+    async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, EventsError> {
+        self.db
+            .execute(sql, params)
+            .await
+            .map_err(storage)?
+            .collect()
+            .await
+            .map_err(storage)
+    }
+}
+
+/// The stored name of a status.
+fn status_name(status: EventStatus) -> &'static str {
+    match status {
+        EventStatus::Pending => "pending",
+        EventStatus::Delivered => "delivered",
+        EventStatus::Dead => "dead",
+    }
+}
+
+/// A TEXT column; NULL (impossible for NOT NULL columns) reads as empty.
+fn text(row: &RowResult, index: usize) -> String {
+    row.get::<&str>(index).unwrap_or_default().to_owned()
+}
+
+fn storage(error: spin_sdk::sqlite::Error) -> EventsError {
+    EventsError::Storage(format!("{error:?}"))
+}

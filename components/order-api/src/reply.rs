@@ -1,0 +1,56 @@
+//! The one way this component builds an HTTP response.
+
+use bytes::Bytes;
+use spin_sdk::http::{FullBody, HeaderName, HeaderValue, IntoResponse, Response, StatusCode};
+use spin_sdk::wasip3::http::types::{ErrorCode, Response as WasiResponse};
+
+/// A fully buffered response: status, headers and body.
+pub(crate) struct Reply {
+    status: StatusCode,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+}
+
+impl Reply {
+    /// A JSON body with the given status and content type.
+    pub(crate) fn json_as(
+        status: StatusCode,
+        content_type: &'static str,
+        value: &serde_json::Value,
+    ) -> Self {
+        Self {
+            status,
+            headers: vec![(
+                HeaderName::from_static("content-type"),
+                HeaderValue::from_static(content_type),
+            )],
+            // Serialising a `Value` cannot fail: all its keys are strings.
+            body: serde_json::to_vec(value).unwrap_or_default().into(),
+        }
+    }
+
+    /// An `application/json` body with the given status.
+    pub(crate) fn json(status: StatusCode, value: &serde_json::Value) -> Self {
+        Self::json_as(status, "application/json", value)
+    }
+
+    /// Adds a header; a value that is not a valid header value is dropped rather than
+    /// turning a good answer into an error.
+    pub(crate) fn with_header(mut self, name: &'static str, value: &str) -> Self {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.headers.push((HeaderName::from_static(name), value));
+        }
+        self
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Result<WasiResponse, ErrorCode> {
+        let mut response = Response::new(FullBody::new(self.body));
+        *response.status_mut() = self.status;
+        for (name, value) in self.headers {
+            response.headers_mut().append(name, value);
+        }
+        response.into_response()
+    }
+}

@@ -1,0 +1,235 @@
+//! Loading an application: manifest → variables → runtime config → shared backends → one
+//! pre-instantiated (and, where it has dependencies, composed) component per trigger target.
+//! Every failure here is reported once, naming what and where, before anything is served.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use crate::allowed_hosts::AllowedHosts;
+use crate::compose::{self, Inherited, Plug};
+use crate::ctx::{ComponentCaps, Ctx, HostServices};
+use crate::engine::{self, EngineOptions};
+use crate::instance_reuse::InstanceReuse;
+use crate::kv::KvBackend;
+use crate::manifest::{InheritConfiguration, Manifest};
+use crate::redis::RedisConnections;
+use crate::routes::{Route, Router};
+use crate::runtime_config::{KvBackendConfig, RuntimeConfig};
+use crate::sqlite::SqliteDatabase;
+use crate::trigger_http::{HttpComponent, HttpTrigger};
+use crate::trigger_redis::{RedisComponent, RedisSubscription};
+use crate::variables::Variables;
+
+/// How to load and serve an application.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Path of `spin.toml`.
+    pub manifest: PathBuf,
+    /// Spin-format runtime config file.
+    pub runtime_config: Option<PathBuf>,
+    /// Where default stores live (Spin's `--state-dir`); `.spin/` next to the manifest if unset.
+    pub state_dir: Option<PathBuf>,
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// Instance reuse limits.
+    pub reuse: InstanceReuse,
+    /// Engine settings.
+    pub engine: EngineOptions,
+    /// Variable values that take precedence over `SPIN_VARIABLE_*` (name → value).
+    pub variable_overrides: HashMap<String, String>,
+}
+
+/// A loaded application, ready to serve.
+pub struct App {
+    /// The HTTP trigger, if the manifest has one.
+    pub http: Option<Arc<HttpTrigger>>,
+    /// Redis subscriptions, one per server address.
+    pub redis: Vec<RedisSubscription>,
+}
+
+impl App {
+    /// Loads everything; nothing is served yet.
+    pub async fn load(options: &AppOptions) -> Result<Self> {
+        let manifest = Manifest::load(&options.manifest)?;
+        let overrides = &options.variable_overrides;
+        let vars = Variables::resolve(&manifest, |key| {
+            let name = key.strip_prefix("SPIN_VARIABLE_").map(str::to_ascii_lowercase);
+            name.and_then(|n| overrides.get(&n).cloned()).or_else(|| std::env::var(key).ok())
+        })?;
+        let state_dir = options.state_dir.clone().unwrap_or_else(|| manifest.root.join(".spin"));
+        let runtime = RuntimeConfig::load(options.runtime_config.as_deref(), &state_dir)?;
+        let services = Arc::new(open_services(&manifest, &runtime).await?);
+        let engine = engine::engine(options.engine)?;
+        let linker = engine::linker(&engine).map_err(crate::log::wasmtime_error)?;
+        let loader = Loader { manifest: &manifest, vars: &vars, services, engine: &engine, linker: &linker };
+
+        let mut components: HashMap<String, (Component, Arc<ComponentCaps>)> = HashMap::new();
+        let mut prepared = |id: &str| -> Result<(Component, Arc<ComponentCaps>)> {
+            if let Some(found) = components.get(id) {
+                return Ok(found.clone());
+            }
+            let loaded = loader.load_component(id).with_context(|| format!("component `{id}`"))?;
+            components.insert(id.to_string(), loaded.clone());
+            Ok(loaded)
+        };
+
+        let http = if manifest.http_triggers.is_empty() {
+            None
+        } else {
+            let mut routes = Vec::new();
+            let mut ids = Vec::new();
+            let mut handlers: HashMap<String, Arc<HttpComponent>> = HashMap::new();
+            for trigger in &manifest.http_triggers {
+                let Some(pattern) = &trigger.route else { continue };
+                let handler = match handlers.get(&trigger.component) {
+                    Some(h) => h.clone(),
+                    None => {
+                        let (component, caps) = prepared(&trigger.component)?;
+                        let pre = loader.instantiate_pre(&component, &trigger.component)?;
+                        let pre = wasmtime_wasi_http::p3::bindings::ServicePre::new(pre).map_err(|e| {
+                            anyhow::anyhow!(
+                                "component `{}` does not export wasi:http/handler@0.3.0: {e}",
+                                trigger.component
+                            )
+                        })?;
+                        let h = Arc::new(HttpComponent::new(engine.clone(), pre, caps, options.reuse));
+                        handlers.insert(trigger.component.clone(), h.clone());
+                        h
+                    }
+                };
+                routes.push((Route::parse(pattern)?, handler));
+                ids.push((pattern.clone(), Arc::from(trigger.component.as_str())));
+            }
+            Some(Arc::new(HttpTrigger::new(Router::new(routes)?, ids)))
+        };
+
+        let default_address = manifest.application.trigger.redis.as_ref().and_then(|r| r.address.clone());
+        let mut by_address: HashMap<String, RedisSubscription> = HashMap::new();
+        for trigger in &manifest.redis_triggers {
+            let address = trigger.address.clone().or_else(|| default_address.clone()).unwrap_or_default();
+            let address = vars.expand(&address)?;
+            let channel = vars.expand(&trigger.channel)?;
+            let (component, caps) = prepared(&trigger.component)?;
+            let pre = loader.instantiate_pre(&component, &trigger.component)?;
+            let pre = crate::bindings::redis_trigger::RedisTriggerPre::new(pre).map_err(|e| {
+                anyhow::anyhow!(
+                    "component `{}` does not export spin:redis/inbound-redis@3.0.0: {e}",
+                    trigger.component
+                )
+            })?;
+            let handler = Arc::new(RedisComponent::new(engine.clone(), pre, caps));
+            by_address
+                .entry(address.clone())
+                .or_insert_with(|| RedisSubscription { address, channels: HashMap::new() })
+                .channels
+                .insert(channel, handler);
+        }
+        Ok(Self { http, redis: by_address.into_values().collect() })
+    }
+}
+
+/// Opens every store and database some component is granted; an undefined label is an error.
+async fn open_services(manifest: &Manifest, runtime: &RuntimeConfig) -> Result<HostServices> {
+    let kv_labels: BTreeSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
+    let db_labels: BTreeSet<&String> = manifest.components.values().flat_map(|c| &c.sqlite_databases).collect();
+    let mut key_value = HashMap::new();
+    for label in kv_labels {
+        let backend = match runtime.key_value_stores.get(label) {
+            Some(KvBackendConfig::Sqlite(path)) => KvBackend::open_sqlite(label, path)?,
+            Some(KvBackendConfig::Redis(url)) => KvBackend::open_redis(url).await?,
+            None => bail!("key-value store `{label}` is used by a component but not defined in the runtime config"),
+        };
+        key_value.insert(label.clone(), backend);
+    }
+    let mut sqlite = HashMap::new();
+    for label in db_labels {
+        let path = runtime.sqlite_databases.get(label).with_context(|| {
+            format!("SQLite database `{label}` is used by a component but not defined in the runtime config")
+        })?;
+        sqlite.insert(label.clone(), SqliteDatabase::open(path)?);
+    }
+    Ok(HostServices { key_value, sqlite, redis: RedisConnections::default() })
+}
+
+struct Loader<'a> {
+    manifest: &'a Manifest,
+    vars: &'a Variables,
+    services: Arc<HostServices>,
+    engine: &'a Engine,
+    linker: &'a Linker<Ctx>,
+}
+
+impl Loader<'_> {
+    fn read_wasm(&self, id: &str) -> Result<Vec<u8>> {
+        let path = self.manifest.source_path(id)?;
+        std::fs::read(&path).with_context(|| {
+            format!("cannot read {} (build it first: run `order-host up` without --no-build)", path.display())
+        })
+    }
+
+    /// Reads, composes and compiles component `id`, and resolves what it may use.
+    fn load_component(&self, id: &str) -> Result<(Component, Arc<ComponentCaps>)> {
+        let decl = &self.manifest.components[id];
+        let mut bytes = self.read_wasm(id)?;
+        if !decl.dependencies.is_empty() {
+            let mut plugs = Vec::new();
+            for (import, dep) in &decl.dependencies {
+                let (provider_id, provider) = match (&dep.component, &dep.path) {
+                    (Some(pid), _) => (pid.clone(), self.read_wasm(pid).with_context(|| format!("dependency `{pid}`"))?),
+                    (None, Some(path)) => {
+                        let p = self.manifest.resolve(path);
+                        (path.clone(), std::fs::read(&p).with_context(|| format!("cannot read dependency {}", p.display()))?)
+                    }
+                    (None, None) => unreachable!("validated by Manifest::parse"),
+                };
+                let inherited = if decl.dependencies_inherit_configuration {
+                    Inherited::All
+                } else {
+                    match &dep.inherit_configuration {
+                        Some(InheritConfiguration::All(true)) => Inherited::All,
+                        Some(InheritConfiguration::Some(list)) => Inherited::Some(list.clone()),
+                        _ => Inherited::None,
+                    }
+                };
+                plugs.push(Plug {
+                    import: import.clone(),
+                    provider_id,
+                    provider,
+                    export: dep.export.clone().unwrap_or_else(|| import.clone()),
+                    inherited,
+                });
+            }
+            bytes = compose::compose(id, bytes, plugs)?;
+        }
+        let component = Component::new(self.engine, &bytes)
+            .map_err(crate::log::wasmtime_error)
+            .context("compiling failed")?;
+        let allowed: Vec<String> = decl
+            .allowed_outbound_hosts
+            .iter()
+            .map(|h| self.vars.expand(h))
+            .collect::<Result<_>>()?;
+        let caps = ComponentCaps {
+            id: Arc::from(id),
+            key_value_stores: decl.key_value_stores.iter().cloned().collect::<HashSet<_>>(),
+            sqlite_databases: decl.sqlite_databases.iter().cloned().collect::<HashSet<_>>(),
+            variables: self.vars.component_values(&decl.variables)?,
+            allowed_hosts: Arc::new(AllowedHosts::parse(&allowed)?),
+            environment: decl.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            services: self.services.clone(),
+        };
+        Ok((component, Arc::new(caps)))
+    }
+
+    fn instantiate_pre(&self, component: &Component, id: &str) -> Result<wasmtime::component::InstancePre<Ctx>> {
+        self.linker.instantiate_pre(component).map_err(crate::log::wasmtime_error).with_context(|| {
+            format!("component `{id}` imports something order-host does not provide")
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! The `order-host` command line (ARCHITECTURE §10).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use order_host::engine::EngineOptions;
+use order_host::instance_reuse::InstanceReuse;
+use order_host::manifest::Manifest;
+use order_host::{App, AppOptions, builder};
+
+#[derive(Parser)]
+#[command(name = "order-host", version, about = "Runs the Order Service's Spin app locally on wasmtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the components (like `spin build`) and serve the application (like `spin up`).
+    Up(UpArgs),
+}
+
+#[derive(Parser)]
+#[command(args_override_self = true)]
+struct UpArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen one is printed).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// The application manifest.
+    #[arg(long, default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// Spin-format runtime config (key-value and SQLite backends).
+    #[arg(long)]
+    runtime_config: Option<PathBuf>,
+    /// Directory for default stores (default: `.spin/` next to the manifest).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Do not run the components' build commands.
+    #[arg(long)]
+    no_build: bool,
+    /// Requests one instance serves before it is dropped (Spin 4: 128).
+    #[arg(long, default_value_t = 128)]
+    max_instance_reuse_count: usize,
+    /// Requests one instance serves concurrently (Spin 4: 16).
+    #[arg(long, default_value_t = 16)]
+    max_instance_concurrent_reuse_count: usize,
+    /// Milliseconds an idle instance is kept (Spin 4: 1000).
+    #[arg(long, default_value_t = 1000)]
+    idle_instance_timeout_ms: u64,
+    /// Use wasmtime's pooling instance allocator.
+    #[arg(long)]
+    pooling: bool,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(args) => up(args),
+    };
+    if let Err(e) = result {
+        eprintln!("Error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn up(args: UpArgs) -> Result<()> {
+    if !args.no_build {
+        builder::build_all(&Manifest::load(&args.manifest)?)?;
+    }
+    let options = AppOptions {
+        manifest: args.manifest,
+        runtime_config: args.runtime_config,
+        state_dir: args.state_dir,
+        listen: args.listen,
+        reuse: InstanceReuse {
+            max_requests: args.max_instance_reuse_count.max(1),
+            max_concurrent: args.max_instance_concurrent_reuse_count.max(1),
+            idle_timeout: Duration::from_millis(args.idle_instance_timeout_ms),
+        },
+        engine: EngineOptions { pooling: args.pooling },
+        variable_overrides: Default::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let app = App::load(&options).await?;
+        let listener = order_host::trigger_http::bind(options.listen).await?;
+        let addr = listener.local_addr()?;
+        println!("Serving http://{addr}");
+        if let Some(http) = &app.http {
+            println!("Available Routes:");
+            for (route, component) in http.routes() {
+                println!("  {component}: http://{addr}{}", route.trim_end_matches("/..."));
+            }
+        }
+        tokio::select! {
+            served = order_host::serve(app, listener) => served,
+            _ = shutdown_signal() => Ok(()),
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}

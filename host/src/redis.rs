@@ -1,0 +1,207 @@
+//! `spin:redis@3.0.0` (outbound): a guest opens a connection by address; the address must be
+//! in the component's `allowed_outbound_hosts` (`redis://host:port`). Multiplexed connections
+//! are shared per address across all instances, so `open` is cheap after the first.
+
+use std::collections::HashMap;
+
+use redis::aio::MultiplexedConnection;
+use tokio::sync::Mutex;
+use wasmtime::component::{Accessor, Resource};
+
+use crate::bindings::SpinHost;
+use crate::bindings::spin::redis::redis::{self as wit, Error, RedisParameter, RedisResult};
+use crate::ctx::Ctx;
+
+/// Connections shared by every instance, one per address.
+#[derive(Default)]
+pub struct RedisConnections {
+    by_address: Mutex<HashMap<String, MultiplexedConnection>>,
+}
+
+impl RedisConnections {
+    /// A connection to `address`, reusing an existing one.
+    pub async fn connect(&self, address: &str) -> Result<MultiplexedConnection, Error> {
+        let mut map = self.by_address.lock().await;
+        if let Some(conn) = map.get(address) {
+            return Ok(conn.clone());
+        }
+        let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
+            .set_response_timeout(Some(std::time::Duration::from_secs(5)));
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| Error::Other(format!("cannot connect to Redis at {}: {e}", redact(address))))?;
+        map.insert(address.to_string(), conn.clone());
+        Ok(conn)
+    }
+
+    /// Forgets a connection that failed, so the next `open` reconnects.
+    pub async fn forget(&self, address: &str) {
+        self.by_address.lock().await.remove(address);
+    }
+}
+
+/// An address without its password, for messages.
+pub(crate) fn redact(address: &str) -> String {
+    match url::Url::parse(address) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => address.to_string(),
+    }
+}
+
+/// The resource behind `redis.connection`.
+#[allow(unreachable_pub)] // named in `bindgen!`'s `with`, which re-exports it
+pub struct RedisConnectionHandle {
+    address: String,
+    conn: MultiplexedConnection,
+}
+
+fn conn_of(accessor: &Accessor<Ctx, SpinHost>, r: &Resource<RedisConnectionHandle>) -> wasmtime::Result<(MultiplexedConnection, String)> {
+    accessor.with(|mut a| {
+        let h = a.get().table.get(r)?;
+        Ok((h.conn.clone(), h.address.clone()))
+    })
+}
+
+async fn query<V: redis::FromRedisValue>(
+    accessor: &Accessor<Ctx, SpinHost>,
+    r: &Resource<RedisConnectionHandle>,
+    cmd: redis::Cmd,
+) -> wasmtime::Result<Result<V, Error>> {
+    let (mut conn, address) = conn_of(accessor, r)?;
+    match cmd.query_async::<V>(&mut conn).await {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) => {
+            if e.is_io_error() || e.is_connection_dropped() {
+                let services = accessor.with(|mut a| a.get().caps.services.clone());
+                services.redis.forget(&address).await;
+            }
+            Ok(Err(if e.kind() == redis::ErrorKind::UnexpectedReturnType {
+                Error::TypeError
+            } else {
+                Error::Other(e.to_string())
+            }))
+        }
+    }
+}
+
+impl wit::Host for Ctx {}
+
+impl wit::HostConnection for Ctx {
+    fn drop(&mut self, r: Resource<RedisConnectionHandle>) -> wasmtime::Result<()> {
+        self.table.delete(r)?;
+        Ok(())
+    }
+}
+
+impl wit::HostConnectionWithStore<Ctx> for SpinHost {
+    async fn open(accessor: &Accessor<Ctx, Self>, address: String) -> wasmtime::Result<Result<Resource<RedisConnectionHandle>, Error>> {
+        let (allowed, services) = accessor.with(|mut a| {
+            let caps = &a.get().caps;
+            (caps.allowed_hosts.allows_url(&address), caps.services.clone())
+        });
+        if !allowed {
+            return Ok(Err(Error::Other(format!(
+                "access denied: {} is not in allowed_outbound_hosts",
+                redact(&address)
+            ))));
+        }
+        let conn = match services.redis.connect(&address).await {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        accessor.with(|mut a| Ok(Ok(a.get().table.push(RedisConnectionHandle { address, conn })?)))
+    }
+
+    async fn publish(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, channel: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(channel).arg(payload);
+        query::<i64>(accessor, &r, cmd).await.map(|r| r.map(drop))
+    }
+
+    async fn get(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(key);
+        query(accessor, &r, cmd).await
+    }
+
+    async fn set(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key).arg(value);
+        query::<()>(accessor, &r, cmd).await
+    }
+
+    async fn incr(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String) -> wasmtime::Result<Result<i64, Error>> {
+        let mut cmd = redis::cmd("INCR");
+        cmd.arg(key);
+        query(accessor, &r, cmd).await
+    }
+
+    async fn del(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, keys: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(keys);
+        query(accessor, &r, cmd).await
+    }
+
+    async fn sadd(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String, values: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+        let mut cmd = redis::cmd("SADD");
+        cmd.arg(key).arg(values);
+        query(accessor, &r, cmd).await
+    }
+
+    async fn smembers(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String) -> wasmtime::Result<Result<Vec<String>, Error>> {
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(key);
+        query(accessor, &r, cmd).await
+    }
+
+    async fn srem(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String, values: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+        let mut cmd = redis::cmd("SREM");
+        cmd.arg(key).arg(values);
+        query(accessor, &r, cmd).await
+    }
+
+    async fn execute(
+        accessor: &Accessor<Ctx, Self>,
+        r: Resource<RedisConnectionHandle>,
+        command: String,
+        arguments: Vec<RedisParameter>,
+    ) -> wasmtime::Result<Result<Vec<RedisResult>, Error>> {
+        let mut cmd = redis::cmd(&command);
+        for arg in arguments {
+            match arg {
+                RedisParameter::Int64(i) => cmd.arg(i),
+                RedisParameter::Binary(b) => cmd.arg(b),
+            };
+        }
+        let value = match query::<redis::Value>(accessor, &r, cmd).await? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(Ok(flatten(value)))
+    }
+}
+
+/// Spin's `execute` returns a flat list: arrays are flattened, scalars become one element.
+fn flatten(value: redis::Value) -> Vec<RedisResult> {
+    use redis::Value as V;
+    match value {
+        V::Nil => vec![RedisResult::Nil],
+        V::Int(i) => vec![RedisResult::Int64(i)],
+        V::BulkString(b) => vec![RedisResult::Binary(b)],
+        V::SimpleString(s) => vec![RedisResult::Status(s)],
+        V::Okay => vec![RedisResult::Status("OK".into())],
+        V::Array(items) | V::Set(items) => items.into_iter().flat_map(flatten).collect(),
+        V::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| flatten(k).into_iter().chain(flatten(v))).collect(),
+        V::Boolean(b) => vec![RedisResult::Int64(b as i64)],
+        V::Double(d) => vec![RedisResult::Binary(d.to_string().into_bytes())],
+        V::VerbatimString { text, .. } => vec![RedisResult::Binary(text.into_bytes())],
+        V::BigNumber(n) => vec![RedisResult::Binary(n)],
+        other => vec![RedisResult::Binary(format!("{other:?}").into_bytes())],
+    }
+}

@@ -1,0 +1,132 @@
+//! Runtime configuration in Spin's format (`spin up --runtime-config-file`): which backend each
+//! key-value store and SQLite database label uses. Without a file, Spin's defaults apply:
+//! `default` store → SQLite file `<state>/sqlite_key_value.db`, `default` database →
+//! `<state>/sqlite_db.db`, where `<state>` is `.spin/` next to the manifest.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// Backend of one key-value store label.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KvBackendConfig {
+    /// A SQLite file (Spin's `type = "spin"`).
+    Sqlite(PathBuf),
+    /// A Redis server (`type = "redis"`).
+    Redis(String),
+}
+
+/// Backends for every label the application may use.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Key-value stores by label.
+    pub key_value_stores: BTreeMap<String, KvBackendConfig>,
+    /// SQLite databases by label.
+    pub sqlite_databases: BTreeMap<String, PathBuf>,
+}
+
+#[derive(Deserialize)]
+struct RawRuntimeConfig {
+    #[serde(default)]
+    key_value_store: BTreeMap<String, RawStore>,
+    #[serde(default)]
+    sqlite_database: BTreeMap<String, RawStore>,
+}
+
+#[derive(Deserialize)]
+struct RawStore {
+    #[serde(rename = "type")]
+    kind: String,
+    path: Option<String>,
+    url: Option<String>,
+}
+
+impl RuntimeConfig {
+    /// Spin's defaults under `state_dir`, overlaid with `file` if given. Relative paths in the
+    /// file resolve against the file's directory, as Spin does.
+    pub fn load(file: Option<&Path>, state_dir: &Path) -> Result<Self> {
+        let mut config = Self {
+            key_value_stores: BTreeMap::from([(
+                "default".to_string(),
+                KvBackendConfig::Sqlite(state_dir.join("sqlite_key_value.db")),
+            )]),
+            sqlite_databases: BTreeMap::from([("default".to_string(), state_dir.join("sqlite_db.db"))]),
+        };
+        let Some(file) = file else { return Ok(config) };
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read runtime config {}", file.display()))?;
+        let raw: RawRuntimeConfig =
+            toml::from_str(&text).with_context(|| format!("invalid runtime config {}", file.display()))?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &str| {
+            let p = Path::new(p);
+            if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+        };
+        for (label, store) in raw.key_value_store {
+            let backend = match (store.kind.as_str(), store.path, store.url) {
+                ("spin", path, _) => KvBackendConfig::Sqlite(
+                    path.map(|p| resolve(&p)).unwrap_or_else(|| state_dir.join(format!("kv_{label}.db"))),
+                ),
+                ("redis", _, Some(url)) => KvBackendConfig::Redis(url),
+                ("redis", _, None) => bail!("[key_value_store.{label}] type = \"redis\" needs `url`"),
+                (other, _, _) => bail!(
+                    "[key_value_store.{label}] type = \"{other}\" is not supported by order-host (spin, redis are)"
+                ),
+            };
+            config.key_value_stores.insert(label, backend);
+        }
+        for (label, db) in raw.sqlite_database {
+            let path = match (db.kind.as_str(), db.path) {
+                ("spin", Some(path)) => resolve(&path),
+                ("spin", None) => state_dir.join(format!("sqlite_{label}.db")),
+                (other, _) => bail!(
+                    "[sqlite_database.{label}] type = \"{other}\" is not supported by order-host (spin is; use libsql on real Spin)"
+                ),
+            };
+            config.sqlite_databases.insert(label, path);
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_live_under_the_state_dir() {
+        let c = RuntimeConfig::load(None, Path::new("/s")).unwrap();
+        assert_eq!(c.key_value_stores["default"], KvBackendConfig::Sqlite("/s/sqlite_key_value.db".into()));
+        assert_eq!(c.sqlite_databases["default"], PathBuf::from("/s/sqlite_db.db"));
+    }
+
+    #[test]
+    fn file_selects_redis_and_paths_relative_to_itself() {
+        let dir = std::env::temp_dir().join(format!("rc-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("rc.toml");
+        std::fs::write(
+            &file,
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\n\
+             [sqlite_database.default]\ntype = \"spin\"\npath = \"data/orders.db\"\n",
+        )
+        .unwrap();
+        let c = RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap();
+        assert_eq!(c.key_value_stores["default"], KvBackendConfig::Redis("redis://127.0.0.1:6379".into()));
+        assert_eq!(c.sqlite_databases["default"], dir.join("data/orders.db"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unsupported_type_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("rc-test2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("rc.toml");
+        std::fs::write(&file, "[key_value_store.default]\ntype = \"azure_cosmos\"\n").unwrap();
+        let err = RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap_err();
+        assert!(format!("{err:#}").contains("azure_cosmos"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,254 @@
+//! `spin:sqlite@3.1.0`: SQLite databases by label, each a file (Spin's `type = "spin"`).
+//!
+//! Connections are pooled per database: a guest `open` takes an idle connection (or opens one),
+//! and dropping the guest resource returns it, rolled back if the guest left a transaction open.
+//! Statements run on the blocking pool, so a slow query never stalls the async runtime.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
+
+use crate::bindings::SpinHost;
+use crate::bindings::spin::sqlite::sqlite::{self as wit, Error, QueryResult, RowResult, Value};
+use crate::ctx::Ctx;
+
+/// Idle connections kept per database; more may be open while busy.
+const MAX_IDLE_CONNECTIONS: usize = 16;
+
+/// One configured database and its idle connections.
+pub struct SqliteDatabase {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl SqliteDatabase {
+    /// Creates the database file (and its directory) if needed and checks that it opens.
+    pub fn open(path: &Path) -> Result<Arc<Self>> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let db = Arc::new(Self { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) });
+        let first = db.connect().with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+        db.release(first);
+        Ok(db)
+    }
+
+    fn connect(&self) -> rusqlite::Result<rusqlite::Connection> {
+        let conn = rusqlite::Connection::open(&self.path)?;
+        // Several instances (and hosts) share the file: wait for locks instead of failing fast,
+        // and let readers proceed while one writer commits.
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(conn)
+    }
+
+    fn acquire(&self) -> rusqlite::Result<rusqlite::Connection> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match idle {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn release(&self, conn: rusqlite::Connection) {
+        if !conn.is_autocommit() {
+            // The guest dropped its connection mid-transaction: never hand that state on.
+            if conn.execute_batch("ROLLBACK").is_err() {
+                return;
+            }
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE_CONNECTIONS {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+/// The resource behind `sqlite.connection`.
+#[allow(unreachable_pub)] // named in `bindgen!`'s `with`, which re-exports it
+pub struct SqliteConnectionHandle {
+    db: Arc<SqliteDatabase>,
+    conn: Arc<Mutex<Option<rusqlite::Connection>>>,
+    last_insert_rowid: i64,
+    changes: u64,
+}
+
+impl Drop for SqliteConnectionHandle {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.lock().ok().and_then(|mut c| c.take()) {
+            self.db.release(conn);
+        }
+    }
+}
+
+struct Executed {
+    result: QueryResult,
+    last_insert_rowid: i64,
+    changes: u64,
+}
+
+fn run_statement(conn: &rusqlite::Connection, sql: &str, params: Vec<Value>) -> Result<Executed, Error> {
+    let io = |e: rusqlite::Error| Error::Io(e.to_string());
+    let mut stmt = conn.prepare_cached(sql).map_err(io)?;
+    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
+    let params: Vec<rusqlite::types::Value> = params.into_iter().map(to_sql).collect();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(io)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(io)? {
+        let values = (0..columns.len())
+            .map(|i| row.get_ref(i).map(from_sql).map_err(io))
+            .collect::<Result<_, _>>()?;
+        out.push(RowResult { values });
+    }
+    drop(rows);
+    drop(stmt);
+    Ok(Executed {
+        result: QueryResult { columns, rows: out },
+        last_insert_rowid: conn.last_insert_rowid(),
+        changes: conn.changes(),
+    })
+}
+
+fn to_sql(v: Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as S;
+    match v {
+        Value::Integer(i) => S::Integer(i),
+        Value::Real(f) => S::Real(f),
+        Value::Text(t) => S::Text(t),
+        Value::Blob(b) => S::Blob(b),
+        Value::Null => S::Null,
+    }
+}
+
+fn from_sql(v: rusqlite::types::ValueRef<'_>) -> Value {
+    use rusqlite::types::ValueRef as S;
+    match v {
+        S::Integer(i) => Value::Integer(i),
+        S::Real(f) => Value::Real(f),
+        S::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        S::Blob(b) => Value::Blob(b.to_vec()),
+        S::Null => Value::Null,
+    }
+}
+
+fn open_connection(ctx: &mut Ctx, database: &str) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
+    let db = match ctx.caps.sqlite_database(database) {
+        Ok(db) => db,
+        Err(e) => return Ok(Err(e)),
+    };
+    let conn = match db.acquire() {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(Error::Io(e.to_string()))),
+    };
+    let handle = SqliteConnectionHandle {
+        db,
+        conn: Arc::new(Mutex::new(Some(conn))),
+        last_insert_rowid: 0,
+        changes: 0,
+    };
+    Ok(Ok(ctx.table.push(handle)?))
+}
+
+/// Runs a statement on the connection behind `handle` on the blocking pool.
+async fn execute_on(
+    conn: Arc<Mutex<Option<rusqlite::Connection>>>,
+    statement: String,
+    parameters: Vec<Value>,
+) -> Result<Executed, Error> {
+    tokio::task::spawn_blocking(move || {
+        let guard = conn.lock().map_err(|_| Error::InvalidConnection)?;
+        let conn = guard.as_ref().ok_or(Error::InvalidConnection)?;
+        run_statement(conn, &statement, parameters)
+    })
+    .await
+    .map_err(|e| Error::Io(e.to_string()))?
+}
+
+fn record(ctx: &mut Ctx, handle: &Resource<SqliteConnectionHandle>, executed: &Executed) -> wasmtime::Result<()> {
+    let h = ctx.table.get_mut(handle)?;
+    h.last_insert_rowid = executed.last_insert_rowid;
+    h.changes = executed.changes;
+    Ok(())
+}
+
+impl wit::Host for Ctx {}
+
+impl wit::HostConnection for Ctx {
+    fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
+        open_connection(self, &database)
+    }
+
+    fn execute(
+        &mut self,
+        handle: Resource<SqliteConnectionHandle>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> wasmtime::Result<Result<QueryResult, Error>> {
+        let conn = self.table.get(&handle)?.conn.clone();
+        let executed = tokio::task::block_in_place(|| {
+            let guard = conn.lock().map_err(|_| Error::InvalidConnection)?;
+            let conn = guard.as_ref().ok_or(Error::InvalidConnection)?;
+            run_statement(conn, &statement, parameters)
+        });
+        match executed {
+            Ok(executed) => {
+                record(self, &handle, &executed)?;
+                Ok(Ok(executed.result))
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    fn last_insert_rowid(&mut self, handle: Resource<SqliteConnectionHandle>) -> wasmtime::Result<i64> {
+        Ok(self.table.get(&handle)?.last_insert_rowid)
+    }
+
+    fn changes(&mut self, handle: Resource<SqliteConnectionHandle>) -> wasmtime::Result<u64> {
+        Ok(self.table.get(&handle)?.changes)
+    }
+
+    fn drop(&mut self, handle: Resource<SqliteConnectionHandle>) -> wasmtime::Result<()> {
+        self.table.delete(handle)?;
+        Ok(())
+    }
+}
+
+impl wit::HostConnectionWithStore<Ctx> for SpinHost {
+    async fn open_async(accessor: &Accessor<Ctx, Self>, database: String) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
+        accessor.with(|mut a| open_connection(a.get(), &database))
+    }
+
+    async fn execute_async(
+        accessor: &Accessor<Ctx, Self>,
+        handle: Resource<SqliteConnectionHandle>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> wasmtime::Result<Result<(Vec<String>, StreamReader<RowResult>, FutureReader<Result<(), Error>>), Error>> {
+        let conn = accessor.with(|mut a| -> wasmtime::Result<_> { Ok(a.get().table.get(&handle)?.conn.clone()) })?;
+        let executed = match execute_on(conn, statement, parameters).await {
+            Ok(e) => e,
+            Err(e) => return Ok(Err(e)),
+        };
+        accessor.with(|mut a| {
+            record(a.get(), &handle, &executed)?;
+            let QueryResult { columns, rows } = executed.result;
+            let rows = StreamReader::new(&mut a, rows)?;
+            let done = FutureReader::new(&mut a, async { wasmtime::Result::<Result<(), Error>>::Ok(Ok(())) })?;
+            Ok(Ok((columns, rows, done)))
+        })
+    }
+
+    async fn last_insert_rowid_async(accessor: &Accessor<Ctx, Self>, handle: Resource<SqliteConnectionHandle>) -> wasmtime::Result<i64> {
+        accessor.with(|mut a| Ok(a.get().table.get(&handle)?.last_insert_rowid))
+    }
+
+    async fn changes_async(accessor: &Accessor<Ctx, Self>, handle: Resource<SqliteConnectionHandle>) -> wasmtime::Result<u64> {
+        accessor.with(|mut a| Ok(a.get().table.get(&handle)?.changes))
+    }
+}

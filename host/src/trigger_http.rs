@@ -1,0 +1,186 @@
+//! The HTTP trigger: a hyper server that routes each request by the manifest's routes to a
+//! component, adds the `spin-*` headers Spin gives components, and runs it through wasmtime's
+//! `ProxyHandler` with Spin 4's instance-reuse policy.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use wasmtime::Engine;
+use wasmtime::Store;
+use wasmtime_wasi_http::WasiBody;
+use wasmtime_wasi_http::handler::{HandlerState, Instance, Proxy, ProxyHandler};
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+use crate::ctx::{ComponentCaps, Ctx};
+use crate::instance_reuse::{IdleExpiration, InstanceReuse, ReusePolicy};
+use crate::routes::Router;
+
+/// Headers Spin sets on every inbound request; any client-sent copy is removed first so a
+/// caller cannot spoof e.g. `spin-client-addr`.
+const SPIN_HEADER_PREFIX: &str = "spin-";
+
+/// One HTTP component ready to serve.
+pub struct HttpComponent {
+    handler: ProxyHandler<ComponentInstances>,
+}
+
+impl HttpComponent {
+    /// Wraps a pre-instantiated component.
+    pub fn new(engine: Engine, pre: ServicePre<Ctx>, caps: Arc<ComponentCaps>, reuse: InstanceReuse) -> Self {
+        Self { handler: ProxyHandler::new(ComponentInstances { engine, pre, caps, reuse }) }
+    }
+}
+
+/// Creates instances of one component for `ProxyHandler`.
+struct ComponentInstances {
+    engine: Engine,
+    pre: ServicePre<Ctx>,
+    caps: Arc<ComponentCaps>,
+    reuse: InstanceReuse,
+}
+
+impl HandlerState for ComponentInstances {
+    type StoreData = Ctx;
+    type WorkerExpiration = IdleExpiration;
+    type WorkerState = ReusePolicy;
+
+    async fn instantiate(&self) -> wasmtime::Result<Instance<Ctx, IdleExpiration, ReusePolicy>> {
+        let mut store = Store::new(&self.engine, Ctx::new(self.caps.clone()));
+        let proxy = self.pre.instantiate_async(&mut store).await?;
+        Ok(Instance {
+            store,
+            proxy: Proxy::P3(proxy),
+            view: Ctx::http_view,
+            expiration: IdleExpiration::new(self.reuse.idle_timeout),
+            state: ReusePolicy::new(self.reuse, self.caps.id.clone()),
+        })
+    }
+}
+
+/// The routed HTTP application.
+pub struct HttpTrigger {
+    router: Router<Arc<HttpComponent>>,
+    ids: Vec<(String, Arc<str>)>,
+}
+
+impl HttpTrigger {
+    /// Routes (pattern → component) in manifest order.
+    pub fn new(router: Router<Arc<HttpComponent>>, ids: Vec<(String, Arc<str>)>) -> Self {
+        Self { router, ids }
+    }
+
+    /// `(route, component id)` pairs, for the startup banner.
+    pub fn routes(&self) -> &[(String, Arc<str>)] {
+        &self.ids
+    }
+
+    /// Accepts connections until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) -> Result<()> {
+        let local = listener.local_addr()?;
+        loop {
+            let (stream, client) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    crate::log::warn("http", &format!("accept failed: {e}"));
+                    continue;
+                }
+            };
+            // Without TCP_NODELAY every response whose handler suspends waits ~40 ms for
+            // Nagle + delayed ACK.
+            let _ = stream.set_nodelay(true);
+            let trigger = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let trigger = trigger.clone();
+                    async move { Ok::<_, Infallible>(trigger.handle(req, local, client).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }
+
+    async fn handle(&self, req: Request<Incoming>, local: SocketAddr, client: SocketAddr) -> Response<WasiBody> {
+        let path = req.uri().path().to_string();
+        let Some(matched) = self.router.route(&path) else {
+            return plain(StatusCode::NOT_FOUND, "Not Found");
+        };
+        let (mut parts, body) = req.into_parts();
+
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .unwrap_or_else(|| local.to_string());
+        let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+        let full_url = format!("http://{host}{path_and_query}");
+        match full_url.parse() {
+            Ok(uri) => parts.uri = uri,
+            Err(_) => return plain(StatusCode::BAD_REQUEST, "Bad Request: invalid URI"),
+        }
+
+        let spoofed: Vec<HeaderName> = parts
+            .headers
+            .keys()
+            .filter(|k| k.as_str().starts_with(SPIN_HEADER_PREFIX))
+            .cloned()
+            .collect();
+        for name in spoofed {
+            parts.headers.remove(&name);
+        }
+        let route = matched.route;
+        let mut set = |name: &str, value: &str| {
+            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                parts.headers.insert(n, v);
+            }
+        };
+        set("spin-full-url", &full_url);
+        set("spin-path-info", &matched.path_info);
+        set("spin-matched-route", &route.pattern);
+        set("spin-raw-component-route", &route.pattern);
+        set("spin-component-route", route.component_route());
+        set("spin-base-path", "/");
+        set("spin-client-addr", &client.to_string());
+        for (name, value) in &matched.params {
+            set(&format!("spin-path-match-{}", name.to_ascii_lowercase()), value);
+        }
+
+        let body = body.map_err(wasmtime_wasi_http::Error::Hyper).boxed_unsync();
+        let request = Request::from_parts(parts, body);
+        match matched.target.handler.handle((), request).await {
+            Ok(response) => response,
+            Err(e) => {
+                crate::log::error("http", &format!("{} {path}: component failed: {e:#}", route.pattern));
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+        }
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<WasiBody> {
+    let body = Full::new(Bytes::from_static(text.as_bytes()))
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+}
+
+/// Binds the listener, with the one-line error an operator needs when the port is taken.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))
+}

@@ -1,0 +1,111 @@
+//! The Redis trigger: one subscription per server address covering every channel routed to a
+//! component; each message runs in a fresh instance (as in Spin) calling
+//! `spin:redis/inbound-redis.handle-message`. If Redis is unreachable the HTTP side keeps
+//! serving and the subscription is retried with capped exponential backoff.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use wasmtime::{Engine, Store};
+
+use crate::bindings::redis_trigger::RedisTriggerPre;
+use crate::ctx::{ComponentCaps, Ctx};
+use crate::log::wasmtime_error;
+use crate::redis::redact;
+
+/// One Redis-triggered component.
+pub struct RedisComponent {
+    engine: Engine,
+    pre: RedisTriggerPre<Ctx>,
+    caps: Arc<ComponentCaps>,
+}
+
+impl RedisComponent {
+    /// Wraps a pre-instantiated component.
+    pub fn new(engine: Engine, pre: RedisTriggerPre<Ctx>, caps: Arc<ComponentCaps>) -> Self {
+        Self { engine, pre, caps }
+    }
+
+    /// Runs one message through a new instance.
+    pub async fn handle(&self, payload: Vec<u8>) -> anyhow::Result<()> {
+        let mut store = Store::new(&self.engine, Ctx::new(self.caps.clone()));
+        let guest = self.pre.instantiate_async(&mut store).await.map_err(wasmtime_error)?;
+        let outcome = store
+            .run_concurrent(async |accessor| {
+                guest.spin_redis_inbound_redis().call_handle_message(accessor, payload).await
+            })
+            .await
+            .and_then(|r| r)
+            .map_err(wasmtime_error)?;
+        outcome.map_err(|e| anyhow::anyhow!("handler returned {e:?}"))
+    }
+}
+
+/// All channels on one Redis server.
+pub struct RedisSubscription {
+    /// `redis://…` address.
+    pub address: String,
+    /// Channel → component.
+    pub channels: HashMap<String, Arc<RedisComponent>>,
+}
+
+impl RedisSubscription {
+    /// Subscribes and dispatches until the task is dropped; reconnects on failure.
+    pub async fn run(self) {
+        let shown = redact(&self.address);
+        let mut backoff = Duration::from_millis(200);
+        let mut warned = false;
+        loop {
+            match self.subscribe().await {
+                Ok(mut pubsub) => {
+                    backoff = Duration::from_millis(200);
+                    warned = false;
+                    crate::log::info(
+                        "redis",
+                        &format!("subscribed to {} on {shown}", self.channels.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    );
+                    let mut messages = pubsub.on_message();
+                    while let Some(msg) = messages.next().await {
+                        let channel = msg.get_channel_name().to_string();
+                        let Some(component) = self.channels.get(&channel).cloned() else { continue };
+                        let payload = msg.get_payload_bytes().to_vec();
+                        // Messages are independent; a slow handler must not hold up the next.
+                        tokio::spawn(async move {
+                            if let Err(e) = component.handle(payload).await {
+                                crate::log::error(
+                                    &component.caps.id,
+                                    &format!("message on `{channel}` failed: {e:#}"),
+                                );
+                            }
+                        });
+                    }
+                    crate::log::warn("redis", &format!("subscription to {shown} lost; reconnecting"));
+                }
+                Err(e) => {
+                    if !warned {
+                        crate::log::warn(
+                            "redis",
+                            &format!("Redis trigger cannot reach {shown}: {e}; HTTP keeps serving, retrying with backoff"),
+                        );
+                        warned = true;
+                    }
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    async fn subscribe(&self) -> redis::RedisResult<redis::aio::PubSub> {
+        let client = redis::Client::open(self.address.as_str())?;
+        let mut pubsub = tokio::time::timeout(Duration::from_secs(3), client.get_async_pubsub())
+            .await
+            .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "connect timed out")))??;
+        for channel in self.channels.keys() {
+            pubsub.subscribe(channel).await?;
+        }
+        Ok(pubsub)
+    }
+}

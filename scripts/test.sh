@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test. On a fresh machine it first installs what the tests need: the
+# wasm32-wasip2 Rust target and redis-server. Then it builds the release host and the release
+# components (the same .wasm files `order-host up` serves) and runs the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+    echo "==> rustup target add wasm32-wasip2"
+    rustup target add wasm32-wasip2
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+    echo "==> installing redis-server"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >/dev/null
+fi
+
+# All wasm crates of the workspace (components and test fixtures).
+wasm_packages=(order-api dependency-adapters event-emitter payment-listener hello probe)
+echo "==> building components (wasm32-wasip2, release)"
+cargo build --release --target wasm32-wasip2 $(printf -- '-p %s ' "${wasm_packages[@]}")
+
+echo "==> building order-host (release)"
+cargo build --release -p order-host
+
+echo "==> running tests"
+cargo test --release "$@"

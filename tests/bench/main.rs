@@ -1,0 +1,154 @@
+//! Benchmark (not a test): throughput and latency of the Order Service's `/health/live` versus a
+//! hello-world component, both served by the same `order-host` process in one run, plus the cost
+//! of instantiating each component. Prints a Markdown table for the README.
+//!
+//! Usage: `cargo run --release -p integration-tests --bin bench -- [--seconds 5] [--connections 16]`
+//! (after `bash scripts/test.sh` or the component build it runs).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use integration_tests::{HostBuilder, wasm, workspace_root};
+
+struct Args {
+    seconds: u64,
+    connections: usize,
+}
+
+fn args() -> Args {
+    let mut args = Args { seconds: 5, connections: 16 };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().and_then(|v| v.parse().ok());
+        match (flag.as_str(), value) {
+            ("--seconds", Some(v)) => args.seconds = v,
+            ("--connections", Some(v)) => args.connections = v as usize,
+            _ => {
+                eprintln!("usage: bench [--seconds N] [--connections N]");
+                std::process::exit(2);
+            }
+        }
+    }
+    args
+}
+
+/// The app's own manifest plus the hello-world fixture on `/bench/hello`, written next to the
+/// real `spin.toml` so relative `source` paths still resolve.
+fn bench_manifest() -> PathBuf {
+    let root = workspace_root();
+    let mut text = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
+    text.push_str(&format!(
+        "\n[[trigger.http]]\nroute = \"/bench/hello\"\ncomponent = \"bench-hello\"\n\n[component.bench-hello]\nsource = \"{}\"\n",
+        wasm("hello").display()
+    ));
+    let path = root.join("target/bench-spin.toml");
+    std::fs::write(&path, text).expect("write bench manifest");
+    // The copy lives in target/, so relative sources would resolve there: point them back.
+    let fixed = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
+    std::fs::write(&path, fixed).expect("write bench manifest");
+    path
+}
+
+struct Run {
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+    fn percentile(&self, p: f64) -> Duration {
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies.get(i).copied().unwrap_or_default()
+    }
+}
+
+async fn load(addr: &str, path: &str, seconds: u64, connections: usize) -> Run {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let addr = addr.to_string();
+        let path: Arc<str> = Arc::from(path);
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+            stream.set_nodelay(true).ok();
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+            tokio::spawn(conn);
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let req = http::Request::get(&*path).header("host", &addr).body(Empty::<Bytes>::new()).unwrap();
+                let t = Instant::now();
+                match sender.send_request(req).await {
+                    Ok(resp) => {
+                        let ok = resp.status().is_success();
+                        let _ = resp.into_body().collect().await;
+                        if ok { latencies.push(t.elapsed()) } else { errors += 1 }
+                    }
+                    Err(_) => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut run = Run { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    for t in tasks {
+        let (l, e) = t.await.expect("load task");
+        run.latencies.extend(l);
+        run.errors += e;
+    }
+    run.elapsed = start.elapsed();
+    run.requests = run.latencies.len();
+    run.latencies.sort();
+    run
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let args = args();
+    let manifest = bench_manifest();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    println!("| setup | target | req/s | p50 ms | p99 ms | errors |");
+    println!("|---|---|---|---|---|---|");
+    let mut summary = Vec::new();
+    for (setup, reuse) in [("reuse 128/16 (Spin 4 default)", "128"), ("instance per request", "1")] {
+        let host = HostBuilder::new(&manifest).arg("--max-instance-reuse-count").arg(reuse).start();
+        let addr = host.base.trim_start_matches("http://").to_string();
+        // Warm up both paths (first-request compile/instantiate costs are not the subject).
+        runtime.block_on(load(&addr, "/health/live", 1, 2));
+        runtime.block_on(load(&addr, "/bench/hello", 1, 2));
+        let live = runtime.block_on(load(&addr, "/health/live", args.seconds, args.connections));
+        let hello = runtime.block_on(load(&addr, "/bench/hello", args.seconds, args.connections));
+        for (target, run) in [("/health/live (order-api, composed)", &live), ("hello-world component", &hello)] {
+            println!(
+                "| {setup} | {target} | {:.0} | {} | {} | {} |",
+                run.rps(),
+                ms(run.percentile(0.50)),
+                ms(run.percentile(0.99)),
+                run.errors
+            );
+        }
+        summary.push((setup, live.rps() / hello.rps()));
+        host.stop();
+    }
+    println!();
+    for (setup, ratio) in summary {
+        println!("{setup}: /health/live runs at {ratio:.2}x the hello-world throughput");
+    }
+    println!();
+    println!("{} connections, {} s per target, one order-host process per setup, same machine.", args.connections, args.seconds);
+    let _ = std::fs::remove_file(manifest);
+}

@@ -1,0 +1,270 @@
+//! Foundation (issue 2): the real `.wasm` components on `order-host`, with real SQLite, Redis
+//! and loopback HTTP. Each test starts its own host process on a free port and state directory.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use integration_tests::{HostBuilder, RedisServer, eventually, manifest_in_tempdir, wasm, workspace_root};
+
+/// A manifest running the probe fixture twice — once with grants, once with none — and the
+/// hello-world fixture.
+fn probe_manifest() -> String {
+    format!(
+        r#"
+spin_manifest_version = 2
+[application]
+name = "probe-app"
+[variables]
+greeting = {{ default = "hello" }}
+allowed_port = {{ default = "1" }}
+
+[[trigger.http]]
+route = "/probe/..."
+component = "probe"
+[[trigger.http]]
+route = "/denied/..."
+component = "probe-denied"
+[[trigger.http]]
+route = "/hello"
+component = "hello"
+
+[component.probe]
+source = "{probe}"
+key_value_stores = ["default"]
+sqlite_databases = ["default"]
+allowed_outbound_hosts = ["http://127.0.0.1:{{{{ allowed_port }}}}"]
+[component.probe.variables]
+greeting = "{{{{ greeting }}}}"
+
+[component.probe-denied]
+source = "{probe}"
+
+[component.hello]
+source = "{hello}"
+"#,
+        probe = wasm("probe").display(),
+        hello = wasm("hello").display(),
+    )
+}
+
+/// A loopback HTTP server answering every request with `pong`, counting connections.
+fn counting_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong");
+        }
+    });
+    (port, hits)
+}
+
+#[test]
+fn health_live_answers_from_the_order_api_component() {
+    let host = HostBuilder::new(workspace_root().join("spin.toml")).start();
+    let live = host.get("/health/live");
+    assert_eq!(live.status, 200, "{live:?}");
+    assert_eq!(live.json()["status"], "live");
+}
+
+#[test]
+fn health_ready_reports_state_from_the_composed_dependencies() {
+    let host = HostBuilder::new(workspace_root().join("spin.toml")).start();
+    let ready = host.get("/health/ready");
+    assert_eq!(ready.status, 200, "{ready:?}");
+    let body = ready.json();
+    assert_eq!(body["checks"]["sqlite"], "ok", "{body}");
+    assert_eq!(body["checks"]["keyValue"], "ok", "{body}");
+    // From dependency-health (dependency-adapters component) across the WIT boundary.
+    let deps = body["dependencies"].as_array().expect("dependencies array");
+    let mut names: Vec<&str> = deps.iter().map(|d| d["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["inventory", "payment", "product", "user"], "{body}");
+    assert!(deps.iter().all(|d| d["breakerState"] == "closed"), "{body}");
+    // From events (event-emitter component): a fresh outbox is empty.
+    assert_eq!(body["outbox"]["pending"], 0, "{body}");
+    assert_eq!(body["outbox"]["dead"], 0, "{body}");
+}
+
+#[test]
+fn unknown_route_is_a_problem_json_404() {
+    let host = HostBuilder::new(workspace_root().join("spin.toml")).start();
+    let answer = host.get("/no/such/route");
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.content_type.as_deref(), Some("application/problem+json"));
+    assert_eq!(answer.json()["status"], 404);
+}
+
+#[test]
+fn key_value_round_trip_is_stored_in_the_default_sqlite_file_and_survives_restart() {
+    let state = tempfile::tempdir().unwrap();
+    let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let host = HostBuilder::new(&manifest).state_dir(state.path()).start();
+    assert_eq!(host.get("/probe/kv/default/greeting").status, 404);
+    assert_eq!(host.put("/probe/kv/default/greeting", "hej").status, 204);
+    let got = host.get("/probe/kv/default/greeting");
+    assert_eq!((got.status, got.body.as_str()), (200, "hej"));
+    host.stop();
+
+    // Spin's default store is a SQLite file in the state directory.
+    let file = rusqlite::Connection::open(state.path().join("sqlite_key_value.db")).unwrap();
+    let value: Vec<u8> = file
+        .query_row("SELECT value FROM spin_key_value WHERE store = 'default' AND key = 'greeting'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(value, b"hej");
+
+    let again = HostBuilder::new(&manifest).state_dir(state.path()).start();
+    assert_eq!(again.get("/probe/kv/default/greeting").body, "hej");
+}
+
+#[test]
+fn sqlite_round_trip_with_parameters() {
+    let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let host = HostBuilder::new(&manifest).start();
+    let exec = |sql: &str, params: serde_json::Value| {
+        let a = host.post("/probe/sqlite/default", &serde_json::json!({ "sql": sql, "params": params }).to_string());
+        assert_eq!(a.status, 200, "{sql}: {a:?}");
+        a.json()
+    };
+    exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, weight REAL)", serde_json::json!([]));
+    exec("INSERT INTO notes (body, weight) VALUES (?, ?)", serde_json::json!(["it's; DROP TABLE notes; --", 1.5]));
+    exec("INSERT INTO notes (body, weight) VALUES (?, ?)", serde_json::json!(["second", null]));
+    let rows = exec("SELECT id, body, weight FROM notes ORDER BY id", serde_json::json!([]));
+    assert_eq!(rows["columns"], serde_json::json!(["id", "body", "weight"]));
+    assert_eq!(
+        rows["rows"],
+        serde_json::json!([[1, "it's; DROP TABLE notes; --", 1.5], [2, "second", null]])
+    );
+    let bad = host.post("/probe/sqlite/default", r#"{"sql":"SELECT * FROM missing_table","params":[]}"#);
+    assert_eq!(bad.status, 500, "{bad:?}");
+    assert!(bad.body.contains("missing_table"), "{bad:?}");
+}
+
+#[test]
+fn outbound_http_reaches_allowed_hosts_only() {
+    let (allowed_port, allowed_hits) = counting_server();
+    let (other_port, other_hits) = counting_server();
+    let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let host = HostBuilder::new(&manifest).variable("allowed_port", allowed_port.to_string()).start();
+
+    let ok = host.get(&format!("/probe/outbound?url=http%3A%2F%2F127.0.0.1%3A{allowed_port}%2Fping"));
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert_eq!(ok.json()["body"], "pong");
+    assert_eq!(allowed_hits.load(Ordering::SeqCst), 1);
+
+    let denied = host.get(&format!("/probe/outbound?url=http%3A%2F%2F127.0.0.1%3A{other_port}%2Fping"));
+    assert_eq!(denied.status, 403, "{denied:?}");
+    assert!(denied.body.contains("HttpRequestDenied"), "{denied:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(other_hits.load(Ordering::SeqCst), 0, "a denied request must never reach the wire");
+}
+
+#[test]
+fn spin_variable_environment_override_reaches_the_component() {
+    let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let default = HostBuilder::new(&manifest).start();
+    assert_eq!(default.get("/probe/var/greeting").body, "hello");
+    drop(default);
+    let overridden = HostBuilder::new(&manifest).variable("greeting", "bonjour").start();
+    let answer = overridden.get("/probe/var/greeting");
+    assert_eq!((answer.status, answer.body.as_str()), (200, "bonjour"));
+    // A name the component did not declare is undefined, not some other component's value.
+    assert_eq!(overridden.get("/probe/var/allowed_port").status, 404);
+}
+
+#[test]
+fn component_without_declared_stores_gets_access_denied() {
+    let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let host = HostBuilder::new(&manifest).start();
+    assert_eq!(host.put("/probe/kv/default/secret", "x").status, 204);
+
+    let kv = host.get("/denied/kv/default/secret");
+    assert_eq!(kv.status, 403, "{kv:?}");
+    assert!(kv.body.contains("AccessDenied"), "{kv:?}");
+    let db = host.post("/denied/sqlite/default", r#"{"sql":"SELECT 1","params":[]}"#);
+    assert_eq!(db.status, 403, "{db:?}");
+    assert!(db.body.contains("AccessDenied"), "{db:?}");
+}
+
+#[test]
+fn spin_headers_are_set_by_the_host_and_cannot_be_spoofed() {
+    let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let host = HostBuilder::new(&manifest).start();
+    let answer = host.get_with("/probe/headers", &[("spin-client-addr", "10.9.9.9:1")]);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let headers = answer.json();
+    assert!(headers["spin-client-addr"].as_str().unwrap().starts_with("127.0.0.1:"), "{headers}");
+    assert_eq!(headers["spin-matched-route"], "/probe/...");
+    assert_eq!(headers["spin-path-info"], "/headers");
+    assert!(headers["spin-full-url"].as_str().unwrap().ends_with("/probe/headers"), "{headers}");
+}
+
+#[test]
+fn payment_notification_published_on_redis_reaches_payment_listener() {
+    let redis = RedisServer::start();
+    let host = HostBuilder::new(workspace_root().join("spin.toml")).variable("redis_url", redis.url()).start();
+    let mut conn = redis.connection().unwrap();
+    let event = r#"{"specversion":"1.0","id":"evt-1","type":"payment.captured.v1","source":"payment","data":{"paymentId":"p-1","orderId":"o-1"}}"#;
+    // The trigger subscribes in the background; publish until it is listening.
+    eventually(Duration::from_secs(20), "payment-listener to subscribe", || {
+        let receivers: i64 = redis::cmd("PUBLISH").arg("payments.events").arg(event).query(&mut conn).unwrap();
+        (receivers > 0).then_some(())
+    });
+    let db = host.state_dir.join("sqlite_db.db");
+    let (event_type, status): (String, String) = eventually(Duration::from_secs(20), "the inbox row", || {
+        let c = rusqlite::Connection::open(&db).ok()?;
+        c.query_row("SELECT event_type, status FROM payment_inbox WHERE event_id = 'evt-1'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .ok()
+    });
+    assert_eq!(event_type, "payment.captured.v1");
+    assert_ne!(status, "malformed");
+}
+
+#[test]
+fn redis_unreachable_is_a_warning_and_http_keeps_serving() {
+    let dead_port = integration_tests::free_port();
+    let host = HostBuilder::new(workspace_root().join("spin.toml"))
+        .variable("redis_url", format!("redis://127.0.0.1:{dead_port}"))
+        .start();
+    assert_eq!(host.get("/health/live").status, 200);
+    eventually(Duration::from_secs(10), "a warning about Redis", || {
+        host.stderr().contains("Redis trigger cannot reach").then_some(())
+    });
+}
+
+#[test]
+fn startup_errors_are_one_line_and_exit_non_zero() {
+    // A manifest that is not valid.
+    let (_d1, bad) = manifest_in_tempdir("spin_manifest_version = 2\n[application]\n");
+    let (code, err) = HostBuilder::new(&bad).expect_failure();
+    assert_ne!(code, 0);
+    assert!(err.contains("invalid manifest") && err.contains("spin.toml"), "{err}");
+
+    // A component whose .wasm does not exist.
+    let (_d2, missing) = manifest_in_tempdir(
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n\
+         [component.c]\nsource = \"nowhere/c.wasm\"\n",
+    );
+    let (code, err) = HostBuilder::new(&missing).expect_failure();
+    assert_ne!(code, 0);
+    assert!(err.contains("nowhere/c.wasm"), "{err}");
+
+    // A port that is already taken.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let (_d3, manifest) = manifest_in_tempdir(&probe_manifest());
+    let (code, err) = HostBuilder::new(&manifest).arg("--listen").arg(format!("127.0.0.1:{port}")).expect_failure();
+    assert_ne!(code, 0);
+    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{err}");
+}

@@ -1,0 +1,326 @@
+//! Test harness: starts the real `order-host` binary on the real `.wasm` components, a real
+//! `redis-server`, and talks to them over loopback HTTP.
+//!
+//! Prerequisites are built by the README's test command (`scripts/test.sh`): the release host
+//! binary and the release `.wasm` files. The harness checks for them and says what to run.
+
+#![warn(missing_docs)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn must_exist(path: PathBuf) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{} is missing: run the README's test command (bash scripts/test.sh), which builds it",
+        path.display()
+    );
+    path
+}
+
+/// The release `order-host` binary.
+pub fn host_binary() -> PathBuf {
+    must_exist(target_dir().join("release/order-host"))
+}
+
+/// A release component built for `wasm32-wasip2`, by crate name (`probe`, `order_api`, ...).
+pub fn wasm(name: &str) -> PathBuf {
+    must_exist(target_dir().join(format!("wasm32-wasip2/release/{name}.wasm")))
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A `redis-server` of our own on a free loopback port, killed on drop.
+pub struct RedisServer {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+}
+
+impl RedisServer {
+    /// Starts one and waits until it answers PING.
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (the README's test command installs it)");
+        let server = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(mut c) = server.connection() {
+                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                    return server;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server on port {port} did not start");
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// A synchronous client connection for assertions.
+    pub fn connection(&self) -> redis::RedisResult<redis::Connection> {
+        redis::Client::open(self.url())?.get_connection_with_timeout(Duration::from_secs(2))
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How to start a host.
+pub struct HostBuilder {
+    manifest: PathBuf,
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+    state_dir: Option<PathBuf>,
+}
+
+impl HostBuilder {
+    /// A host for `manifest`, no build, on a free port, with a fresh state directory.
+    pub fn new(manifest: impl Into<PathBuf>) -> Self {
+        Self { manifest: manifest.into(), env: Vec::new(), args: Vec::new(), state_dir: None }
+    }
+
+    /// Sets `SPIN_VARIABLE_<NAME>`.
+    pub fn variable(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.env.push((format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()), value.into()));
+        self
+    }
+
+    /// An extra command-line argument for `order-host up`.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Uses (and keeps) this state directory instead of a fresh one.
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    fn command(&self, state_dir: &Path) -> Command {
+        let mut cmd = Command::new(host_binary());
+        cmd.arg("up")
+            .arg("--no-build")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--manifest")
+            .arg(&self.manifest)
+            .arg("--state-dir")
+            .arg(state_dir)
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `order-host up` expecting it to fail; returns (exit code, stderr).
+    pub fn expect_failure(self) -> (i32, String) {
+        let state = tempfile::tempdir().expect("tempdir");
+        let mut child = self
+            .command(self.state_dir.as_deref().unwrap_or(state.path()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn order-host");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                let mut err = String::new();
+                child.stderr.take().expect("stderr").read_to_string(&mut err).expect("read stderr");
+                return (status.code().unwrap_or(-1), err);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("order-host was expected to fail but is still running");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the host and waits for its `Serving http://…` line.
+    pub fn start(self) -> Host {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let state_dir = self.state_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+        let mut child = self
+            .command(&state_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn order-host");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let err_pipe = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
+                eprintln!("[order-host] {line}");
+                if let Ok(mut s) = sink.lock() {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            }
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let out_pipe = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out_pipe).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("Serving ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("order-host did not start; stderr:\n{}", stderr.lock().map(|s| s.clone()).unwrap_or_default());
+            }
+        };
+        Host { child, base, stderr, state_dir, _temp: temp }
+    }
+}
+
+/// A running `order-host up`, killed on drop.
+pub struct Host {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    stderr: Arc<Mutex<String>>,
+    /// Where its default stores live.
+    pub state_dir: PathBuf,
+    _temp: tempfile::TempDir,
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Body as text.
+    pub body: String,
+    /// `content-type`, if any.
+    pub content_type: Option<String>,
+}
+
+impl Answer {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn answer(result: Result<http_response::Response, ureq::Error>) -> Answer {
+    let mut response = result.expect("HTTP request failed");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    Answer { status, body, content_type }
+}
+
+mod http_response {
+    pub type Response = ureq::http::Response<ureq::Body>;
+}
+
+impl Host {
+    /// `GET base + path`.
+    pub fn get(&self, path: &str) -> Answer {
+        answer(agent().get(&format!("{}{path}", self.base)).call())
+    }
+
+    /// `GET` with extra headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = agent().get(&format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        answer(req.call())
+    }
+
+    /// `POST base + path` with a body.
+    pub fn post(&self, path: &str, body: &str) -> Answer {
+        answer(agent().post(&format!("{}{path}", self.base)).send(body))
+    }
+
+    /// `PUT base + path` with a body.
+    pub fn put(&self, path: &str, body: &str) -> Answer {
+        answer(agent().put(&format!("{}{path}", self.base)).send(body))
+    }
+
+    /// Everything the host printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Stops the host (as on drop) and waits for it to exit.
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 25 ms until it returns `Some`, or panics with `what` after `timeout`.
+pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Writes `text` as `spin.toml` in a new temporary directory and returns (dir, manifest path).
+pub fn manifest_in_tempdir(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("spin.toml");
+    std::fs::write(&path, text).expect("write manifest");
+    (dir, path)
+}
