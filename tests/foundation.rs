@@ -35,7 +35,7 @@ component = "hello"
 source = "{probe}"
 key_value_stores = ["default"]
 sqlite_databases = ["default"]
-allowed_outbound_hosts = ["http://127.0.0.1:{{{{ allowed_port }}}}"]
+allowed_outbound_hosts = ["http://127.0.0.1:{{{{ allowed_port }}}}", "redis://127.0.0.1:{{{{ allowed_port }}}}"]
 [component.probe.variables]
 greeting = "{{{{ greeting }}}}"
 
@@ -267,4 +267,55 @@ fn startup_errors_are_one_line_and_exit_non_zero() {
     let (code, err) = HostBuilder::new(&manifest).arg("--listen").arg(format!("127.0.0.1:{port}")).expect_failure();
     assert_ne!(code, 0);
     assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{err}");
+}
+
+#[test]
+fn outbound_redis_reaches_allowed_servers_only() {
+    let allowed = RedisServer::start();
+    let other = RedisServer::start();
+    let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let host = HostBuilder::new(&manifest).variable("allowed_port", allowed.port.to_string()).start();
+
+    let mut subscriber = allowed.connection().unwrap();
+    let mut pubsub = subscriber.as_pubsub();
+    pubsub.subscribe("probe.channel").unwrap();
+    pubsub.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let published = host.post(
+        &format!("/probe/redis/publish?address=redis%3A%2F%2F127.0.0.1%3A{}&channel=probe.channel", allowed.port),
+        "ping",
+    );
+    assert_eq!(published.status, 204, "{published:?}");
+    let message = pubsub.get_message().unwrap();
+    assert_eq!(message.get_payload_bytes(), b"ping");
+
+    let mut other_conn = other.connection().unwrap();
+    let clients_before: String = redis::cmd("CLIENT").arg("LIST").query(&mut other_conn).unwrap();
+    let denied = host.post(
+        &format!("/probe/redis/publish?address=redis%3A%2F%2F127.0.0.1%3A{}&channel=probe.channel", other.port),
+        "ping",
+    );
+    assert_eq!(denied.status, 403, "{denied:?}");
+    assert!(denied.body.contains("InvalidAddress"), "{denied:?}");
+    let clients_after: String = redis::cmd("CLIENT").arg("LIST").query(&mut other_conn).unwrap();
+    assert_eq!(clients_before.lines().count(), clients_after.lines().count(), "no connection to a denied server");
+}
+
+#[test]
+fn runtime_config_puts_the_key_value_store_on_redis() {
+    let redis_server = RedisServer::start();
+    let (dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let runtime_config = dir.path().join("runtime-config.toml");
+    std::fs::write(
+        &runtime_config,
+        format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n", redis_server.url()),
+    )
+    .unwrap();
+    let host = HostBuilder::new(&manifest).arg("--runtime-config").arg(runtime_config.display().to_string()).start();
+    assert_eq!(host.put("/probe/kv/default/cart-42", "3 items").status, 204);
+    let mut conn = redis_server.connection().unwrap();
+    let stored: String = redis::cmd("GET").arg("cart-42").query(&mut conn).unwrap();
+    assert_eq!(stored, "3 items");
+    let _: () = redis::cmd("SET").arg("cart-42").arg("changed elsewhere").query(&mut conn).unwrap();
+    assert_eq!(host.get("/probe/kv/default/cart-42").body, "changed elsewhere");
+    assert!(!host.state_dir.join("sqlite_key_value.db").exists(), "no SQLite store when Redis is configured");
 }

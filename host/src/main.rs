@@ -93,7 +93,10 @@ fn up(args: UpArgs) -> Result<()> {
         if let Some(http) = &app.http {
             println!("Available Routes:");
             for (route, component) in http.routes() {
-                println!("  {component}: http://{addr}{}", route.trim_end_matches("/..."));
+                match route.strip_suffix("/...") {
+                    Some(prefix) => println!("  {component}: http://{addr}{prefix} (wildcard)"),
+                    None => println!("  {component}: http://{addr}{route}"),
+                }
             }
         }
         tokio::select! {

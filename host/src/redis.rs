@@ -106,10 +106,14 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
             (caps.allowed_hosts.allows_url(&address), caps.services.clone())
         });
         if !allowed {
-            return Ok(Err(Error::Other(format!(
-                "access denied: {} is not in allowed_outbound_hosts",
-                redact(&address)
-            ))));
+            // Spin 4.1 answers a Redis host outside `allowed_outbound_hosts` with
+            // `invalid-address`; so do we, and no connection is attempted.
+            let component = accessor.with(|mut a| a.get().caps.id.clone());
+            crate::log::warn(
+                &component,
+                &format!("outbound Redis denied: {} is not in allowed_outbound_hosts", redact(&address)),
+            );
+            return Ok(Err(Error::InvalidAddress));
         }
         let conn = match services.redis.connect(&address).await {
             Ok(c) => c,

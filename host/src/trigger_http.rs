@@ -77,6 +77,18 @@ impl HttpTrigger {
         Self { router, ids }
     }
 
+    /// Mean time to create a fresh instance (new store + instantiation from the pre-instance)
+    /// of the component serving `path`, over `runs` sequential instantiations. For benchmarks.
+    pub async fn mean_instantiation_time(&self, path: &str, runs: u32) -> Result<std::time::Duration> {
+        let matched = self.router.route(path).with_context(|| format!("no route for {path}"))?;
+        let instances = matched.target.handler.state();
+        let start = std::time::Instant::now();
+        for _ in 0..runs {
+            instances.instantiate().await.map_err(crate::log::wasmtime_error)?;
+        }
+        Ok(start.elapsed() / runs.max(1))
+    }
+
     /// `(route, component id)` pairs, for the startup banner.
     pub fn routes(&self) -> &[(String, Arc<str>)] {
         &self.ids

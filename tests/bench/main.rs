@@ -113,6 +113,28 @@ async fn load(addr: &str, path: &str, seconds: u64, connections: usize) -> Run {
     run
 }
 
+/// Instantiation cost measured in-process with the host library, same engine settings as `up`.
+async fn instantiation_times(manifest: &std::path::Path) -> Vec<(&'static str, Duration)> {
+    let state = tempfile::tempdir().expect("tempdir");
+    let options = order_host::AppOptions {
+        manifest: manifest.to_path_buf(),
+        runtime_config: None,
+        state_dir: Some(state.path().to_path_buf()),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        reuse: Default::default(),
+        engine: Default::default(),
+        variable_overrides: Default::default(),
+    };
+    let app = order_host::App::load(&options).await.expect("load app");
+    let http = app.http.expect("http trigger");
+    let mut out = Vec::new();
+    for (name, path) in [("order-api + dependency-adapters + event-emitter (composed)", "/health/live"), ("hello-world", "/bench/hello")] {
+        http.mean_instantiation_time(path, 20).await.expect("warm up");
+        out.push((name, http.mean_instantiation_time(path, 500).await.expect("instantiate")));
+    }
+    out
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
@@ -147,6 +169,13 @@ fn main() {
     println!();
     for (setup, ratio) in summary {
         println!("{setup}: /health/live runs at {ratio:.2}x the hello-world throughput");
+    }
+    println!();
+    let instantiation = runtime.block_on(instantiation_times(&manifest));
+    println!("| component | mean instantiation (new store + instance) |");
+    println!("|---|---|");
+    for (name, d) in instantiation {
+        println!("| {name} | {:.1} µs |", d.as_secs_f64() * 1e6);
     }
     println!();
     println!("{} connections, {} s per target, one order-host process per setup, same machine.", args.connections, args.seconds);

@@ -135,8 +135,12 @@ impl<'a> Call<'a> {
             .method(self.method)
             .uri(&url)
             .header("accept", "application/json");
-        if self.body.is_some() {
-            request = request.header("content-type", "application/json");
+        if let Some(body) = &self.body {
+            // An explicit length instead of chunked encoding: the body is fully
+            // buffered, and not every server or proxy accepts chunked requests.
+            request = request
+                .header("content-type", "application/json")
+                .header("content-length", body.len());
         }
         if let Some(trace) = self.trace {
             request = request.header("traceparent", &trace.traceparent);

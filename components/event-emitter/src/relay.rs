@@ -102,15 +102,21 @@ async fn deliver(redis: &Connection, event: &DueEvent) -> Result<(), String> {
         .map_err(|error| format!("PUBLISH {CHANNEL}: {error:?}"))
 }
 
-/// Opens Redis at `redis_url`. The URL itself stays out of error texts: it may hold a
-/// password.
+/// Opens Redis at `redis_url` and checks it answers: a host may open connections
+/// lazily, and an unreachable Redis must surface here, before any attempt is charged.
+/// The URL itself stays out of error texts: it may hold a password.
 async fn connect() -> Result<Connection, EventsError> {
     let address = spin_sdk::variables::get("redis_url")
         .await
         .map_err(|error| EventsError::InvalidConfig(format!("redis_url: {error:?}")))?;
-    Connection::open(&address)
+    let redis = Connection::open(&address)
         .await
-        .map_err(|error| EventsError::Broker(format!("cannot open redis_url: {error:?}")))
+        .map_err(|error| EventsError::Broker(format!("cannot open redis_url: {error:?}")))?;
+    redis
+        .execute("PING", [])
+        .await
+        .map_err(|error| EventsError::Broker(format!("redis_url does not answer: {error:?}")))?;
+    Ok(redis)
 }
 
 /// `outbox_max_attempts`, or the default when the app does not define it.
