@@ -19,7 +19,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 # All wasm crates of the workspace (components and test fixtures).
-wasm_packages=(order-api dependency-adapters event-emitter payment-listener hello probe)
+wasm_packages=(order-api dependency-adapters event-emitter payment-listener hello probe adapter-driver)
 echo "==> building components (wasm32-wasip2, release)"
 cargo build --release --target wasm32-wasip2 $(printf -- '-p %s ' "${wasm_packages[@]}")
 

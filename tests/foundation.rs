@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use integration_tests::{HostBuilder, RedisServer, eventually, manifest_in_tempdir, wasm, workspace_root};
+use integration_tests::{
+    HostBuilder, RedisServer, eventually, manifest_in_tempdir, wasm, workspace_root,
+};
 
 /// A manifest running the probe fixture twice — once with grants, once with none — and the
 /// hello-world fixture.
@@ -62,7 +64,9 @@ fn counting_server() -> (u16, Arc<AtomicUsize>) {
             counter.fetch_add(1, Ordering::SeqCst);
             let mut buf = [0u8; 4096];
             let _ = stream.read(&mut buf);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong");
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
+            );
         }
     });
     (port, hits)
@@ -100,7 +104,10 @@ fn unknown_route_is_a_problem_json_404() {
     let host = HostBuilder::new(workspace_root().join("spin.toml")).start();
     let answer = host.get("/no/such/route");
     assert_eq!(answer.status, 404);
-    assert_eq!(answer.content_type.as_deref(), Some("application/problem+json"));
+    assert_eq!(
+        answer.content_type.as_deref(),
+        Some("application/problem+json")
+    );
     assert_eq!(answer.json()["status"], 404);
 }
 
@@ -118,7 +125,11 @@ fn key_value_round_trip_is_stored_in_the_default_sqlite_file_and_survives_restar
     // Spin's default store is a SQLite file in the state directory.
     let file = rusqlite::Connection::open(state.path().join("sqlite_key_value.db")).unwrap();
     let value: Vec<u8> = file
-        .query_row("SELECT value FROM spin_key_value WHERE store = 'default' AND key = 'greeting'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM spin_key_value WHERE store = 'default' AND key = 'greeting'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(value, b"hej");
 
@@ -131,20 +142,38 @@ fn sqlite_round_trip_with_parameters() {
     let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
     let host = HostBuilder::new(&manifest).start();
     let exec = |sql: &str, params: serde_json::Value| {
-        let a = host.post("/probe/sqlite/default", &serde_json::json!({ "sql": sql, "params": params }).to_string());
+        let a = host.post(
+            "/probe/sqlite/default",
+            &serde_json::json!({ "sql": sql, "params": params }).to_string(),
+        );
         assert_eq!(a.status, 200, "{sql}: {a:?}");
         a.json()
     };
-    exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, weight REAL)", serde_json::json!([]));
-    exec("INSERT INTO notes (body, weight) VALUES (?, ?)", serde_json::json!(["it's; DROP TABLE notes; --", 1.5]));
-    exec("INSERT INTO notes (body, weight) VALUES (?, ?)", serde_json::json!(["second", null]));
-    let rows = exec("SELECT id, body, weight FROM notes ORDER BY id", serde_json::json!([]));
+    exec(
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, weight REAL)",
+        serde_json::json!([]),
+    );
+    exec(
+        "INSERT INTO notes (body, weight) VALUES (?, ?)",
+        serde_json::json!(["it's; DROP TABLE notes; --", 1.5]),
+    );
+    exec(
+        "INSERT INTO notes (body, weight) VALUES (?, ?)",
+        serde_json::json!(["second", null]),
+    );
+    let rows = exec(
+        "SELECT id, body, weight FROM notes ORDER BY id",
+        serde_json::json!([]),
+    );
     assert_eq!(rows["columns"], serde_json::json!(["id", "body", "weight"]));
     assert_eq!(
         rows["rows"],
         serde_json::json!([[1, "it's; DROP TABLE notes; --", 1.5], [2, "second", null]])
     );
-    let bad = host.post("/probe/sqlite/default", r#"{"sql":"SELECT * FROM missing_table","params":[]}"#);
+    let bad = host.post(
+        "/probe/sqlite/default",
+        r#"{"sql":"SELECT * FROM missing_table","params":[]}"#,
+    );
     assert_eq!(bad.status, 500, "{bad:?}");
     assert!(bad.body.contains("missing_table"), "{bad:?}");
 }
@@ -154,18 +183,28 @@ fn outbound_http_reaches_allowed_hosts_only() {
     let (allowed_port, allowed_hits) = counting_server();
     let (other_port, other_hits) = counting_server();
     let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
-    let host = HostBuilder::new(&manifest).variable("allowed_port", allowed_port.to_string()).start();
+    let host = HostBuilder::new(&manifest)
+        .variable("allowed_port", allowed_port.to_string())
+        .start();
 
-    let ok = host.get(&format!("/probe/outbound?url=http%3A%2F%2F127.0.0.1%3A{allowed_port}%2Fping"));
+    let ok = host.get(&format!(
+        "/probe/outbound?url=http%3A%2F%2F127.0.0.1%3A{allowed_port}%2Fping"
+    ));
     assert_eq!(ok.status, 200, "{ok:?}");
     assert_eq!(ok.json()["body"], "pong");
     assert_eq!(allowed_hits.load(Ordering::SeqCst), 1);
 
-    let denied = host.get(&format!("/probe/outbound?url=http%3A%2F%2F127.0.0.1%3A{other_port}%2Fping"));
+    let denied = host.get(&format!(
+        "/probe/outbound?url=http%3A%2F%2F127.0.0.1%3A{other_port}%2Fping"
+    ));
     assert_eq!(denied.status, 403, "{denied:?}");
     assert!(denied.body.contains("HttpRequestDenied"), "{denied:?}");
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(other_hits.load(Ordering::SeqCst), 0, "a denied request must never reach the wire");
+    assert_eq!(
+        other_hits.load(Ordering::SeqCst),
+        0,
+        "a denied request must never reach the wire"
+    );
 }
 
 #[test]
@@ -174,7 +213,9 @@ fn spin_variable_environment_override_reaches_the_component() {
     let default = HostBuilder::new(&manifest).start();
     assert_eq!(default.get("/probe/var/greeting").body, "hello");
     drop(default);
-    let overridden = HostBuilder::new(&manifest).variable("greeting", "bonjour").start();
+    let overridden = HostBuilder::new(&manifest)
+        .variable("greeting", "bonjour")
+        .start();
     let answer = overridden.get("/probe/var/greeting");
     assert_eq!((answer.status, answer.body.as_str()), (200, "bonjour"));
     // A name the component did not declare is undefined, not some other component's value.
@@ -190,7 +231,10 @@ fn component_without_declared_stores_gets_access_denied() {
     let kv = host.get("/denied/kv/default/secret");
     assert_eq!(kv.status, 403, "{kv:?}");
     assert!(kv.body.contains("AccessDenied"), "{kv:?}");
-    let db = host.post("/denied/sqlite/default", r#"{"sql":"SELECT 1","params":[]}"#);
+    let db = host.post(
+        "/denied/sqlite/default",
+        r#"{"sql":"SELECT 1","params":[]}"#,
+    );
     assert_eq!(db.status, 403, "{db:?}");
     assert!(db.body.contains("AccessDenied"), "{db:?}");
 }
@@ -202,31 +246,56 @@ fn spin_headers_are_set_by_the_host_and_cannot_be_spoofed() {
     let answer = host.get_with("/probe/headers", &[("spin-client-addr", "10.9.9.9:1")]);
     assert_eq!(answer.status, 200, "{answer:?}");
     let headers = answer.json();
-    assert!(headers["spin-client-addr"].as_str().unwrap().starts_with("127.0.0.1:"), "{headers}");
+    assert!(
+        headers["spin-client-addr"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:"),
+        "{headers}"
+    );
     assert_eq!(headers["spin-matched-route"], "/probe/...");
     assert_eq!(headers["spin-path-info"], "/headers");
-    assert!(headers["spin-full-url"].as_str().unwrap().ends_with("/probe/headers"), "{headers}");
+    assert!(
+        headers["spin-full-url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/probe/headers"),
+        "{headers}"
+    );
 }
 
 #[test]
 fn payment_notification_published_on_redis_reaches_payment_listener() {
     let redis = RedisServer::start();
-    let host = HostBuilder::new(workspace_root().join("spin.toml")).variable("redis_url", redis.url()).start();
+    let host = HostBuilder::new(workspace_root().join("spin.toml"))
+        .variable("redis_url", redis.url())
+        .start();
     let mut conn = redis.connection().unwrap();
     let event = r#"{"specversion":"1.0","id":"evt-1","type":"payment.captured.v1","source":"payment","data":{"paymentId":"p-1","orderId":"o-1"}}"#;
     // The trigger subscribes in the background; publish until it is listening.
-    eventually(Duration::from_secs(20), "payment-listener to subscribe", || {
-        let receivers: i64 = redis::cmd("PUBLISH").arg("payments.events").arg(event).query(&mut conn).unwrap();
-        (receivers > 0).then_some(())
-    });
+    eventually(
+        Duration::from_secs(20),
+        "payment-listener to subscribe",
+        || {
+            let receivers: i64 = redis::cmd("PUBLISH")
+                .arg("payments.events")
+                .arg(event)
+                .query(&mut conn)
+                .unwrap();
+            (receivers > 0).then_some(())
+        },
+    );
     let db = host.state_dir.join("sqlite_db.db");
-    let (event_type, status): (String, String) = eventually(Duration::from_secs(20), "the inbox row", || {
-        let c = rusqlite::Connection::open(&db).ok()?;
-        c.query_row("SELECT event_type, status FROM payment_inbox WHERE event_id = 'evt-1'", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .ok()
-    });
+    let (event_type, status): (String, String) =
+        eventually(Duration::from_secs(20), "the inbox row", || {
+            let c = rusqlite::Connection::open(&db).ok()?;
+            c.query_row(
+                "SELECT event_type, status FROM payment_inbox WHERE event_id = 'evt-1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()
+        });
     assert_eq!(event_type, "payment.captured.v1");
     assert_ne!(status, "malformed");
 }
@@ -239,7 +308,9 @@ fn redis_unreachable_is_a_warning_and_http_keeps_serving() {
         .start();
     assert_eq!(host.get("/health/live").status, 200);
     eventually(Duration::from_secs(10), "a warning about Redis", || {
-        host.stderr().contains("Redis trigger cannot reach").then_some(())
+        host.stderr()
+            .contains("Redis trigger cannot reach")
+            .then_some(())
     });
 }
 
@@ -249,7 +320,10 @@ fn startup_errors_are_one_line_and_exit_non_zero() {
     let (_d1, bad) = manifest_in_tempdir("spin_manifest_version = 2\n[application]\n");
     let (code, err) = HostBuilder::new(&bad).expect_failure();
     assert_ne!(code, 0);
-    assert!(err.contains("invalid manifest") && err.contains("spin.toml"), "{err}");
+    assert!(
+        err.contains("invalid manifest") && err.contains("spin.toml"),
+        "{err}"
+    );
 
     // A component whose .wasm does not exist.
     let (_d2, missing) = manifest_in_tempdir(
@@ -264,9 +338,15 @@ fn startup_errors_are_one_line_and_exit_non_zero() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let (_d3, manifest) = manifest_in_tempdir(&probe_manifest());
-    let (code, err) = HostBuilder::new(&manifest).arg("--listen").arg(format!("127.0.0.1:{port}")).expect_failure();
+    let (code, err) = HostBuilder::new(&manifest)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .expect_failure();
     assert_ne!(code, 0);
-    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -274,14 +354,21 @@ fn outbound_redis_reaches_allowed_servers_only() {
     let allowed = RedisServer::start();
     let other = RedisServer::start();
     let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
-    let host = HostBuilder::new(&manifest).variable("allowed_port", allowed.port.to_string()).start();
+    let host = HostBuilder::new(&manifest)
+        .variable("allowed_port", allowed.port.to_string())
+        .start();
 
     let mut subscriber = allowed.connection().unwrap();
     let mut pubsub = subscriber.as_pubsub();
     pubsub.subscribe("probe.channel").unwrap();
-    pubsub.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    pubsub
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let published = host.post(
-        &format!("/probe/redis/publish?address=redis%3A%2F%2F127.0.0.1%3A{}&channel=probe.channel", allowed.port),
+        &format!(
+            "/probe/redis/publish?address=redis%3A%2F%2F127.0.0.1%3A{}&channel=probe.channel",
+            allowed.port
+        ),
         "ping",
     );
     assert_eq!(published.status, 204, "{published:?}");
@@ -289,15 +376,28 @@ fn outbound_redis_reaches_allowed_servers_only() {
     assert_eq!(message.get_payload_bytes(), b"ping");
 
     let mut other_conn = other.connection().unwrap();
-    let clients_before: String = redis::cmd("CLIENT").arg("LIST").query(&mut other_conn).unwrap();
+    let clients_before: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut other_conn)
+        .unwrap();
     let denied = host.post(
-        &format!("/probe/redis/publish?address=redis%3A%2F%2F127.0.0.1%3A{}&channel=probe.channel", other.port),
+        &format!(
+            "/probe/redis/publish?address=redis%3A%2F%2F127.0.0.1%3A{}&channel=probe.channel",
+            other.port
+        ),
         "ping",
     );
     assert_eq!(denied.status, 403, "{denied:?}");
     assert!(denied.body.contains("InvalidAddress"), "{denied:?}");
-    let clients_after: String = redis::cmd("CLIENT").arg("LIST").query(&mut other_conn).unwrap();
-    assert_eq!(clients_before.lines().count(), clients_after.lines().count(), "no connection to a denied server");
+    let clients_after: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut other_conn)
+        .unwrap();
+    assert_eq!(
+        clients_before.lines().count(),
+        clients_after.lines().count(),
+        "no connection to a denied server"
+    );
 }
 
 #[test]
@@ -307,15 +407,66 @@ fn runtime_config_puts_the_key_value_store_on_redis() {
     let runtime_config = dir.path().join("runtime-config.toml");
     std::fs::write(
         &runtime_config,
-        format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n", redis_server.url()),
+        format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
+            redis_server.url()
+        ),
     )
     .unwrap();
-    let host = HostBuilder::new(&manifest).arg("--runtime-config").arg(runtime_config.display().to_string()).start();
+    let host = HostBuilder::new(&manifest)
+        .arg("--runtime-config")
+        .arg(runtime_config.display().to_string())
+        .start();
     assert_eq!(host.put("/probe/kv/default/cart-42", "3 items").status, 204);
     let mut conn = redis_server.connection().unwrap();
     let stored: String = redis::cmd("GET").arg("cart-42").query(&mut conn).unwrap();
     assert_eq!(stored, "3 items");
-    let _: () = redis::cmd("SET").arg("cart-42").arg("changed elsewhere").query(&mut conn).unwrap();
-    assert_eq!(host.get("/probe/kv/default/cart-42").body, "changed elsewhere");
-    assert!(!host.state_dir.join("sqlite_key_value.db").exists(), "no SQLite store when Redis is configured");
+    let _: () = redis::cmd("SET")
+        .arg("cart-42")
+        .arg("changed elsewhere")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(
+        host.get("/probe/kv/default/cart-42").body,
+        "changed elsewhere"
+    );
+    assert!(
+        !host.state_dir.join("sqlite_key_value.db").exists(),
+        "no SQLite store when Redis is configured"
+    );
+}
+
+#[test]
+fn instances_are_reused_up_to_the_configured_count_and_dropped_when_idle() {
+    let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let served = |host: &integration_tests::Host| -> u64 {
+        host.get("/probe/instance-requests").body.parse().unwrap()
+    };
+
+    // Spin 4's default: one instance keeps serving sequential requests...
+    let reusing = HostBuilder::new(&manifest)
+        .arg("--idle-instance-timeout-ms")
+        .arg("300")
+        .start();
+    assert_eq!(
+        (served(&reusing), served(&reusing), served(&reusing)),
+        (1, 2, 3)
+    );
+    // ...until it has been idle for the timeout; then a fresh instance starts from zero.
+    std::thread::sleep(Duration::from_millis(900));
+    assert_eq!(served(&reusing), 1);
+    drop(reusing);
+
+    let per_request = HostBuilder::new(&manifest)
+        .arg("--max-instance-reuse-count")
+        .arg("1")
+        .start();
+    assert_eq!(
+        (
+            served(&per_request),
+            served(&per_request),
+            served(&per_request)
+        ),
+        (1, 1, 1)
+    );
 }

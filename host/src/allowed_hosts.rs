@@ -38,7 +38,10 @@ impl AllowedHosts {
             .iter()
             .map(AsRef::as_ref)
             .filter(|p| !p.trim().is_empty())
-            .map(|p| HostPattern::parse(p).with_context(|| format!("invalid allowed_outbound_hosts entry `{p}`")))
+            .map(|p| {
+                HostPattern::parse(p)
+                    .with_context(|| format!("invalid allowed_outbound_hosts entry `{p}`"))
+            })
             .collect::<Result<_>>()?;
         Ok(Self { patterns })
     }
@@ -53,7 +56,9 @@ impl AllowedHosts {
     /// Whether a URL string is allowed.
     pub fn allows_url(&self, url: &str) -> bool {
         match url::Url::parse(url) {
-            Ok(u) => u.host_str().is_some_and(|h| self.allows(u.scheme(), h, u.port())),
+            Ok(u) => u
+                .host_str()
+                .is_some_and(|h| self.allows(u.scheme(), h, u.port())),
             Err(_) => false,
         }
     }
@@ -71,7 +76,9 @@ fn default_port(scheme: &str) -> Option<u16> {
 
 impl HostPattern {
     fn parse(text: &str) -> Result<Self> {
-        let (scheme, rest) = text.split_once("://").context("expected `scheme://host[:port]`")?;
+        let (scheme, rest) = text
+            .split_once("://")
+            .context("expected `scheme://host[:port]`")?;
         // A trailing slash or path is tolerated (URL variables are often written that way), but
         // paths do not narrow the match: Spin allow-lists hosts, not paths.
         let authority = rest.split('/').next().unwrap_or_default();
@@ -90,7 +97,11 @@ impl HostPattern {
         } else if host.contains('*') {
             bail!("`*` is only allowed as the whole host or as a `*.` prefix");
         } else {
-            HostMatch::Exact(host.trim_start_matches('[').trim_end_matches(']').to_string())
+            HostMatch::Exact(
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_string(),
+            )
         };
         let port = match port {
             None => PortMatch::SchemeDefault,
@@ -114,10 +125,17 @@ impl HostPattern {
     }
 
     fn matches(&self, scheme: &str, host: &str, port: Option<u16>) -> bool {
-        if self.scheme.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case(scheme)) {
+        if self
+            .scheme
+            .as_deref()
+            .is_some_and(|s| !s.eq_ignore_ascii_case(scheme))
+        {
             return false;
         }
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         let host_ok = match &self.host {
             HostMatch::Any => true,
             HostMatch::Exact(h) => *h == host,
@@ -126,7 +144,9 @@ impl HostPattern {
         let port_ok = match (&self.port, port) {
             (PortMatch::Any, _) => true,
             (PortMatch::Range(a, b), Some(p)) => (*a..=*b).contains(&p),
-            (PortMatch::SchemeDefault, Some(p)) => self.scheme.as_deref().and_then(default_port) == Some(p),
+            (PortMatch::SchemeDefault, Some(p)) => {
+                self.scheme.as_deref().and_then(default_port) == Some(p)
+            }
             (_, None) => false,
         };
         host_ok && port_ok
@@ -156,7 +176,8 @@ mod tests {
 
     #[test]
     fn wildcards_and_ranges() {
-        let a = AllowedHosts::parse(&["*://*.example.com:*", "redis://127.0.0.1:6000..6400"]).unwrap();
+        let a =
+            AllowedHosts::parse(&["*://*.example.com:*", "redis://127.0.0.1:6000..6400"]).unwrap();
         assert!(a.allows("http", "a.example.com", Some(1)));
         assert!(!a.allows("http", "example.com", Some(1)));
         assert!(a.allows("redis", "127.0.0.1", Some(6379)));

@@ -59,22 +59,36 @@ impl App {
         let manifest = Manifest::load(&options.manifest)?;
         let overrides = &options.variable_overrides;
         let vars = Variables::resolve(&manifest, |key| {
-            let name = key.strip_prefix("SPIN_VARIABLE_").map(str::to_ascii_lowercase);
-            name.and_then(|n| overrides.get(&n).cloned()).or_else(|| std::env::var(key).ok())
+            let name = key
+                .strip_prefix("SPIN_VARIABLE_")
+                .map(str::to_ascii_lowercase);
+            name.and_then(|n| overrides.get(&n).cloned())
+                .or_else(|| std::env::var(key).ok())
         })?;
-        let state_dir = options.state_dir.clone().unwrap_or_else(|| manifest.root.join(".spin"));
+        let state_dir = options
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| manifest.root.join(".spin"));
         let runtime = RuntimeConfig::load(options.runtime_config.as_deref(), &state_dir)?;
         let services = Arc::new(open_services(&manifest, &runtime).await?);
         let engine = engine::engine(options.engine)?;
         let linker = engine::linker(&engine).map_err(crate::log::wasmtime_error)?;
-        let loader = Loader { manifest: &manifest, vars: &vars, services, engine: &engine, linker: &linker };
+        let loader = Loader {
+            manifest: &manifest,
+            vars: &vars,
+            services,
+            engine: &engine,
+            linker: &linker,
+        };
 
         let mut components: HashMap<String, (Component, Arc<ComponentCaps>)> = HashMap::new();
         let mut prepared = |id: &str| -> Result<(Component, Arc<ComponentCaps>)> {
             if let Some(found) = components.get(id) {
                 return Ok(found.clone());
             }
-            let loaded = loader.load_component(id).with_context(|| format!("component `{id}`"))?;
+            let loaded = loader
+                .load_component(id)
+                .with_context(|| format!("component `{id}`"))?;
             components.insert(id.to_string(), loaded.clone());
             Ok(loaded)
         };
@@ -86,19 +100,24 @@ impl App {
             let mut ids = Vec::new();
             let mut handlers: HashMap<String, Arc<HttpComponent>> = HashMap::new();
             for trigger in &manifest.http_triggers {
-                let Some(pattern) = &trigger.route else { continue };
+                let Some(pattern) = &trigger.route else {
+                    continue;
+                };
                 let handler = match handlers.get(&trigger.component) {
                     Some(h) => h.clone(),
                     None => {
                         let (component, caps) = prepared(&trigger.component)?;
                         let pre = loader.instantiate_pre(&component, &trigger.component)?;
-                        let pre = wasmtime_wasi_http::p3::bindings::ServicePre::new(pre).map_err(|e| {
-                            anyhow::anyhow!(
-                                "component `{}` does not export wasi:http/handler@0.3.0: {e}",
-                                trigger.component
-                            )
-                        })?;
-                        let h = Arc::new(HttpComponent::new(engine.clone(), pre, caps, options.reuse));
+                        let pre = wasmtime_wasi_http::p3::bindings::ServicePre::new(pre).map_err(
+                            |e| {
+                                anyhow::anyhow!(
+                                    "component `{}` does not export wasi:http/handler@0.3.0: {e}",
+                                    trigger.component
+                                )
+                            },
+                        )?;
+                        let h =
+                            Arc::new(HttpComponent::new(engine.clone(), pre, caps, options.reuse));
                         handlers.insert(trigger.component.clone(), h.clone());
                         h
                     }
@@ -109,10 +128,19 @@ impl App {
             Some(Arc::new(HttpTrigger::new(Router::new(routes)?, ids)))
         };
 
-        let default_address = manifest.application.trigger.redis.as_ref().and_then(|r| r.address.clone());
+        let default_address = manifest
+            .application
+            .trigger
+            .redis
+            .as_ref()
+            .and_then(|r| r.address.clone());
         let mut by_address: HashMap<String, RedisSubscription> = HashMap::new();
         for trigger in &manifest.redis_triggers {
-            let address = trigger.address.clone().or_else(|| default_address.clone()).unwrap_or_default();
+            let address = trigger
+                .address
+                .clone()
+                .or_else(|| default_address.clone())
+                .unwrap_or_default();
             let address = vars.expand(&address)?;
             let channel = vars.expand(&trigger.channel)?;
             let (component, caps) = prepared(&trigger.component)?;
@@ -126,24 +154,40 @@ impl App {
             let handler = Arc::new(RedisComponent::new(engine.clone(), pre, caps));
             by_address
                 .entry(address.clone())
-                .or_insert_with(|| RedisSubscription { address, channels: HashMap::new() })
+                .or_insert_with(|| RedisSubscription {
+                    address,
+                    channels: HashMap::new(),
+                })
                 .channels
                 .insert(channel, handler);
         }
-        Ok(Self { http, redis: by_address.into_values().collect() })
+        Ok(Self {
+            http,
+            redis: by_address.into_values().collect(),
+        })
     }
 }
 
 /// Opens every store and database some component is granted; an undefined label is an error.
 async fn open_services(manifest: &Manifest, runtime: &RuntimeConfig) -> Result<HostServices> {
-    let kv_labels: BTreeSet<&String> = manifest.components.values().flat_map(|c| &c.key_value_stores).collect();
-    let db_labels: BTreeSet<&String> = manifest.components.values().flat_map(|c| &c.sqlite_databases).collect();
+    let kv_labels: BTreeSet<&String> = manifest
+        .components
+        .values()
+        .flat_map(|c| &c.key_value_stores)
+        .collect();
+    let db_labels: BTreeSet<&String> = manifest
+        .components
+        .values()
+        .flat_map(|c| &c.sqlite_databases)
+        .collect();
     let mut key_value = HashMap::new();
     for label in kv_labels {
         let backend = match runtime.key_value_stores.get(label) {
             Some(KvBackendConfig::Sqlite(path)) => KvBackend::open_sqlite(label, path)?,
             Some(KvBackendConfig::Redis(url)) => KvBackend::open_redis(url).await?,
-            None => bail!("key-value store `{label}` is used by a component but not defined in the runtime config"),
+            None => bail!(
+                "key-value store `{label}` is used by a component but not defined in the runtime config"
+            ),
         };
         key_value.insert(label.clone(), backend);
     }
@@ -154,7 +198,11 @@ async fn open_services(manifest: &Manifest, runtime: &RuntimeConfig) -> Result<H
         })?;
         sqlite.insert(label.clone(), SqliteDatabase::open(path)?);
     }
-    Ok(HostServices { key_value, sqlite, redis: RedisConnections::default() })
+    Ok(HostServices {
+        key_value,
+        sqlite,
+        redis: RedisConnections::default(),
+    })
 }
 
 struct Loader<'a> {
@@ -169,7 +217,10 @@ impl Loader<'_> {
     fn read_wasm(&self, id: &str) -> Result<Vec<u8>> {
         let path = self.manifest.source_path(id)?;
         std::fs::read(&path).with_context(|| {
-            format!("cannot read {} (build it first: run `order-host up` without --no-build)", path.display())
+            format!(
+                "cannot read {} (build it first: run `order-host up` without --no-build)",
+                path.display()
+            )
         })
     }
 
@@ -181,10 +232,19 @@ impl Loader<'_> {
             let mut plugs = Vec::new();
             for (import, dep) in &decl.dependencies {
                 let (provider_id, provider) = match (&dep.component, &dep.path) {
-                    (Some(pid), _) => (pid.clone(), self.read_wasm(pid).with_context(|| format!("dependency `{pid}`"))?),
+                    (Some(pid), _) => (
+                        pid.clone(),
+                        self.read_wasm(pid)
+                            .with_context(|| format!("dependency `{pid}`"))?,
+                    ),
                     (None, Some(path)) => {
                         let p = self.manifest.resolve(path);
-                        (path.clone(), std::fs::read(&p).with_context(|| format!("cannot read dependency {}", p.display()))?)
+                        (
+                            path.clone(),
+                            std::fs::read(&p).with_context(|| {
+                                format!("cannot read dependency {}", p.display())
+                            })?,
+                        )
                     }
                     (None, None) => unreachable!("validated by Manifest::parse"),
                 };
@@ -217,19 +277,38 @@ impl Loader<'_> {
             .collect::<Result<_>>()?;
         let caps = ComponentCaps {
             id: Arc::from(id),
-            key_value_stores: decl.key_value_stores.iter().cloned().collect::<HashSet<_>>(),
-            sqlite_databases: decl.sqlite_databases.iter().cloned().collect::<HashSet<_>>(),
+            key_value_stores: decl
+                .key_value_stores
+                .iter()
+                .cloned()
+                .collect::<HashSet<_>>(),
+            sqlite_databases: decl
+                .sqlite_databases
+                .iter()
+                .cloned()
+                .collect::<HashSet<_>>(),
             variables: self.vars.component_values(&decl.variables)?,
             allowed_hosts: Arc::new(AllowedHosts::parse(&allowed)?),
-            environment: decl.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            environment: decl
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             services: self.services.clone(),
         };
         Ok((component, Arc::new(caps)))
     }
 
-    fn instantiate_pre(&self, component: &Component, id: &str) -> Result<wasmtime::component::InstancePre<Ctx>> {
-        self.linker.instantiate_pre(component).map_err(crate::log::wasmtime_error).with_context(|| {
-            format!("component `{id}` imports something order-host does not provide")
-        })
+    fn instantiate_pre(
+        &self,
+        component: &Component,
+        id: &str,
+    ) -> Result<wasmtime::component::InstancePre<Ctx>> {
+        self.linker
+            .instantiate_pre(component)
+            .map_err(crate::log::wasmtime_error)
+            .with_context(|| {
+                format!("component `{id}` imports something order-host does not provide")
+            })
     }
 }

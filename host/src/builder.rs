@@ -9,15 +9,23 @@ use crate::manifest::Manifest;
 
 /// Adds the `wasm32-wasip2` target through rustup when it is missing.
 pub fn ensure_wasm_target() -> Result<()> {
-    let Ok(out) = Command::new("rustup").args(["target", "list", "--installed"]).output() else {
+    let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    else {
         // No rustup: the toolchain is managed some other way; let the build say what is missing.
         return Ok(());
     };
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-wasip2") {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == "wasm32-wasip2")
+    {
         return Ok(());
     }
     eprintln!("Installing the wasm32-wasip2 target (rustup target add wasm32-wasip2)");
-    let status = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status()?;
+    let status = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .status()?;
     if !status.success() {
         bail!("`rustup target add wasm32-wasip2` failed");
     }
@@ -28,7 +36,9 @@ pub fn ensure_wasm_target() -> Result<()> {
 pub fn build_all(manifest: &Manifest) -> Result<()> {
     ensure_wasm_target()?;
     for (id, component) in &manifest.components {
-        let Some(build) = &component.build else { continue };
+        let Some(build) = &component.build else {
+            continue;
+        };
         let workdir = build
             .workdir
             .as_deref()
@@ -40,7 +50,12 @@ pub fn build_all(manifest: &Manifest) -> Result<()> {
             .arg(&build.command)
             .current_dir(&workdir)
             .status()
-            .with_context(|| format!("cannot run the build command of `{id}` in {}", workdir.display()))?;
+            .with_context(|| {
+                format!(
+                    "cannot run the build command of `{id}` in {}",
+                    workdir.display()
+                )
+            })?;
         if !status.success() {
             bail!("building component `{id}` failed ({status})");
         }

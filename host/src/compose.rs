@@ -41,9 +41,10 @@ fn capability_of(import: &str) -> Option<&'static str> {
         "spin:key-value/key-value" | "wasi:keyvalue/store" => Some("key_value_stores"),
         "spin:sqlite/sqlite" => Some("sqlite_databases"),
         "spin:variables/variables" | "wasi:config/store" => Some("variables"),
-        "spin:redis/redis" | "wasi:http/client" | "wasi:http/handler" | "wasi:http/outgoing-handler" => {
-            Some("allowed_outbound_hosts")
-        }
+        "spin:redis/redis"
+        | "wasi:http/client"
+        | "wasi:http/handler"
+        | "wasi:http/outgoing-handler" => Some("allowed_outbound_hosts"),
         _ => None,
     }
 }
@@ -53,7 +54,9 @@ fn capability_of(import: &str) -> Option<&'static str> {
 /// capability on real Spin, so local runs never hide a production `access-denied`.
 fn check_inheritance(provider_id: &str, imports: &[String], inherited: &Inherited) -> Result<()> {
     for import in imports {
-        let Some(capability) = capability_of(import) else { continue };
+        let Some(capability) = capability_of(import) else {
+            continue;
+        };
         let granted = match inherited {
             Inherited::All => true,
             Inherited::None => false,
@@ -90,10 +93,19 @@ pub fn compose(socket_id: &str, socket: Vec<u8>, plugs: Vec<Plug>) -> Result<Vec
         let inst = match provider_instances.get(&plug.provider_id) {
             Some(inst) => *inst,
             None => {
-                let pkg = Package::from_bytes(&package_name(&plug.provider_id), None, plug.provider, graph.types_mut())
-                    .with_context(|| format!("dependency `{}` is not a valid component", plug.provider_id))?;
-                let exports: Vec<String> = graph.types()[pkg.ty()].exports.keys().cloned().collect();
-                let imports: Vec<String> = graph.types()[pkg.ty()].imports.keys().cloned().collect();
+                let pkg = Package::from_bytes(
+                    &package_name(&plug.provider_id),
+                    None,
+                    plug.provider,
+                    graph.types_mut(),
+                )
+                .with_context(|| {
+                    format!("dependency `{}` is not a valid component", plug.provider_id)
+                })?;
+                let exports: Vec<String> =
+                    graph.types()[pkg.ty()].exports.keys().cloned().collect();
+                let imports: Vec<String> =
+                    graph.types()[pkg.ty()].imports.keys().cloned().collect();
                 check_inheritance(&plug.provider_id, &imports, &plug.inherited)?;
                 if !exports.contains(&plug.export) {
                     bail!(

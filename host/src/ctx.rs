@@ -50,7 +50,11 @@ impl ComponentCaps {
         if !self.key_value_stores.contains(label) {
             return Err(KvError::AccessDenied);
         }
-        self.services.key_value.get(label).cloned().ok_or(KvError::NoSuchStore)
+        self.services
+            .key_value
+            .get(label)
+            .cloned()
+            .ok_or(KvError::NoSuchStore)
     }
 
     /// The database behind `label`, if this component was granted it.
@@ -58,7 +62,11 @@ impl ComponentCaps {
         if !self.sqlite_databases.contains(label) {
             return Err(SqliteError::AccessDenied);
         }
-        self.services.sqlite.get(label).cloned().ok_or(SqliteError::NoSuchDatabase)
+        self.services
+            .sqlite
+            .get(label)
+            .cloned()
+            .ok_or(SqliteError::NoSuchDatabase)
     }
 }
 
@@ -92,13 +100,20 @@ impl Ctx {
 
     /// The `wasi:http` view (also the accessor `ProxyHandler` needs).
     pub fn http_view(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
 impl WasiView for Ctx {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 

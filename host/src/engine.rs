@@ -2,16 +2,24 @@
 
 use anyhow::{Context, Result};
 use wasmtime::component::Linker;
-use wasmtime::{Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+};
 
 use crate::bindings::{self, SpinHost};
 use crate::ctx::Ctx;
 
 /// Engine settings chosen on the command line.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct EngineOptions {
-    /// Use the pooling instance allocator instead of on-demand allocation.
+    /// Use the pooling instance allocator (default) instead of on-demand allocation.
     pub pooling: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self { pooling: true }
+    }
 }
 
 /// Builds the engine: component-model async (WASI 0.3) on, compiled artifacts cached on disk so
@@ -25,11 +33,20 @@ pub fn engine(options: EngineOptions) -> Result<Engine> {
     config.cache(Some(cache));
     if options.pooling {
         let mut pooling = PoolingAllocationConfig::default();
-        pooling.total_component_instances(1000).total_memories(4000).total_tables(4000).total_core_instances(4000);
-        pooling.max_memories_per_component(32).max_tables_per_component(32).max_core_instances_per_component(64);
+        pooling
+            .total_component_instances(1000)
+            .total_memories(4000)
+            .total_tables(4000)
+            .total_core_instances(4000);
+        pooling
+            .max_memories_per_component(32)
+            .max_tables_per_component(32)
+            .max_core_instances_per_component(64);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }
-    Engine::new(&config).map_err(crate::log::wasmtime_error).context("cannot create the wasmtime engine")
+    Engine::new(&config)
+        .map_err(crate::log::wasmtime_error)
+        .context("cannot create the wasmtime engine")
 }
 
 /// The linker with every interface the host provides: WASI 0.2 (Rust std in the guest uses it)

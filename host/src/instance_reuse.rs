@@ -26,7 +26,11 @@ pub struct InstanceReuse {
 
 impl Default for InstanceReuse {
     fn default() -> Self {
-        Self { max_requests: 128, max_concurrent: 16, idle_timeout: Duration::from_secs(1) }
+        Self {
+            max_requests: 128,
+            max_concurrent: 16,
+            idle_timeout: Duration::from_secs(1),
+        }
     }
 }
 
@@ -69,7 +73,10 @@ impl WorkerState for ReusePolicy {
 
     fn drop(&self, _store: wasmtime::Store<Ctx>, result: Result<(), wasmtime::Error>) {
         if let Err(e) = result {
-            crate::log::error(&self.component, &format!("instance ended with an error: {e:#}"));
+            crate::log::error(
+                &self.component,
+                &format!("instance ended with an error: {e:#}"),
+            );
         }
     }
 }
@@ -83,12 +90,20 @@ pub struct IdleExpiration {
 impl IdleExpiration {
     /// Expires after `idle_timeout` of idleness.
     pub fn new(idle_timeout: Duration) -> Self {
-        Self { idle_timeout, timer: None }
+        Self {
+            idle_timeout,
+            timer: None,
+        }
     }
 }
 
 impl WorkerExpiration for IdleExpiration {
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>, state: WorkerStatus, start: Instant) -> Poll<()> {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        state: WorkerStatus,
+        start: Instant,
+    ) -> Poll<()> {
         if state != WorkerStatus::Idle {
             self.timer = None;
             return Poll::Pending;
@@ -97,7 +112,10 @@ impl WorkerExpiration for IdleExpiration {
         let timer = match &mut self.timer {
             Some((at, sleep)) if *at == deadline => sleep,
             slot => {
-                *slot = Some((deadline, Box::pin(tokio::time::sleep_until(deadline.into()))));
+                *slot = Some((
+                    deadline,
+                    Box::pin(tokio::time::sleep_until(deadline.into())),
+                ));
                 &mut slot.as_mut().expect("just set").1
             }
         };

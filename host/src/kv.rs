@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use redis::AsyncCommands;
-use wasmtime::component::{Accessor, Resource, StreamReader, FutureReader};
+use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use crate::bindings::SpinHost;
 use crate::bindings::spin::key_value::key_value::{self as wit, Error};
@@ -23,7 +23,10 @@ pub struct KvStoreHandle {
 #[derive(Clone)]
 pub enum KvBackend {
     /// Rows of one table in a SQLite file, keyed by (store label, key), as Spin stores them.
-    Sqlite { label: String, conn: Arc<Mutex<rusqlite::Connection>> },
+    Sqlite {
+        label: String,
+        conn: Arc<Mutex<rusqlite::Connection>>,
+    },
     /// Plain keys on a Redis server.
     Redis(redis::aio::MultiplexedConnection),
 }
@@ -32,23 +35,31 @@ impl KvBackend {
     /// Opens (creating if needed) the SQLite file behind store `label`.
     pub fn open_sqlite(label: &str, path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let conn = rusqlite::Connection::open(path)
             .with_context(|| format!("cannot open key-value file {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // WAL + NORMAL: a commit survives a process crash; only an OS crash may lose the
+        // last transactions. Breaker and cache state tolerate that; FULL costs an fsync per set.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS spin_key_value (
                 store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
                 PRIMARY KEY (store, key))",
         )?;
-        Ok(Self::Sqlite { label: label.to_string(), conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self::Sqlite {
+            label: label.to_string(),
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Connects to the Redis server behind a store.
     pub async fn open_redis(url: &str) -> Result<Self> {
-        let client = redis::Client::open(url).with_context(|| format!("invalid Redis URL for key-value store: {url}"))?;
+        let client = redis::Client::open(url)
+            .with_context(|| format!("invalid Redis URL for key-value store: {url}"))?;
         let conn = client
             .get_multiplexed_async_connection()
             .await
@@ -62,7 +73,9 @@ impl KvBackend {
     ) -> Result<R, Error> {
         let conn = conn.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().map_err(|_| Error::Other("key-value store lock poisoned".into()))?;
+            let conn = conn
+                .lock()
+                .map_err(|_| Error::Other("key-value store lock poisoned".into()))?;
             f(&conn).map_err(|e| Error::Other(e.to_string()))
         })
         .await
@@ -75,7 +88,9 @@ impl KvBackend {
             Self::Sqlite { label, conn } => {
                 let label = label.clone();
                 Self::sqlite(conn, move |c| {
-                    let mut stmt = c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?;
+                    let mut stmt = c.prepare_cached(
+                        "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                    )?;
                     let mut rows = stmt.query((label, key))?;
                     rows.next()?.map(|r| r.get(0)).transpose()
                 })
@@ -141,7 +156,8 @@ impl KvBackend {
             Self::Sqlite { label, conn } => {
                 let label = label.clone();
                 Self::sqlite(conn, move |c| {
-                    let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?;
+                    let mut stmt =
+                        c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?;
                     stmt.query_map([label], |r| r.get(0))?.collect()
                 })
                 .await
@@ -163,7 +179,10 @@ fn redis_error(e: redis::RedisError) -> Error {
     Error::Other(e.to_string())
 }
 
-fn backend(accessor: &Accessor<Ctx, SpinHost>, store: &Resource<KvStoreHandle>) -> wasmtime::Result<KvBackend> {
+fn backend(
+    accessor: &Accessor<Ctx, SpinHost>,
+    store: &Resource<KvStoreHandle>,
+) -> wasmtime::Result<KvBackend> {
     accessor.with(|mut a| Ok(a.get().table.get(store)?.backend.clone()))
 }
 
@@ -177,7 +196,10 @@ impl wit::HostStore for Ctx {
 }
 
 impl wit::HostStoreWithStore<Ctx> for SpinHost {
-    async fn open(accessor: &Accessor<Ctx, Self>, label: String) -> wasmtime::Result<Result<Resource<KvStoreHandle>, Error>> {
+    async fn open(
+        accessor: &Accessor<Ctx, Self>,
+        label: String,
+    ) -> wasmtime::Result<Result<Resource<KvStoreHandle>, Error>> {
         accessor.with(|mut a| {
             let ctx = a.get();
             let backend = match ctx.caps.key_value_store(&label) {
@@ -188,27 +210,47 @@ impl wit::HostStoreWithStore<Ctx> for SpinHost {
         })
     }
 
-    async fn get(accessor: &Accessor<Ctx, Self>, store: Resource<KvStoreHandle>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+    async fn get(
+        accessor: &Accessor<Ctx, Self>,
+        store: Resource<KvStoreHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let b = backend(accessor, &store)?;
         Ok(b.get(key).await)
     }
 
-    async fn set(accessor: &Accessor<Ctx, Self>, store: Resource<KvStoreHandle>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+    async fn set(
+        accessor: &Accessor<Ctx, Self>,
+        store: Resource<KvStoreHandle>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
         let b = backend(accessor, &store)?;
         Ok(b.set(key, value).await)
     }
 
-    async fn delete(accessor: &Accessor<Ctx, Self>, store: Resource<KvStoreHandle>, key: String) -> wasmtime::Result<Result<(), Error>> {
+    async fn delete(
+        accessor: &Accessor<Ctx, Self>,
+        store: Resource<KvStoreHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), Error>> {
         let b = backend(accessor, &store)?;
         Ok(b.delete(key).await)
     }
 
-    async fn exists(accessor: &Accessor<Ctx, Self>, store: Resource<KvStoreHandle>, key: String) -> wasmtime::Result<Result<bool, Error>> {
+    async fn exists(
+        accessor: &Accessor<Ctx, Self>,
+        store: Resource<KvStoreHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, Error>> {
         let b = backend(accessor, &store)?;
         Ok(b.exists(key).await)
     }
 
-    async fn get_keys(accessor: &Accessor<Ctx, Self>, store: Resource<KvStoreHandle>) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
+    async fn get_keys(
+        accessor: &Accessor<Ctx, Self>,
+        store: Resource<KvStoreHandle>,
+    ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
         let b = backend(accessor, &store)?;
         let result = b.keys().await;
         accessor.with(|mut a| {
@@ -217,7 +259,9 @@ impl wit::HostStoreWithStore<Ctx> for SpinHost {
                 Err(e) => (Vec::new(), Err(e)),
             };
             let stream = StreamReader::new(&mut a, keys)?;
-            let future = FutureReader::new(&mut a, async move { wasmtime::Result::<Result<(), Error>>::Ok(outcome) })?;
+            let future = FutureReader::new(&mut a, async move {
+                wasmtime::Result::<Result<(), Error>>::Ok(outcome)
+            })?;
             Ok((stream, future))
         })
     }

@@ -14,6 +14,7 @@ mod bindings;
 pub mod builder;
 pub mod compose;
 pub mod ctx;
+pub mod dev_token;
 pub mod engine;
 pub mod instance_reuse;
 mod kv;
@@ -33,7 +34,11 @@ pub use app::{App, AppOptions};
 /// Serves `app` on `listener` (HTTP) and runs its Redis subscriptions until the future is
 /// dropped or the HTTP server fails.
 pub async fn serve(app: App, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    let subscriptions: Vec<_> = app.redis.into_iter().map(|s| tokio::spawn(s.run())).collect();
+    let subscriptions: Vec<_> = app
+        .redis
+        .into_iter()
+        .map(|s| tokio::spawn(s.run()))
+        .collect();
     let _abort_on_exit = AbortAll(subscriptions);
     match app.http {
         Some(http) => http.serve(listener).await,

@@ -3,7 +3,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn line(level: &str, component: &str, msg: &str) {
-    let ts = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let ts = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     let record = serde_json::json!({ "ts": ts, "level": level, "source": "order-host", "component": component, "msg": msg });
     eprintln!("{record}");
 }

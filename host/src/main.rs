@@ -1,5 +1,7 @@
 //! The `order-host` command line (ARCHITECTURE §10).
 
+mod simulators;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,7 +14,11 @@ use order_host::manifest::Manifest;
 use order_host::{App, AppOptions, builder};
 
 #[derive(Parser)]
-#[command(name = "order-host", version, about = "Runs the Order Service's Spin app locally on wasmtime")]
+#[command(
+    name = "order-host",
+    version,
+    about = "Runs the Order Service's Spin app locally on wasmtime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,6 +28,9 @@ struct Cli {
 enum Command {
     /// Build the components (like `spin build`) and serve the application (like `spin up`).
     Up(UpArgs),
+    /// Print a JWT signed with the local development key that `up` trusts (or, with
+    /// `--jwks`, that key's public JWKS).
+    Token(order_host::dev_token::TokenArgs),
 }
 
 #[derive(Parser)]
@@ -51,15 +60,21 @@ struct UpArgs {
     /// Milliseconds an idle instance is kept (Spin 4: 1000).
     #[arg(long, default_value_t = 1000)]
     idle_instance_timeout_ms: u64,
-    /// Use wasmtime's pooling instance allocator.
+    /// Allocate instances on demand instead of from wasmtime's pooling allocator (the
+    /// default, which measured faster: see the README's benchmarks).
     #[arg(long)]
-    pooling: bool,
+    no_pooling: bool,
+    /// Do not start the built-in dependency simulators (they start only when no
+    /// SPIN_VARIABLE_*_SERVICE_URL / SPIN_VARIABLE_AUTH_TOKEN_URL is set).
+    #[arg(long)]
+    no_simulators: bool,
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up(args),
+        Command::Token(args) => order_host::dev_token::run(&args),
     };
     if let Err(e) = result {
         eprintln!("Error: {e:#}");
@@ -71,6 +86,12 @@ fn up(args: UpArgs) -> Result<()> {
     if !args.no_build {
         builder::build_all(&Manifest::load(&args.manifest)?)?;
     }
+    // Kept until `up` returns: the simulators serve as long as the app does.
+    let running_simulators = simulators::start(args.no_simulators)?;
+    let sims = running_simulators.as_ref();
+    // With no JWKS configured, trust the development key `order-host token` signs with.
+    let variable_overrides =
+        order_host::dev_token::with_dev_jwks(&args.manifest, simulators::variable_overrides(sims))?;
     let options = AppOptions {
         manifest: args.manifest,
         runtime_config: args.runtime_config,
@@ -81,10 +102,14 @@ fn up(args: UpArgs) -> Result<()> {
             max_concurrent: args.max_instance_concurrent_reuse_count.max(1),
             idle_timeout: Duration::from_millis(args.idle_instance_timeout_ms),
         },
-        engine: EngineOptions { pooling: args.pooling },
-        variable_overrides: Default::default(),
+        engine: EngineOptions {
+            pooling: !args.no_pooling,
+        },
+        variable_overrides,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let app = App::load(&options).await?;
         let listener = order_host::trigger_http::bind(options.listen).await?;
@@ -99,6 +124,7 @@ fn up(args: UpArgs) -> Result<()> {
                 }
             }
         }
+        simulators::print(sims);
         tokio::select! {
             served = order_host::serve(app, listener) => served,
             _ = shutdown_signal() => Ok(()),

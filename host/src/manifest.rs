@@ -189,7 +189,13 @@ impl Manifest {
             .with_context(|| format!("cannot read manifest {}", path.display()))?;
         let root = path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."))
             .to_path_buf();
         Self::parse(&text, root).with_context(|| format!("invalid manifest {}", path.display()))
@@ -222,12 +228,19 @@ impl Manifest {
                         channel: entry
                             .get("channel")
                             .and_then(|c| c.as_str())
-                            .with_context(|| format!("[[trigger.redis]] for `{component}` needs `channel`"))?
+                            .with_context(|| {
+                                format!("[[trigger.redis]] for `{component}` needs `channel`")
+                            })?
                             .to_string(),
-                        address: entry.get("address").and_then(|a| a.as_str()).map(str::to_string),
+                        address: entry
+                            .get("address")
+                            .and_then(|a| a.as_str())
+                            .map(str::to_string),
                         component,
                     }),
-                    other => bail!("trigger type `{other}` is not supported by order-host (http and redis are)"),
+                    other => bail!(
+                        "trigger type `{other}` is not supported by order-host (http and redis are)"
+                    ),
                 }
             }
         }
@@ -256,15 +269,27 @@ impl Manifest {
         for t in &self.redis_triggers {
             known(&t.component, "[[trigger.redis]]")?;
             if t.address.is_none()
-                && self.application.trigger.redis.as_ref().and_then(|r| r.address.as_ref()).is_none()
+                && self
+                    .application
+                    .trigger
+                    .redis
+                    .as_ref()
+                    .and_then(|r| r.address.as_ref())
+                    .is_none()
             {
-                bail!("[[trigger.redis]] `{}` has no address and [application.trigger.redis] sets none", t.channel);
+                bail!(
+                    "[[trigger.redis]] `{}` has no address and [application.trigger.redis] sets none",
+                    t.channel
+                );
             }
         }
         for (id, c) in &self.components {
             for (import, dep) in &c.dependencies {
                 if let Some(provider) = &dep.component {
-                    known(provider, &format!("[component.{id}.dependencies] \"{import}\""))?;
+                    known(
+                        provider,
+                        &format!("[component.{id}.dependencies] \"{import}\""),
+                    )?;
                     if provider == id {
                         bail!("component `{id}` cannot depend on itself");
                     }
@@ -289,16 +314,25 @@ impl Manifest {
     /// Absolute path of a manifest-relative path.
     pub fn resolve(&self, relative: &str) -> PathBuf {
         let p = Path::new(relative);
-        if p.is_absolute() { p.to_path_buf() } else { self.root.join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(p)
+        }
     }
 
     /// The `.wasm` path of component `id`.
     pub fn source_path(&self, id: &str) -> Result<PathBuf> {
-        let c = self.components.get(id).with_context(|| format!("no component `{id}`"))?;
+        let c = self
+            .components
+            .get(id)
+            .with_context(|| format!("no component `{id}`"))?;
         match &c.source {
             ComponentSource::Local(path) => Ok(self.resolve(path)),
             ComponentSource::Remote(_) => {
-                bail!("component `{id}`: remote `source` tables are not supported by order-host; build it locally")
+                bail!(
+                    "component `{id}`: remote `source` tables are not supported by order-host; build it locally"
+                )
             }
         }
     }
@@ -307,7 +341,9 @@ impl Manifest {
 fn trigger_component(kind: &str, entry: &toml::Table) -> Result<String> {
     match entry.get("component") {
         Some(toml::Value::String(id)) => Ok(id.clone()),
-        _ => bail!("every [[trigger.{kind}]] needs `component = \"<id>\"` (inline components are not supported by order-host)"),
+        _ => bail!(
+            "every [[trigger.{kind}]] needs `component = \"<id>\"` (inline components are not supported by order-host)"
+        ),
     }
 }
 
@@ -317,7 +353,9 @@ fn validate_variable_name(name: &str) -> Result<()> {
     let ok = chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !ok {
-        bail!("variable name `{name}` is invalid: use lowercase letters, digits and `_`, starting with a letter");
+        bail!(
+            "variable name `{name}` is invalid: use lowercase letters, digits and `_`, starting with a letter"
+        );
     }
     Ok(())
 }
@@ -359,8 +397,14 @@ source = "/abs/listener.wasm"
         assert_eq!(m.http_triggers[0].route.as_deref(), Some("/..."));
         assert_eq!(m.redis_triggers[0].channel, "payments.events");
         assert!(m.variables["token"].secret);
-        assert_eq!(m.source_path("api").unwrap(), PathBuf::from("/app/api.wasm"));
-        assert_eq!(m.source_path("listener").unwrap(), PathBuf::from("/abs/listener.wasm"));
+        assert_eq!(
+            m.source_path("api").unwrap(),
+            PathBuf::from("/app/api.wasm")
+        );
+        assert_eq!(
+            m.source_path("listener").unwrap(),
+            PathBuf::from("/abs/listener.wasm")
+        );
         let dep = &m.components["api"].dependencies["shop:order/users@0.1.0"];
         assert_eq!(dep.component.as_deref(), Some("adapters"));
     }
@@ -390,7 +434,10 @@ source = "/abs/listener.wasm"
 
     #[test]
     fn redis_trigger_without_any_address_is_an_error() {
-        let text = MINIMAL.replace("[application.trigger.redis]\naddress = \"{{ redis_url }}\"\n", "");
+        let text = MINIMAL.replace(
+            "[application.trigger.redis]\naddress = \"{{ redis_url }}\"\n",
+            "",
+        );
         let err = Manifest::parse(&text, PathBuf::from("/")).unwrap_err();
         assert!(format!("{err:#}").contains("no address"), "{err:#}");
     }

@@ -32,7 +32,12 @@ impl RedisConnections {
         let conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| Error::Other(format!("cannot connect to Redis at {}: {e}", redact(address))))?;
+            .map_err(|e| {
+                Error::Other(format!(
+                    "cannot connect to Redis at {}: {e}",
+                    redact(address)
+                ))
+            })?;
         map.insert(address.to_string(), conn.clone());
         Ok(conn)
     }
@@ -61,7 +66,10 @@ pub struct RedisConnectionHandle {
     conn: MultiplexedConnection,
 }
 
-fn conn_of(accessor: &Accessor<Ctx, SpinHost>, r: &Resource<RedisConnectionHandle>) -> wasmtime::Result<(MultiplexedConnection, String)> {
+fn conn_of(
+    accessor: &Accessor<Ctx, SpinHost>,
+    r: &Resource<RedisConnectionHandle>,
+) -> wasmtime::Result<(MultiplexedConnection, String)> {
     accessor.with(|mut a| {
         let h = a.get().table.get(r)?;
         Ok((h.conn.clone(), h.address.clone()))
@@ -100,10 +108,16 @@ impl wit::HostConnection for Ctx {
 }
 
 impl wit::HostConnectionWithStore<Ctx> for SpinHost {
-    async fn open(accessor: &Accessor<Ctx, Self>, address: String) -> wasmtime::Result<Result<Resource<RedisConnectionHandle>, Error>> {
+    async fn open(
+        accessor: &Accessor<Ctx, Self>,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<RedisConnectionHandle>, Error>> {
         let (allowed, services) = accessor.with(|mut a| {
             let caps = &a.get().caps;
-            (caps.allowed_hosts.allows_url(&address), caps.services.clone())
+            (
+                caps.allowed_hosts.allows_url(&address),
+                caps.services.clone(),
+            )
         });
         if !allowed {
             // Spin 4.1 answers a Redis host outside `allowed_outbound_hosts` with
@@ -111,7 +125,10 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
             let component = accessor.with(|mut a| a.get().caps.id.clone());
             crate::log::warn(
                 &component,
-                &format!("outbound Redis denied: {} is not in allowed_outbound_hosts", redact(&address)),
+                &format!(
+                    "outbound Redis denied: {} is not in allowed_outbound_hosts",
+                    redact(&address)
+                ),
             );
             return Ok(Err(Error::InvalidAddress));
         }
@@ -119,52 +136,93 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
-        accessor.with(|mut a| Ok(Ok(a.get().table.push(RedisConnectionHandle { address, conn })?)))
+        accessor.with(|mut a| {
+            Ok(Ok(a
+                .get()
+                .table
+                .push(RedisConnectionHandle { address, conn })?))
+        })
     }
 
-    async fn publish(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, channel: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+    async fn publish(
+        accessor: &Accessor<Ctx, Self>,
+        r: Resource<RedisConnectionHandle>,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
         let mut cmd = redis::cmd("PUBLISH");
         cmd.arg(channel).arg(payload);
         query::<i64>(accessor, &r, cmd).await.map(|r| r.map(drop))
     }
 
-    async fn get(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+    async fn get(
+        accessor: &Accessor<Ctx, Self>,
+        r: Resource<RedisConnectionHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(key);
         query(accessor, &r, cmd).await
     }
 
-    async fn set(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+    async fn set(
+        accessor: &Accessor<Ctx, Self>,
+        r: Resource<RedisConnectionHandle>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
         let mut cmd = redis::cmd("SET");
         cmd.arg(key).arg(value);
         query::<()>(accessor, &r, cmd).await
     }
 
-    async fn incr(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String) -> wasmtime::Result<Result<i64, Error>> {
+    async fn incr(
+        accessor: &Accessor<Ctx, Self>,
+        r: Resource<RedisConnectionHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<i64, Error>> {
         let mut cmd = redis::cmd("INCR");
         cmd.arg(key);
         query(accessor, &r, cmd).await
     }
 
-    async fn del(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, keys: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+    async fn del(
+        accessor: &Accessor<Ctx, Self>,
+        r: Resource<RedisConnectionHandle>,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, Error>> {
         let mut cmd = redis::cmd("DEL");
         cmd.arg(keys);
         query(accessor, &r, cmd).await
     }
 
-    async fn sadd(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String, values: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+    async fn sadd(
+        accessor: &Accessor<Ctx, Self>,
+        r: Resource<RedisConnectionHandle>,
+        key: String,
+        values: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, Error>> {
         let mut cmd = redis::cmd("SADD");
         cmd.arg(key).arg(values);
         query(accessor, &r, cmd).await
     }
 
-    async fn smembers(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String) -> wasmtime::Result<Result<Vec<String>, Error>> {
+    async fn smembers(
+        accessor: &Accessor<Ctx, Self>,
+        r: Resource<RedisConnectionHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<Vec<String>, Error>> {
         let mut cmd = redis::cmd("SMEMBERS");
         cmd.arg(key);
         query(accessor, &r, cmd).await
     }
 
-    async fn srem(accessor: &Accessor<Ctx, Self>, r: Resource<RedisConnectionHandle>, key: String, values: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+    async fn srem(
+        accessor: &Accessor<Ctx, Self>,
+        r: Resource<RedisConnectionHandle>,
+        key: String,
+        values: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, Error>> {
         let mut cmd = redis::cmd("SREM");
         cmd.arg(key).arg(values);
         query(accessor, &r, cmd).await
@@ -201,7 +259,10 @@ fn flatten(value: redis::Value) -> Vec<RedisResult> {
         V::SimpleString(s) => vec![RedisResult::Status(s)],
         V::Okay => vec![RedisResult::Status("OK".into())],
         V::Array(items) | V::Set(items) => items.into_iter().flat_map(flatten).collect(),
-        V::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| flatten(k).into_iter().chain(flatten(v))).collect(),
+        V::Map(pairs) => pairs
+            .into_iter()
+            .flat_map(|(k, v)| flatten(k).into_iter().chain(flatten(v)))
+            .collect(),
         V::Boolean(b) => vec![RedisResult::Int64(b as i64)],
         V::Double(d) => vec![RedisResult::Binary(d.to_string().into_bytes())],
         V::VerbatimString { text, .. } => vec![RedisResult::Binary(text.into_bytes())],

@@ -57,11 +57,17 @@ impl Route {
             .map(|s| match s.strip_prefix(':') {
                 Some("") => bail!("route `{pattern}` has an unnamed `:` segment"),
                 Some(name) => Ok(Segment::Param(name.to_string())),
-                None if s.contains("...") => bail!("route `{pattern}`: `...` is only allowed as the last segment"),
+                None if s.contains("...") => {
+                    bail!("route `{pattern}`: `...` is only allowed as the last segment")
+                }
                 None => Ok(Segment::Literal(s.to_string())),
             })
             .collect::<Result<_>>()?;
-        Ok(Self { pattern: pattern.to_string(), segments, wildcard })
+        Ok(Self {
+            pattern: pattern.to_string(),
+            segments,
+            wildcard,
+        })
     }
 
     /// The route without its wildcard tail (`spin-component-route`).
@@ -70,7 +76,9 @@ impl Route {
     }
 
     fn matches(&self, path_segments: &[&str]) -> Option<(BTreeMap<String, String>, String)> {
-        if path_segments.len() < self.segments.len() || (!self.wildcard && path_segments.len() != self.segments.len()) {
+        if path_segments.len() < self.segments.len()
+            || (!self.wildcard && path_segments.len() != self.segments.len())
+        {
             return None;
         }
         let mut params = BTreeMap::new();
@@ -84,12 +92,20 @@ impl Route {
             }
         }
         let rest = &path_segments[self.segments.len()..];
-        let path_info = if rest.is_empty() { String::new() } else { format!("/{}", rest.join("/")) };
+        let path_info = if rest.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", rest.join("/"))
+        };
         Some((params, path_info))
     }
 
     fn rank(&self) -> (bool, usize, usize) {
-        let literals = self.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
+        let literals = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count();
         (!self.wildcard, literals, self.segments.len())
     }
 }
@@ -112,7 +128,12 @@ impl<T> Router<T> {
             .iter()
             .filter_map(|(route, target)| route.matches(&segments).map(|m| (route, target, m)))
             .max_by_key(|(route, _, _)| route.rank())
-            .map(|(route, target, (params, path_info))| RouteMatch { route, target, params, path_info })
+            .map(|(route, target, (params, path_info))| RouteMatch {
+                route,
+                target,
+                params,
+                path_info,
+            })
     }
 }
 
@@ -121,7 +142,14 @@ mod tests {
     use super::*;
 
     fn router(patterns: &[&str]) -> Router<usize> {
-        Router::new(patterns.iter().enumerate().map(|(i, p)| (Route::parse(p).unwrap(), i)).collect()).unwrap()
+        Router::new(
+            patterns
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (Route::parse(p).unwrap(), i))
+                .collect(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -147,6 +175,12 @@ mod tests {
     fn bad_routes_are_rejected() {
         assert!(Route::parse("orders").is_err());
         assert!(Route::parse("/a/:/b").is_err());
-        assert!(Router::new(vec![(Route::parse("/a").unwrap(), 0), (Route::parse("/a").unwrap(), 1)]).is_err());
+        assert!(
+            Router::new(vec![
+                (Route::parse("/a").unwrap(), 0),
+                (Route::parse("/a").unwrap(), 1)
+            ])
+            .is_err()
+        );
     }
 }

@@ -52,25 +52,35 @@ impl RuntimeConfig {
                 "default".to_string(),
                 KvBackendConfig::Sqlite(state_dir.join("sqlite_key_value.db")),
             )]),
-            sqlite_databases: BTreeMap::from([("default".to_string(), state_dir.join("sqlite_db.db"))]),
+            sqlite_databases: BTreeMap::from([(
+                "default".to_string(),
+                state_dir.join("sqlite_db.db"),
+            )]),
         };
         let Some(file) = file else { return Ok(config) };
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read runtime config {}", file.display()))?;
-        let raw: RawRuntimeConfig =
-            toml::from_str(&text).with_context(|| format!("invalid runtime config {}", file.display()))?;
+        let raw: RawRuntimeConfig = toml::from_str(&text)
+            .with_context(|| format!("invalid runtime config {}", file.display()))?;
         let base = file.parent().unwrap_or(Path::new("."));
         let resolve = |p: &str| {
             let p = Path::new(p);
-            if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
         };
         for (label, store) in raw.key_value_store {
             let backend = match (store.kind.as_str(), store.path, store.url) {
                 ("spin", path, _) => KvBackendConfig::Sqlite(
-                    path.map(|p| resolve(&p)).unwrap_or_else(|| state_dir.join(format!("kv_{label}.db"))),
+                    path.map(|p| resolve(&p))
+                        .unwrap_or_else(|| state_dir.join(format!("kv_{label}.db"))),
                 ),
                 ("redis", _, Some(url)) => KvBackendConfig::Redis(url),
-                ("redis", _, None) => bail!("[key_value_store.{label}] type = \"redis\" needs `url`"),
+                ("redis", _, None) => {
+                    bail!("[key_value_store.{label}] type = \"redis\" needs `url`")
+                }
                 (other, _, _) => bail!(
                     "[key_value_store.{label}] type = \"{other}\" is not supported by order-host (spin, redis are)"
                 ),
@@ -98,8 +108,14 @@ mod tests {
     #[test]
     fn defaults_live_under_the_state_dir() {
         let c = RuntimeConfig::load(None, Path::new("/s")).unwrap();
-        assert_eq!(c.key_value_stores["default"], KvBackendConfig::Sqlite("/s/sqlite_key_value.db".into()));
-        assert_eq!(c.sqlite_databases["default"], PathBuf::from("/s/sqlite_db.db"));
+        assert_eq!(
+            c.key_value_stores["default"],
+            KvBackendConfig::Sqlite("/s/sqlite_key_value.db".into())
+        );
+        assert_eq!(
+            c.sqlite_databases["default"],
+            PathBuf::from("/s/sqlite_db.db")
+        );
     }
 
     #[test]
@@ -114,7 +130,10 @@ mod tests {
         )
         .unwrap();
         let c = RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap();
-        assert_eq!(c.key_value_stores["default"], KvBackendConfig::Redis("redis://127.0.0.1:6379".into()));
+        assert_eq!(
+            c.key_value_stores["default"],
+            KvBackendConfig::Redis("redis://127.0.0.1:6379".into())
+        );
         assert_eq!(c.sqlite_databases["default"], dir.join("data/orders.db"));
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -124,7 +143,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rc-test2-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("rc.toml");
-        std::fs::write(&file, "[key_value_store.default]\ntype = \"azure_cosmos\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "[key_value_store.default]\ntype = \"azure_cosmos\"\n",
+        )
+        .unwrap();
         let err = RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap_err();
         assert!(format!("{err:#}").contains("azure_cosmos"));
         std::fs::remove_dir_all(dir).unwrap();

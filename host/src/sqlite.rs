@@ -28,10 +28,16 @@ impl SqliteDatabase {
     /// Creates the database file (and its directory) if needed and checks that it opens.
     pub fn open(path: &Path) -> Result<Arc<Self>> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let db = Arc::new(Self { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) });
-        let first = db.connect().with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+        let db = Arc::new(Self {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+        });
+        let first = db
+            .connect()
+            .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
         db.release(first);
         Ok(db)
     }
@@ -56,16 +62,14 @@ impl SqliteDatabase {
     }
 
     fn release(&self, conn: rusqlite::Connection) {
-        if !conn.is_autocommit() {
-            // The guest dropped its connection mid-transaction: never hand that state on.
-            if conn.execute_batch("ROLLBACK").is_err() {
-                return;
-            }
+        // A guest that dropped its connection mid-transaction must never hand that state on.
+        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+            return;
         }
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < MAX_IDLE_CONNECTIONS {
-                idle.push(conn);
-            }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE_CONNECTIONS
+        {
+            idle.push(conn);
         }
     }
 }
@@ -93,10 +97,18 @@ struct Executed {
     changes: u64,
 }
 
-fn run_statement(conn: &rusqlite::Connection, sql: &str, params: Vec<Value>) -> Result<Executed, Error> {
+fn run_statement(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: Vec<Value>,
+) -> Result<Executed, Error> {
     let io = |e: rusqlite::Error| Error::Io(e.to_string());
     let mut stmt = conn.prepare_cached(sql).map_err(io)?;
-    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
+    let columns: Vec<String> = stmt
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     let params: Vec<rusqlite::types::Value> = params.into_iter().map(to_sql).collect();
     let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(io)?;
     let mut out = Vec::new();
@@ -137,7 +149,10 @@ fn from_sql(v: rusqlite::types::ValueRef<'_>) -> Value {
     }
 }
 
-fn open_connection(ctx: &mut Ctx, database: &str) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
+fn open_connection(
+    ctx: &mut Ctx,
+    database: &str,
+) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
     let db = match ctx.caps.sqlite_database(database) {
         Ok(db) => db,
         Err(e) => return Ok(Err(e)),
@@ -170,7 +185,11 @@ async fn execute_on(
     .map_err(|e| Error::Io(e.to_string()))?
 }
 
-fn record(ctx: &mut Ctx, handle: &Resource<SqliteConnectionHandle>, executed: &Executed) -> wasmtime::Result<()> {
+fn record(
+    ctx: &mut Ctx,
+    handle: &Resource<SqliteConnectionHandle>,
+    executed: &Executed,
+) -> wasmtime::Result<()> {
     let h = ctx.table.get_mut(handle)?;
     h.last_insert_rowid = executed.last_insert_rowid;
     h.changes = executed.changes;
@@ -180,7 +199,10 @@ fn record(ctx: &mut Ctx, handle: &Resource<SqliteConnectionHandle>, executed: &E
 impl wit::Host for Ctx {}
 
 impl wit::HostConnection for Ctx {
-    fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
+    fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
         open_connection(self, &database)
     }
 
@@ -205,7 +227,10 @@ impl wit::HostConnection for Ctx {
         }
     }
 
-    fn last_insert_rowid(&mut self, handle: Resource<SqliteConnectionHandle>) -> wasmtime::Result<i64> {
+    fn last_insert_rowid(
+        &mut self,
+        handle: Resource<SqliteConnectionHandle>,
+    ) -> wasmtime::Result<i64> {
         Ok(self.table.get(&handle)?.last_insert_rowid)
     }
 
@@ -220,7 +245,10 @@ impl wit::HostConnection for Ctx {
 }
 
 impl wit::HostConnectionWithStore<Ctx> for SpinHost {
-    async fn open_async(accessor: &Accessor<Ctx, Self>, database: String) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
+    async fn open_async(
+        accessor: &Accessor<Ctx, Self>,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
         accessor.with(|mut a| open_connection(a.get(), &database))
     }
 
@@ -229,8 +257,19 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
         handle: Resource<SqliteConnectionHandle>,
         statement: String,
         parameters: Vec<Value>,
-    ) -> wasmtime::Result<Result<(Vec<String>, StreamReader<RowResult>, FutureReader<Result<(), Error>>), Error>> {
-        let conn = accessor.with(|mut a| -> wasmtime::Result<_> { Ok(a.get().table.get(&handle)?.conn.clone()) })?;
+    ) -> wasmtime::Result<
+        Result<
+            (
+                Vec<String>,
+                StreamReader<RowResult>,
+                FutureReader<Result<(), Error>>,
+            ),
+            Error,
+        >,
+    > {
+        let conn = accessor.with(|mut a| -> wasmtime::Result<_> {
+            Ok(a.get().table.get(&handle)?.conn.clone())
+        })?;
         let executed = match execute_on(conn, statement, parameters).await {
             Ok(e) => e,
             Err(e) => return Ok(Err(e)),
@@ -239,16 +278,24 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
             record(a.get(), &handle, &executed)?;
             let QueryResult { columns, rows } = executed.result;
             let rows = StreamReader::new(&mut a, rows)?;
-            let done = FutureReader::new(&mut a, async { wasmtime::Result::<Result<(), Error>>::Ok(Ok(())) })?;
+            let done = FutureReader::new(&mut a, async {
+                wasmtime::Result::<Result<(), Error>>::Ok(Ok(()))
+            })?;
             Ok(Ok((columns, rows, done)))
         })
     }
 
-    async fn last_insert_rowid_async(accessor: &Accessor<Ctx, Self>, handle: Resource<SqliteConnectionHandle>) -> wasmtime::Result<i64> {
+    async fn last_insert_rowid_async(
+        accessor: &Accessor<Ctx, Self>,
+        handle: Resource<SqliteConnectionHandle>,
+    ) -> wasmtime::Result<i64> {
         accessor.with(|mut a| Ok(a.get().table.get(&handle)?.last_insert_rowid))
     }
 
-    async fn changes_async(accessor: &Accessor<Ctx, Self>, handle: Resource<SqliteConnectionHandle>) -> wasmtime::Result<u64> {
+    async fn changes_async(
+        accessor: &Accessor<Ctx, Self>,
+        handle: Resource<SqliteConnectionHandle>,
+    ) -> wasmtime::Result<u64> {
         accessor.with(|mut a| Ok(a.get().table.get(&handle)?.changes))
     }
 }

@@ -34,8 +34,20 @@ pub struct HttpComponent {
 
 impl HttpComponent {
     /// Wraps a pre-instantiated component.
-    pub fn new(engine: Engine, pre: ServicePre<Ctx>, caps: Arc<ComponentCaps>, reuse: InstanceReuse) -> Self {
-        Self { handler: ProxyHandler::new(ComponentInstances { engine, pre, caps, reuse }) }
+    pub fn new(
+        engine: Engine,
+        pre: ServicePre<Ctx>,
+        caps: Arc<ComponentCaps>,
+        reuse: InstanceReuse,
+    ) -> Self {
+        Self {
+            handler: ProxyHandler::new(ComponentInstances {
+                engine,
+                pre,
+                caps,
+                reuse,
+            }),
+        }
     }
 }
 
@@ -79,12 +91,22 @@ impl HttpTrigger {
 
     /// Mean time to create a fresh instance (new store + instantiation from the pre-instance)
     /// of the component serving `path`, over `runs` sequential instantiations. For benchmarks.
-    pub async fn mean_instantiation_time(&self, path: &str, runs: u32) -> Result<std::time::Duration> {
-        let matched = self.router.route(path).with_context(|| format!("no route for {path}"))?;
+    pub async fn mean_instantiation_time(
+        &self,
+        path: &str,
+        runs: u32,
+    ) -> Result<std::time::Duration> {
+        let matched = self
+            .router
+            .route(path)
+            .with_context(|| format!("no route for {path}"))?;
         let instances = matched.target.handler.state();
         let start = std::time::Instant::now();
         for _ in 0..runs {
-            instances.instantiate().await.map_err(crate::log::wasmtime_error)?;
+            instances
+                .instantiate()
+                .await
+                .map_err(crate::log::wasmtime_error)?;
         }
         Ok(start.elapsed() / runs.max(1))
     }
@@ -122,7 +144,12 @@ impl HttpTrigger {
         }
     }
 
-    async fn handle(&self, req: Request<Incoming>, local: SocketAddr, client: SocketAddr) -> Response<WasiBody> {
+    async fn handle(
+        &self,
+        req: Request<Incoming>,
+        local: SocketAddr,
+        client: SocketAddr,
+    ) -> Response<WasiBody> {
         let path = req.uri().path().to_string();
         let Some(matched) = self.router.route(&path) else {
             return plain(StatusCode::NOT_FOUND, "Not Found");
@@ -135,7 +162,12 @@ impl HttpTrigger {
             .and_then(|h| h.to_str().ok())
             .map(str::to_string)
             .unwrap_or_else(|| local.to_string());
-        let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .to_string();
         let full_url = format!("http://{host}{path_and_query}");
         match full_url.parse() {
             Ok(uri) => parts.uri = uri,
@@ -165,15 +197,23 @@ impl HttpTrigger {
         set("spin-base-path", "/");
         set("spin-client-addr", &client.to_string());
         for (name, value) in &matched.params {
-            set(&format!("spin-path-match-{}", name.to_ascii_lowercase()), value);
+            set(
+                &format!("spin-path-match-{}", name.to_ascii_lowercase()),
+                value,
+            );
         }
 
-        let body = body.map_err(wasmtime_wasi_http::Error::Hyper).boxed_unsync();
+        let body = body
+            .map_err(wasmtime_wasi_http::Error::Hyper)
+            .boxed_unsync();
         let request = Request::from_parts(parts, body);
         match matched.target.handler.handle((), request).await {
             Ok(response) => response,
             Err(e) => {
-                crate::log::error("http", &format!("{} {path}: component failed: {e:#}", route.pattern));
+                crate::log::error(
+                    "http",
+                    &format!("{} {path}: component failed: {e:#}", route.pattern),
+                );
                 plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
             }
         }
@@ -186,13 +226,16 @@ fn plain(status: StatusCode, text: &'static str) -> Response<WasiBody> {
         .boxed_unsync();
     let mut response = Response::new(body);
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain"),
+    );
     response
 }
 
 /// Binds the listener, with the one-line error an operator needs when the port is taken.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
 }

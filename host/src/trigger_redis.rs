@@ -31,10 +31,17 @@ impl RedisComponent {
     /// Runs one message through a new instance.
     pub async fn handle(&self, payload: Vec<u8>) -> anyhow::Result<()> {
         let mut store = Store::new(&self.engine, Ctx::new(self.caps.clone()));
-        let guest = self.pre.instantiate_async(&mut store).await.map_err(wasmtime_error)?;
+        let guest = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(wasmtime_error)?;
         let outcome = store
             .run_concurrent(async |accessor| {
-                guest.spin_redis_inbound_redis().call_handle_message(accessor, payload).await
+                guest
+                    .spin_redis_inbound_redis()
+                    .call_handle_message(accessor, payload)
+                    .await
             })
             .await
             .and_then(|r| r)
@@ -64,12 +71,17 @@ impl RedisSubscription {
                     warned = false;
                     crate::log::info(
                         "redis",
-                        &format!("subscribed to {} on {shown}", self.channels.keys().cloned().collect::<Vec<_>>().join(", ")),
+                        &format!(
+                            "subscribed to {} on {shown}",
+                            self.channels.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
                     );
                     let mut messages = pubsub.on_message();
                     while let Some(msg) = messages.next().await {
                         let channel = msg.get_channel_name().to_string();
-                        let Some(component) = self.channels.get(&channel).cloned() else { continue };
+                        let Some(component) = self.channels.get(&channel).cloned() else {
+                            continue;
+                        };
                         let payload = msg.get_payload_bytes().to_vec();
                         // Messages are independent; a slow handler must not hold up the next.
                         tokio::spawn(async move {
@@ -81,13 +93,18 @@ impl RedisSubscription {
                             }
                         });
                     }
-                    crate::log::warn("redis", &format!("subscription to {shown} lost; reconnecting"));
+                    crate::log::warn(
+                        "redis",
+                        &format!("subscription to {shown} lost; reconnecting"),
+                    );
                 }
                 Err(e) => {
                     if !warned {
                         crate::log::warn(
                             "redis",
-                            &format!("Redis trigger cannot reach {shown}: {e}; HTTP keeps serving, retrying with backoff"),
+                            &format!(
+                                "Redis trigger cannot reach {shown}: {e}; HTTP keeps serving, retrying with backoff"
+                            ),
                         );
                         warned = true;
                     }

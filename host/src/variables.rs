@@ -67,7 +67,10 @@ impl Variables {
     }
 
     /// Expands a component's `[component.x.variables]` table.
-    pub fn component_values(&self, templates: &BTreeMap<String, String>) -> Result<HashMap<String, String>> {
+    pub fn component_values(
+        &self,
+        templates: &BTreeMap<String, String>,
+    ) -> Result<HashMap<String, String>> {
         templates
             .iter()
             .map(|(k, t)| Ok((k.clone(), self.expand(t)?)))
@@ -109,13 +112,23 @@ client_secret = { required = true, secret = true }
     #[test]
     fn missing_required_variable_names_the_env_var() {
         let err = Variables::resolve(&manifest(), |_| None).unwrap_err();
-        assert!(err.to_string().contains("SPIN_VARIABLE_CLIENT_SECRET"), "{err}");
+        assert!(
+            err.to_string().contains("SPIN_VARIABLE_CLIENT_SECRET"),
+            "{err}"
+        );
     }
 
     #[test]
     fn expands_templates_with_spaces_and_rejects_unknown_names() {
-        let vars = Variables::resolve(&manifest(), |k| (k == "SPIN_VARIABLE_CLIENT_SECRET").then(|| "x".into())).unwrap();
-        assert_eq!(vars.expand("t={{call_timeout_ms}}ms {{ call_timeout_ms }}").unwrap(), "t=3000ms 3000");
+        let vars = Variables::resolve(&manifest(), |k| {
+            (k == "SPIN_VARIABLE_CLIENT_SECRET").then(|| "x".into())
+        })
+        .unwrap();
+        assert_eq!(
+            vars.expand("t={{call_timeout_ms}}ms {{ call_timeout_ms }}")
+                .unwrap(),
+            "t=3000ms 3000"
+        );
         assert!(vars.expand("{{ nope }}").is_err());
         assert!(vars.expand("{{ open").is_err());
     }
@@ -131,13 +144,24 @@ mod host {
     impl wit::Host for Ctx {}
 
     impl wit::HostWithStore<Ctx> for SpinHost {
-        async fn get(accessor: &Accessor<Ctx, Self>, name: String) -> wasmtime::Result<Result<String, Error>> {
+        async fn get(
+            accessor: &Accessor<Ctx, Self>,
+            name: String,
+        ) -> wasmtime::Result<Result<String, Error>> {
             accessor.with(|mut a| {
                 let caps = &a.get().caps;
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                {
                     return Ok(Err(Error::InvalidName(name)));
                 }
-                Ok(caps.variables.get(&name).cloned().ok_or(Error::Undefined(name)))
+                Ok(caps
+                    .variables
+                    .get(&name)
+                    .cloned()
+                    .ok_or(Error::Undefined(name)))
             })
         }
     }

@@ -20,7 +20,10 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut args = Args { seconds: 5, connections: 16 };
+    let mut args = Args {
+        seconds: 5,
+        connections: 16,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().and_then(|v| v.parse().ok());
@@ -48,9 +51,10 @@ fn bench_manifest() -> PathBuf {
     let path = root.join("target/bench-spin.toml");
     std::fs::write(&path, text).expect("write bench manifest");
     // The copy lives in target/, so relative sources would resolve there: point them back.
-    let fixed = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
+    let fixed = std::fs::read_to_string(&path).unwrap().replace(
+        "source = \"target/",
+        &format!("source = \"{}/target/", root.display()),
+    );
     std::fs::write(&path, fixed).expect("write bench manifest");
     path
 }
@@ -80,20 +84,31 @@ async fn load(addr: &str, path: &str, seconds: u64, connections: usize) -> Run {
         let addr = addr.to_string();
         let path: Arc<str> = Arc::from(path);
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+            let stream = tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect");
             stream.set_nodelay(true).ok();
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
             tokio::spawn(conn);
             let mut latencies = Vec::new();
             let mut errors = 0;
             while Instant::now() < deadline {
-                let req = http::Request::get(&*path).header("host", &addr).body(Empty::<Bytes>::new()).unwrap();
+                let req = http::Request::get(&*path)
+                    .header("host", &addr)
+                    .body(Empty::<Bytes>::new())
+                    .unwrap();
                 let t = Instant::now();
                 match sender.send_request(req).await {
                     Ok(resp) => {
                         let ok = resp.status().is_success();
                         let _ = resp.into_body().collect().await;
-                        if ok { latencies.push(t.elapsed()) } else { errors += 1 }
+                        if ok {
+                            latencies.push(t.elapsed())
+                        } else {
+                            errors += 1
+                        }
                     }
                     Err(_) => errors += 1,
                 }
@@ -101,7 +116,12 @@ async fn load(addr: &str, path: &str, seconds: u64, connections: usize) -> Run {
             (latencies, errors)
         }));
     }
-    let mut run = Run { requests: 0, errors: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    let mut run = Run {
+        requests: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
     for t in tasks {
         let (l, e) = t.await.expect("load task");
         run.latencies.extend(l);
@@ -128,9 +148,22 @@ async fn instantiation_times(manifest: &std::path::Path) -> Vec<(&'static str, D
     let app = order_host::App::load(&options).await.expect("load app");
     let http = app.http.expect("http trigger");
     let mut out = Vec::new();
-    for (name, path) in [("order-api + dependency-adapters + event-emitter (composed)", "/health/live"), ("hello-world", "/bench/hello")] {
-        http.mean_instantiation_time(path, 20).await.expect("warm up");
-        out.push((name, http.mean_instantiation_time(path, 500).await.expect("instantiate")));
+    for (name, path) in [
+        (
+            "order-api + dependency-adapters + event-emitter (composed)",
+            "/health/live",
+        ),
+        ("hello-world", "/bench/hello"),
+    ] {
+        http.mean_instantiation_time(path, 20)
+            .await
+            .expect("warm up");
+        out.push((
+            name,
+            http.mean_instantiation_time(path, 500)
+                .await
+                .expect("instantiate"),
+        ));
     }
     out
 }
@@ -142,19 +175,55 @@ fn ms(d: Duration) -> String {
 fn main() {
     let args = args();
     let manifest = bench_manifest();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     println!("| setup | target | req/s | p50 ms | p99 ms | errors |");
     println!("|---|---|---|---|---|---|");
     let mut summary = Vec::new();
-    for (setup, reuse) in [("reuse 128/16 (Spin 4 default)", "128"), ("instance per request", "1")] {
-        let host = HostBuilder::new(&manifest).arg("--max-instance-reuse-count").arg(reuse).start();
+    let setups: [(&str, &[&str]); 4] = [
+        (
+            "reuse 128/16 (Spin 4 default), pooling (default)",
+            &["--max-instance-reuse-count", "128"],
+        ),
+        (
+            "reuse 128/16, on-demand",
+            &["--max-instance-reuse-count", "128", "--no-pooling"],
+        ),
+        (
+            "instance per request, pooling",
+            &["--max-instance-reuse-count", "1"],
+        ),
+        (
+            "instance per request, on-demand",
+            &["--max-instance-reuse-count", "1", "--no-pooling"],
+        ),
+    ];
+    for (setup, flags) in setups {
+        let host = flags
+            .iter()
+            .fold(HostBuilder::new(&manifest), |b, f| b.arg(*f))
+            .start();
         let addr = host.base.trim_start_matches("http://").to_string();
         // Warm up both paths (first-request compile/instantiate costs are not the subject).
-        runtime.block_on(load(&addr, "/health/live", 1, 2));
-        runtime.block_on(load(&addr, "/bench/hello", 1, 2));
-        let live = runtime.block_on(load(&addr, "/health/live", args.seconds, args.connections));
-        let hello = runtime.block_on(load(&addr, "/bench/hello", args.seconds, args.connections));
-        for (target, run) in [("/health/live (order-api, composed)", &live), ("hello-world component", &hello)] {
+        let targets = [
+            ("/health/live (order-api)", "/health/live"),
+            (
+                "/health/ready (order-api → SQLite, KV, composed adapters + emitter)",
+                "/health/ready",
+            ),
+            ("hello-world component", "/bench/hello"),
+        ];
+        // Warm up every path (first-request compile/instantiate costs are not the subject).
+        for (_, path) in targets {
+            runtime.block_on(load(&addr, path, 1, 2));
+        }
+        let runs: Vec<Run> = targets
+            .iter()
+            .map(|(_, path)| runtime.block_on(load(&addr, path, args.seconds, args.connections)))
+            .collect();
+        for ((target, _), run) in targets.iter().zip(&runs) {
             println!(
                 "| {setup} | {target} | {:.0} | {} | {} | {} |",
                 run.rps(),
@@ -163,12 +232,15 @@ fn main() {
                 run.errors
             );
         }
-        summary.push((setup, live.rps() / hello.rps()));
+        let hello = runs[2].rps();
+        summary.push((setup, runs[0].rps() / hello, runs[1].rps() / hello));
         host.stop();
     }
     println!();
-    for (setup, ratio) in summary {
-        println!("{setup}: /health/live runs at {ratio:.2}x the hello-world throughput");
+    for (setup, live, ready) in summary {
+        println!(
+            "- {setup}: /health/live at {live:.2}x and /health/ready at {ready:.2}x the hello-world throughput"
+        );
     }
     println!();
     let instantiation = runtime.block_on(instantiation_times(&manifest));
@@ -178,6 +250,9 @@ fn main() {
         println!("| {name} | {:.1} µs |", d.as_secs_f64() * 1e6);
     }
     println!();
-    println!("{} connections, {} s per target, one order-host process per setup, same machine.", args.connections, args.seconds);
+    println!(
+        "{} connections, {} s per target, one order-host process per setup, same machine.",
+        args.connections, args.seconds
+    );
     let _ = std::fs::remove_file(manifest);
 }

@@ -15,11 +15,16 @@ use std::time::{Duration, Instant};
 
 /// The repository root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 fn must_exist(path: PathBuf) -> PathBuf {
@@ -43,7 +48,10 @@ pub fn wasm(name: &str) -> PathBuf {
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A `redis-server` of our own on a free loopback port, killed on drop.
@@ -58,7 +66,16 @@ impl RedisServer {
     pub fn start() -> Self {
         let port = free_port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -105,12 +122,20 @@ pub struct HostBuilder {
 impl HostBuilder {
     /// A host for `manifest`, no build, on a free port, with a fresh state directory.
     pub fn new(manifest: impl Into<PathBuf>) -> Self {
-        Self { manifest: manifest.into(), env: Vec::new(), args: Vec::new(), state_dir: None }
+        Self {
+            manifest: manifest.into(),
+            env: Vec::new(),
+            args: Vec::new(),
+            state_dir: None,
+        }
     }
 
     /// Sets `SPIN_VARIABLE_<NAME>`.
     pub fn variable(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.env.push((format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()), value.into()));
+        self.env.push((
+            format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()),
+            value.into(),
+        ));
         self
     }
 
@@ -155,7 +180,12 @@ impl HostBuilder {
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
                 let mut err = String::new();
-                child.stderr.take().expect("stderr").read_to_string(&mut err).expect("read stderr");
+                child
+                    .stderr
+                    .take()
+                    .expect("stderr")
+                    .read_to_string(&mut err)
+                    .expect("read stderr");
                 return (status.code().unwrap_or(-1), err);
             }
             if Instant::now() > deadline {
@@ -169,7 +199,10 @@ impl HostBuilder {
     /// Starts the host and waits for its `Serving http://…` line.
     pub fn start(self) -> Host {
         let temp = tempfile::tempdir().expect("tempdir");
-        let state_dir = self.state_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+        let state_dir = self
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| temp.path().to_path_buf());
         let mut child = self
             .command(&state_dir)
             .stdout(Stdio::piped())
@@ -201,10 +234,19 @@ impl HostBuilder {
             Ok(base) => base,
             Err(_) => {
                 let _ = child.kill();
-                panic!("order-host did not start; stderr:\n{}", stderr.lock().map(|s| s.clone()).unwrap_or_default());
+                panic!(
+                    "order-host did not start; stderr:\n{}",
+                    stderr.lock().map(|s| s.clone()).unwrap_or_default()
+                );
             }
         };
-        Host { child, base, stderr, state_dir, _temp: temp }
+        Host {
+            child,
+            base,
+            stderr,
+            state_dir,
+            _temp: temp,
+        }
     }
 }
 
@@ -254,7 +296,11 @@ fn answer(result: Result<http_response::Response, ureq::Error>) -> Answer {
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let body = response.body_mut().read_to_string().unwrap_or_default();
-    Answer { status, body, content_type }
+    Answer {
+        status,
+        body,
+        content_type,
+    }
 }
 
 mod http_response {

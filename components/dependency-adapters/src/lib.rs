@@ -1,6 +1,19 @@
 //! Exports `users`, `products`, `inventory`, `payments` and `dependency-health`
 //! (ARCHITECTURE §2, §9): every call the Order Service makes to another service goes
-//! through here, so resilience (breakers, retries, caches; next issue) has one home.
+//! through here, with its resilience strategy (§1):
+//!
+//! | dependency | strategy | module |
+//! |---|---|---|
+//! | User | breaker + last-known-good fallback | `users` |
+//! | Product | breaker + TTL cache, stale on failure, concurrent fan-out | `products` |
+//! | Inventory | breaker + retry (idempotent per order id) | `inventory` |
+//! | Payment | breaker + retry, only with an idempotency key | `payments` |
+//!
+//! The policies are the pure `resilience` crate; this component supplies their clock
+//! (WASI), their state store (Spin key-value, shared by every instance: `kv`) and the
+//! HTTP calls (`outbound`), with the OAuth2 service token (`token`) and the caller's
+//! `traceparent` on every request. Nothing relies on instance globals surviving between
+//! requests; the settings and the token are kept in memory only as a saving.
 //!
 //! This component has no manifest configuration of its own: composed into `order-api`,
 //! it runs with order-api's variables, key-value stores and outbound hosts
@@ -9,11 +22,18 @@
 // The generated export glue is the only unsafe code (allowed below).
 #![deny(unsafe_code)]
 
+mod clock;
+mod config;
+mod context;
 mod health;
 mod inventory;
+mod kv;
+mod log;
 mod outbound;
 mod payments;
 mod products;
+mod service;
+mod token;
 mod users;
 
 /// Bindings for the `shop:order/dependency-adapters` world.
@@ -46,7 +66,7 @@ impl users_api::Guest for Adapters {
         user_id: String,
         trace: Option<TraceContext>,
     ) -> Result<users_api::UserLookup, DependencyError> {
-        users::get_user(&user_id, trace.as_ref()).await
+        users::get_user(&user_id, trace).await
     }
 }
 
@@ -55,7 +75,7 @@ impl products_api::Guest for Adapters {
         product_ids: Vec<String>,
         trace: Option<TraceContext>,
     ) -> Vec<products_api::ProductOutcome> {
-        products::get_products(product_ids, trace.as_ref()).await
+        products::get_products(product_ids, trace).await
     }
 }
 
@@ -65,11 +85,11 @@ impl inventory_api::Guest for Adapters {
         items: Vec<inventory_api::StockLine>,
         trace: Option<TraceContext>,
     ) -> Result<inventory_api::ReservationOutcome, DependencyError> {
-        inventory::reserve(&order_id, &items, trace.as_ref()).await
+        inventory::reserve(&order_id, &items, trace).await
     }
 
     async fn release(order_id: String, trace: Option<TraceContext>) -> Result<(), DependencyError> {
-        inventory::release(&order_id, trace.as_ref()).await
+        inventory::release(&order_id, trace).await
     }
 }
 
@@ -78,7 +98,7 @@ impl payments_api::Guest for Adapters {
         request: payments_api::ChargeRequest,
         trace: Option<TraceContext>,
     ) -> Result<payments_api::Payment, DependencyError> {
-        payments::charge(&request, trace.as_ref()).await
+        payments::charge(&request, trace).await
     }
 
     async fn refund(
@@ -86,14 +106,14 @@ impl payments_api::Guest for Adapters {
         idempotency_key: String,
         trace: Option<TraceContext>,
     ) -> Result<payments_api::Payment, DependencyError> {
-        payments::refund(&payment_id, &idempotency_key, trace.as_ref()).await
+        payments::refund(&payment_id, &idempotency_key, trace).await
     }
 
     async fn get_payment(
         payment_id: String,
         trace: Option<TraceContext>,
     ) -> Result<payments_api::Payment, DependencyError> {
-        payments::get_payment(&payment_id, trace.as_ref()).await
+        payments::get_payment(&payment_id, trace).await
     }
 }
 

@@ -1,54 +1,21 @@
-//! The one HTTP client wrapper of the adapters: builds a request to a dependency from
-//! its base-URL variable, sends it with `spin_sdk::http`, and turns transport failures
-//! and unexpected answers into `dependency-error`s.
+//! The one HTTP client wrapper of the adapters: builds a request to a dependency (service
+//! token, `traceparent`, `Idempotency-Key`), sends it with `spin_sdk::http`, and classifies
+//! what came back for the resilience policies.
 
-use crate::bindings::shop::order::types::{DependencyError, TraceContext};
+use std::fmt;
+
 use bytes::Bytes;
 use http::Method;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use resilience::{Classify, Clock, OutcomeKind};
 use serde::de::DeserializeOwned;
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{EmptyBody, FullBody, OptionalBody};
 use spin_sdk::wasip3::http::types::ErrorCode;
 
-/// A service the adapters call.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Service {
-    User,
-    Product,
-    Inventory,
-    Payment,
-}
-
-impl Service {
-    /// Every dependency, in the order `dependency-health` reports them.
-    pub(crate) const ALL: [Service; 4] = [
-        Service::User,
-        Service::Product,
-        Service::Inventory,
-        Service::Payment,
-    ];
-
-    /// The dependency's name in health reports and key-value keys.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Service::User => "user",
-            Service::Product => "product",
-            Service::Inventory => "inventory",
-            Service::Payment => "payment",
-        }
-    }
-
-    /// The Spin variable holding the service's base URL (`scheme://host[:port]`).
-    fn url_variable(self) -> &'static str {
-        match self {
-            Service::User => "user_service_url",
-            Service::Product => "product_service_url",
-            Service::Inventory => "inventory_service_url",
-            Service::Payment => "payment_service_url",
-        }
-    }
-}
+use crate::bindings::shop::order::types::{DependencyError, TraceContext};
+use crate::clock::WasiClock;
+use crate::service::Service;
 
 /// One request to a dependency.
 pub(crate) struct Call<'a> {
@@ -58,6 +25,7 @@ pub(crate) struct Call<'a> {
     body: Option<Vec<u8>>,
     trace: Option<&'a TraceContext>,
     idempotency_key: Option<&'a str>,
+    bearer: Option<String>,
 }
 
 /// An HTTP answer from a dependency, whatever its status.
@@ -65,6 +33,16 @@ pub(crate) struct Answer {
     pub(crate) service: Service,
     pub(crate) status: u16,
     pub(crate) body: Bytes,
+    /// `Retry-After`, in milliseconds from when the answer arrived.
+    pub(crate) retry_after_ms: Option<u64>,
+}
+
+/// Why an attempt produced no usable answer, classified for breaker and retry.
+#[derive(Debug)]
+pub(crate) struct CallError {
+    pub(crate) error: DependencyError,
+    kind: OutcomeKind,
+    retry_after_ms: Option<u64>,
 }
 
 /// Characters left as-is in a path segment; everything else is percent-encoded so an id
@@ -75,7 +53,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// Percent-encodes one path segment.
+/// Percent-encodes one path segment (or one form value).
 pub(crate) fn segment(value: &str) -> String {
     utf8_percent_encode(value, SEGMENT).to_string()
 }
@@ -90,6 +68,7 @@ impl<'a> Call<'a> {
             body: None,
             trace,
             idempotency_key: None,
+            bearer: None,
         }
     }
 
@@ -101,14 +80,16 @@ impl<'a> Call<'a> {
         trace: Option<&'a TraceContext>,
     ) -> Self {
         Self {
-            service,
-            method: Method::POST,
-            path,
             // Serialising a `Value` cannot fail: all its keys are strings.
             body: Some(serde_json::to_vec(body).unwrap_or_default()),
-            trace,
-            idempotency_key: None,
+            method: Method::POST,
+            ..Self::get(service, path, trace)
         }
+    }
+
+    /// The dependency this call goes to.
+    pub(crate) fn service(&self) -> Service {
+        self.service
     }
 
     /// Sends the `Idempotency-Key` header, so the service answers a repeat with the
@@ -118,19 +99,16 @@ impl<'a> Call<'a> {
         self
     }
 
-    /// Sends the request and reads the whole answer.
-    pub(crate) async fn send(self) -> Result<Answer, DependencyError> {
-        let service = self.service;
-        let base = spin_sdk::variables::get(service.url_variable())
-            .await
-            .map_err(|error| {
-                DependencyError::Unavailable(format!(
-                    "{} is not configured: {error:?}",
-                    service.url_variable()
-                ))
-            })?;
-        let url = format!("{}{}", base.trim_end_matches('/'), self.path);
+    /// Sends `Authorization: Bearer <token>`.
+    pub(crate) fn bearer(mut self, token: Option<String>) -> Self {
+        self.bearer = token;
+        self
+    }
 
+    /// Sends the request to `base_url` + path and reads the whole answer.
+    pub(crate) async fn send(self, base_url: &str) -> Result<Answer, CallError> {
+        let service = self.service;
+        let url = format!("{base_url}{}", self.path);
         let mut request = http::Request::builder()
             .method(self.method)
             .uri(&url)
@@ -141,6 +119,9 @@ impl<'a> Call<'a> {
             request = request
                 .header("content-type", "application/json")
                 .header("content-length", body.len());
+        }
+        if let Some(token) = &self.bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
         }
         if let Some(trace) = self.trace {
             request = request.header("traceparent", &trace.traceparent);
@@ -156,22 +137,30 @@ impl<'a> Call<'a> {
             None => http_body_util::Either::Right(EmptyBody::new()),
         };
         let request = request.body(body).map_err(|error| {
-            DependencyError::Unavailable(format!("invalid request to {url}: {error}"))
+            CallError::not_sent(DependencyError::Unavailable(format!(
+                "invalid request to {url}: {error}"
+            )))
         })?;
 
         let response = spin_sdk::http::send(request)
             .await
-            .map_err(|code| transport_error(service, &code))?;
+            .map_err(|code| CallError::transport(service, &code))?;
         let status = response.status().as_u16();
+        let retry_after_ms = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| resilience::retry::parse_retry_after(value, WasiClock.now_ms()));
         let body = response
             .into_body()
             .bytes()
             .await
-            .map_err(|code| transport_error(service, &code))?;
+            .map_err(|code| CallError::transport(service, &code))?;
         Ok(Answer {
             service,
             status,
             body,
+            retry_after_ms,
         })
     }
 }
@@ -183,50 +172,114 @@ impl Answer {
     }
 
     /// The body as `T`; an unreadable body means the dependency is not working.
-    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, DependencyError> {
-        serde_json::from_slice(&self.body).map_err(|error| {
-            DependencyError::Unavailable(format!(
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, CallError> {
+        serde_json::from_slice(&self.body).map_err(|error| CallError {
+            error: DependencyError::Unavailable(format!(
                 "{} service answered {} with an unreadable body: {error}",
                 self.service.name(),
                 self.status
-            ))
+            )),
+            kind: OutcomeKind::Failure,
+            retry_after_ms: None,
         })
     }
 
     /// The error for an answer the contract does not expect: 404 → `not-found`, other
     /// 4xx → `rejected` (our request was wrong; retrying cannot help), anything else →
-    /// `unavailable`.
-    pub(crate) fn unexpected(&self) -> DependencyError {
+    /// `unavailable` (a failure of the dependency).
+    pub(crate) fn unexpected(&self) -> CallError {
         let detail = format!(
             "{} service answered {}: {}",
             self.service.name(),
             self.status,
             excerpt(&self.body)
         );
-        match self.status {
-            404 => DependencyError::NotFound,
-            400..=499 => DependencyError::Rejected(detail),
-            _ => DependencyError::Unavailable(detail),
+        let (error, kind) = match self.status {
+            404 => (DependencyError::NotFound, OutcomeKind::Rejected),
+            400..=499 => (DependencyError::Rejected(detail), OutcomeKind::Rejected),
+            _ => (DependencyError::Unavailable(detail), OutcomeKind::Failure),
+        };
+        CallError {
+            error,
+            kind,
+            retry_after_ms: self.retry_after_ms,
         }
     }
 }
 
-/// A transport failure: a timeout is its own case (the breaker counts it separately).
-fn transport_error(service: Service, code: &ErrorCode) -> DependencyError {
-    match code {
-        ErrorCode::ConnectionTimeout
-        | ErrorCode::ConnectionReadTimeout
-        | ErrorCode::ConnectionWriteTimeout
-        | ErrorCode::HttpResponseTimeout => DependencyError::Timeout,
-        _ => DependencyError::Unavailable(format!(
-            "{} service unreachable: {code:?}",
-            service.name()
-        )),
+impl CallError {
+    /// The request was never sent (no base URL, no service token): nothing to count.
+    pub(crate) fn not_sent(error: DependencyError) -> Self {
+        Self {
+            error,
+            kind: OutcomeKind::NotSent,
+            retry_after_ms: None,
+        }
+    }
+
+    /// No answer within the per-attempt timeout.
+    pub(crate) fn timeout() -> Self {
+        Self {
+            error: DependencyError::Timeout,
+            kind: OutcomeKind::Timeout,
+            retry_after_ms: None,
+        }
+    }
+
+    /// A transport failure. A transport-level timeout is a timeout like ours.
+    fn transport(service: Service, code: &ErrorCode) -> Self {
+        match code {
+            ErrorCode::ConnectionTimeout
+            | ErrorCode::ConnectionReadTimeout
+            | ErrorCode::ConnectionWriteTimeout
+            | ErrorCode::HttpResponseTimeout => Self {
+                error: DependencyError::Timeout,
+                kind: OutcomeKind::Timeout,
+                retry_after_ms: None,
+            },
+            // The host refused to send it (not in allowed_outbound_hosts): not the
+            // dependency's failure.
+            ErrorCode::HttpRequestDenied => Self::not_sent(DependencyError::Unavailable(format!(
+                "{} service: outbound request denied by the host",
+                service.name()
+            ))),
+            _ => Self {
+                error: DependencyError::Unavailable(format!(
+                    "{} service unreachable: {code:?}",
+                    service.name()
+                )),
+                kind: OutcomeKind::Failure,
+                retry_after_ms: None,
+            },
+        }
+    }
+}
+
+impl Classify for CallError {
+    fn kind(&self) -> OutcomeKind {
+        self.kind
+    }
+
+    fn retry_after_ms(&self) -> Option<u64> {
+        self.retry_after_ms
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error {
+            DependencyError::Unavailable(detail) | DependencyError::Rejected(detail) => {
+                f.write_str(detail)
+            }
+            DependencyError::NotFound => f.write_str("not found"),
+            DependencyError::Timeout => f.write_str("timed out"),
+            DependencyError::CircuitOpen => f.write_str("circuit open"),
+        }
     }
 }
 
 /// The start of a body, for error messages; bounded so a large error page stays small.
-fn excerpt(body: &[u8]) -> String {
+pub(crate) fn excerpt(body: &[u8]) -> String {
     const MAX: usize = 200;
     let text = String::from_utf8_lossy(body);
     match text.char_indices().nth(MAX) {

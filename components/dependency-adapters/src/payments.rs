@@ -1,13 +1,22 @@
 //! Payment service: `POST /payments` (with `Idempotency-Key`) → 201
-//! `{paymentId, status, reason?}`; `POST /payments/{id}/refund` → 200
+//! `{paymentId, status, reason?}`; `POST /payments/{id}/refund` (with its key) → 200
 //! `{paymentId, status: refunded}`; `GET /payments/{id}` → 200
 //! `{paymentId, orderId, status}`, 404 unknown.
+//!
+//! Breaker + retry, like Inventory, but a charge or refund is retried **only** with its
+//! idempotency key (every attempt carries the same `Idempotency-Key` header, so the
+//! service answers a repeat with the first answer and never charges twice); a charge
+//! without a key is sent once. `get-payment` is a GET and always safe to repeat.
+
+use resilience::Idempotency;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::bindings::exports::shop::order::payments::{ChargeRequest, Payment, PaymentStatus};
 use crate::bindings::shop::order::types::{DependencyError, TraceContext};
-use crate::outbound::{Answer, Call, Service, segment};
-use serde::Deserialize;
-use serde_json::json;
+use crate::context::{Context, TransitionLog, dependency_error};
+use crate::outbound::{Answer, Call, CallError, segment};
+use crate::service::Service;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,7 +39,7 @@ enum PaymentStatusWire {
 /// Charges the buyer. A declined charge is an answer (`status: declined`).
 pub(crate) async fn charge(
     request: &ChargeRequest,
-    trace: Option<&TraceContext>,
+    trace: Option<TraceContext>,
 ) -> Result<Payment, DependencyError> {
     let body = json!({
         "orderId": request.order_id,
@@ -43,38 +52,70 @@ pub(crate) async fn charge(
             "token": request.payment_method.token,
         },
     });
-    let answer = Call::post_json(Service::Payment, "/payments".into(), &body, trace)
-        .idempotency_key(&request.idempotency_key)
-        .send()
-        .await?;
-    payment_from(&answer)
+    let key = request.idempotency_key.as_str();
+    send(trace, Method::Post("/payments".into(), body), Some(key)).await
 }
 
 /// Refunds a payment; the key makes a repeated refund safe.
 pub(crate) async fn refund(
     payment_id: &str,
     idempotency_key: &str,
-    trace: Option<&TraceContext>,
+    trace: Option<TraceContext>,
 ) -> Result<Payment, DependencyError> {
     let path = format!("/payments/{}/refund", segment(payment_id));
-    let answer = Call::post_json(Service::Payment, path, &json!({}), trace)
-        .idempotency_key(idempotency_key)
-        .send()
-        .await?;
-    payment_from(&answer)
+    send(trace, Method::Post(path, json!({})), Some(idempotency_key)).await
 }
 
 /// Reads a payment's current state.
 pub(crate) async fn get_payment(
     payment_id: &str,
-    trace: Option<&TraceContext>,
+    trace: Option<TraceContext>,
 ) -> Result<Payment, DependencyError> {
     let path = format!("/payments/{}", segment(payment_id));
-    let answer = Call::get(Service::Payment, path, trace).send().await?;
-    payment_from(&answer)
+    send(trace, Method::Get(path), None).await
 }
 
-fn payment_from(answer: &Answer) -> Result<Payment, DependencyError> {
+enum Method {
+    Get(String),
+    Post(String, Value),
+}
+
+/// Sends with breaker and retries. A POST without a key is never repeated.
+async fn send(
+    trace: Option<TraceContext>,
+    method: Method,
+    key: Option<&str>,
+) -> Result<Payment, DependencyError> {
+    let idempotency = match (&method, key) {
+        (Method::Get(_), _) => Idempotency::Idempotent,
+        (Method::Post(..), Some(key)) => Idempotency::Key(key.to_owned()),
+        (Method::Post(..), None) => Idempotency::NotIdempotent,
+    };
+    let context = Context::open(trace).await;
+    let breaker = context.breaker(Service::Payment);
+    let log = TransitionLog(Service::Payment);
+    let (context, method) = (&context, &method);
+    context
+        .guard(&breaker, &log)
+        .with_retry(context.settings.retry.clone())
+        .run(&idempotency, move |_| async move {
+            let mut call = match method {
+                Method::Get(path) => Call::get(Service::Payment, path.clone(), context.trace()),
+                Method::Post(path, body) => {
+                    Call::post_json(Service::Payment, path.clone(), body, context.trace())
+                }
+            };
+            if let Some(key) = key.filter(|key| !key.is_empty()) {
+                call = call.idempotency_key(key);
+            }
+            let answer = context.exchange(call).await?;
+            payment_from(&answer)
+        })
+        .await
+        .map_err(dependency_error)
+}
+
+fn payment_from(answer: &Answer) -> Result<Payment, CallError> {
     if !answer.is_success() {
         return Err(answer.unexpected());
     }

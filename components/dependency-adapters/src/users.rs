@@ -1,11 +1,25 @@
 //! User service: `GET /users/{userId}` → `{id, email, name, status}`; 404 unknown.
+//!
+//! Breaker + fallback: every live answer is kept as the user's last known good record
+//! (`lkg:user:{id}`); when the call fails or the breaker is open, a record younger than
+//! `user_fallback_max_age_s` is served instead (source `fallback`), else the error stands
+//! (the API answers 503). A 404 deletes the record: a deleted user must not live on in
+//! the fallback.
+
+use resilience::{CacheEntry, Clock, Idempotency, Source};
+use serde::{Deserialize, Serialize};
 
 use crate::bindings::exports::shop::order::users::{User, UserLookup, UserStatus};
-use crate::bindings::shop::order::types::{DataSource, DependencyError, TraceContext};
-use crate::outbound::{Call, Service, segment};
-use serde::Deserialize;
+use crate::bindings::shop::order::types::{DependencyError, TraceContext};
+use crate::clock::WasiClock;
+use crate::context::{Context, TransitionLog, data_source, dependency_error};
+use crate::kv::user_key;
+use crate::log;
+use crate::outbound::{Call, segment};
+use crate::service::Service;
 
-#[derive(Deserialize)]
+/// The contract's user, also the stored last-known-good value.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UserWire {
     id: String,
@@ -14,7 +28,7 @@ struct UserWire {
     status: UserStatusWire,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum UserStatusWire {
     Active,
@@ -22,18 +36,70 @@ enum UserStatusWire {
     Deleted,
 }
 
-/// Looks up one user with a live call.
+/// Looks up one user: live, else last known good.
 pub(crate) async fn get_user(
     user_id: &str,
-    trace: Option<&TraceContext>,
+    trace: Option<TraceContext>,
 ) -> Result<UserLookup, DependencyError> {
+    let context = Context::open(trace).await;
+    let breaker = context.breaker(Service::User);
+    let log = TransitionLog(Service::User);
+    let key = user_key(user_id);
     let path = format!("/users/{}", segment(user_id));
-    let answer = Call::get(Service::User, path, trace).send().await?;
-    if answer.status != 200 {
-        return Err(answer.unexpected());
+
+    let (context, path) = (&context, path.as_str());
+    let served = context
+        .guard(&breaker, &log)
+        .run_with_fallback(
+            &Idempotency::Idempotent,
+            move |_| async move {
+                let call = Call::get(Service::User, path.to_owned(), context.trace());
+                let answer = context.exchange(call).await?;
+                if answer.status != 200 {
+                    return Err(answer.unexpected());
+                }
+                answer.json::<UserWire>()
+            },
+            async |_| {
+                let entry = match context.kv.get_json::<CacheEntry<UserWire>>(&key).await {
+                    Ok(entry) => entry,
+                    Err(error) => {
+                        log::store_error(Some(Service::User), "fallback read", &error);
+                        None
+                    }
+                };
+                let policy = context.settings.user_fallback;
+                policy
+                    .stale_if_error(entry.as_ref(), WasiClock.now_ms())
+                    .cloned()
+            },
+        )
+        .await;
+
+    match served {
+        Ok(served) => {
+            if served.source == Source::Live {
+                let entry = CacheEntry::new(served.value.clone(), WasiClock.now_ms());
+                if let Err(error) = context.kv.set_json(&key, &entry).await {
+                    log::store_error(Some(Service::User), "last known good write", &error);
+                }
+            }
+            Ok(lookup(served.value, served.source))
+        }
+        Err(error) => {
+            let error = dependency_error(error);
+            if matches!(error, DependencyError::NotFound)
+                && let Err(store_error) = context.kv.delete(&key).await
+            {
+                log::store_error(Some(Service::User), "last known good delete", &store_error);
+            }
+            Err(error)
+        }
     }
-    let wire: UserWire = answer.json()?;
-    Ok(UserLookup {
+}
+
+fn lookup(wire: UserWire, source: Source) -> UserLookup {
+    UserLookup {
         user: User {
             id: wire.id,
             email: wire.email,
@@ -44,6 +110,6 @@ pub(crate) async fn get_user(
                 UserStatusWire::Deleted => UserStatus::Deleted,
             },
         },
-        source: DataSource::Live,
-    })
+        source: data_source(source),
+    }
 }

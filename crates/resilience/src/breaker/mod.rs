@@ -1,0 +1,274 @@
+//! A circuit breaker whose state lives in a shared store, so every instance on every node
+//! sees — and protects — the same dependency.
+//!
+//! # Shared state without compare-and-swap
+//!
+//! `spin:key-value` has get and set, nothing atomic. Two things need care:
+//!
+//! * **Counting** (every call): the window is one read-modify-write of one key. Two
+//!   instances updating it within the same store round trip can lose one increment. The
+//!   window is statistical, losses hit successes and failures alike, so the error *rate*
+//!   holds; at worst a trip comes a call or two later under heavy concurrency.
+//! * **Transitions and probe slots** (rare, and they must not be doubled): Fischer's timed
+//!   mutual exclusion. A writer reads the state record, writes its change stamped with a
+//!   fresh token, waits the settle delay ([`BreakerConfig::claim_settle_ms`]), and reads
+//!   again. It has won only if the record it reads still descends from its write (its
+//!   token is in the record's lineage, and for a probe its lease is still listed). A
+//!   competitor who read before our write and wrote after it erased our token: we see
+//!   that and back off. A competitor who read after our write builds on it.
+//!
+//! **Residual race.** The protocol assumes every writer's read-to-write gap is shorter
+//! than the settle delay. A writer stalled longer (a paused VM, a store request stuck in
+//! a queue) can overwrite a verified claim after it was verified: then two probes run
+//! (or a transition is logged twice). The consequence is one extra real call to a
+//! dependency that is being tested anyway, so the protocol bounds the damage to "a few
+//! probes" instead of "every instance stampedes", without atomic primitives. Lost writes
+//! only ever make a claimer back off, never admit extra calls.
+//!
+//! # Costs in store operations
+//!
+//! | situation | reads | writes |
+//! |---|---|---|
+//! | closed, call recorded | 2 (state, window) | 1 (window) |
+//! | open, refusal recorded | 2 | 1 |
+//! | trip, probe claim, probe settled | +2 | +1 (+ settle delay) |
+
+mod config;
+mod histogram;
+mod permit;
+pub mod state;
+pub mod store;
+mod transition;
+pub mod window;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{BreakerConfig, SlowCallRule};
+pub use histogram::LatencyHistogram;
+pub use permit::{Admission, Permit};
+pub use state::{BreakerState, StateRecord};
+pub use store::BreakerStore;
+pub use transition::{Transition, TransitionReason};
+pub use window::{RollingWindow, Tally, TripReason, WindowTotals};
+
+use crate::clock::{Clock, Random};
+use crate::outcome::{CallOutcome, OutcomeKind};
+use state::AdmissionPlan;
+
+/// A breaker over a store, a clock and a source of randomness.
+pub struct Breaker<S, C, R> {
+    config: BreakerConfig,
+    store: S,
+    clock: C,
+    random: R,
+}
+
+/// A breaker's state and window totals, for health reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The state record (default when none is stored).
+    pub state: StateRecord,
+    /// The window's totals now.
+    pub totals: WindowTotals,
+    /// The most recent failure.
+    pub last_error: Option<String>,
+}
+
+impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
+    /// A breaker deciding by `config`, keeping its state in `store`.
+    pub fn new(config: BreakerConfig, store: S, clock: C, random: R) -> Self {
+        Self {
+            config,
+            store,
+            clock,
+            random,
+        }
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &BreakerConfig {
+        &self.config
+    }
+
+    /// Its clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// Its random source.
+    pub fn random(&self) -> &R {
+        &self.random
+    }
+
+    /// Decides whether a call may go ahead. One store read when closed or open; a probe
+    /// claim adds a write, the settle delay and a read.
+    pub async fn admit(&self) -> Result<Admission, S::Error> {
+        let now = self.clock.now_ms();
+        let record = self.store.load_state().await?.unwrap_or_default();
+        match record.plan(now, &self.config) {
+            AdmissionPlan::Pass => Ok(Admission::Permitted(Permit {
+                observed: record.state,
+                probe_token: None,
+                transition: None,
+            })),
+            AdmissionPlan::Refuse => Ok(Admission::Refused),
+            AdmissionPlan::ClaimProbe => self.claim_probe(record, now).await,
+        }
+    }
+
+    async fn claim_probe(&self, record: StateRecord, now: i64) -> Result<Admission, S::Error> {
+        let token = self.random.token();
+        let Some(claim) = record.claim_probe(now, &self.config, &token) else {
+            return Ok(Admission::Refused);
+        };
+        let seen = self.write_and_reread(&claim).await?;
+        if !seen.holds_probe(&token) {
+            return Ok(Admission::Refused);
+        }
+        let transition = (record.state == BreakerState::Open).then_some(Transition {
+            from: BreakerState::Open,
+            to: BreakerState::HalfOpen,
+            at_ms: now,
+            reason: TransitionReason::ResetTimeoutElapsed,
+        });
+        Ok(Admission::Permitted(Permit {
+            observed: BreakerState::HalfOpen,
+            probe_token: Some(token),
+            transition,
+        }))
+    }
+
+    /// Step two and three of the claim protocol: write, wait the settle delay, re-read.
+    async fn write_and_reread(&self, record: &StateRecord) -> Result<StateRecord, S::Error> {
+        self.store.save_state(record).await?;
+        self.clock.sleep(self.config.claim_settle_ms).await;
+        Ok(self.store.load_state().await?.unwrap_or_default())
+    }
+
+    /// Records what happened: the outcomes of the attempts made under `permit` (none when
+    /// the call was refused), refusals and fallbacks. Returns the transition this caused
+    /// and won, if any: closed → open when the window crosses a threshold, half-open →
+    /// closed / open when this was the probe.
+    pub async fn record(
+        &self,
+        permit: Option<&Permit>,
+        tally: Tally,
+    ) -> Result<Option<Transition>, S::Error> {
+        let now = self.clock.now_ms();
+        // A probe that was never sent decides nothing; its lease runs out.
+        if let Some(token) = permit.and_then(|p| p.probe_token.as_deref())
+            && let Some(probe) = tally.outcomes.first().copied()
+            && probe.kind != OutcomeKind::NotSent
+        {
+            return self.settle_probe(token, probe, tally, now).await;
+        }
+        let window = self.count(&tally, now).await?;
+        let closed_before = permit.is_some_and(|p| p.observed == BreakerState::Closed);
+        if !closed_before
+            || tally
+                .outcomes
+                .iter()
+                .all(|o| o.kind == OutcomeKind::NotSent)
+        {
+            return Ok(None);
+        }
+        let Some(reason) = window.totals(now, &self.config).trip_reason(&self.config) else {
+            return Ok(None);
+        };
+        // Trip only a breaker that is still closed: another instance may have tripped it.
+        let state = self.store.load_state().await?.unwrap_or_default();
+        if state.state != BreakerState::Closed {
+            return Ok(None);
+        }
+        let token = self.random.token();
+        let seen = self.write_and_reread(&state.tripped(now, &token)).await?;
+        Ok(seen.descends_from(&token).then_some(Transition {
+            from: BreakerState::Closed,
+            to: BreakerState::Open,
+            at_ms: now,
+            reason: TransitionReason::Tripped { reason },
+        }))
+    }
+
+    /// One read-modify-write of the window.
+    async fn count(&self, tally: &Tally, now: i64) -> Result<RollingWindow, S::Error> {
+        let mut window = self
+            .store
+            .load_window()
+            .await?
+            .unwrap_or_else(|| RollingWindow::new(&self.config));
+        window.add(now, &self.config, tally);
+        self.store.save_window(&window).await?;
+        Ok(window)
+    }
+
+    fn probe_failed(&self, probe: CallOutcome) -> bool {
+        probe.kind.is_failure()
+            || self
+                .config
+                .slow_call
+                .is_some_and(|rule| probe.latency_ms >= rule.duration_ms)
+    }
+
+    /// Closes or re-opens the breaker after its probe.
+    async fn settle_probe(
+        &self,
+        probe_token: &str,
+        probe: CallOutcome,
+        tally: Tally,
+        now: i64,
+    ) -> Result<Option<Transition>, S::Error> {
+        let succeeded = !self.probe_failed(probe);
+        let state = self.store.load_state().await?.unwrap_or_default();
+        if !state.holds_probe(probe_token) {
+            // Our lease expired and someone else decided; just count.
+            self.count(&tally, now).await?;
+            return Ok(None);
+        }
+        let token = self.random.token();
+        let seen = self
+            .write_and_reread(&state.after_probe(succeeded, now, &token))
+            .await?;
+        let won = seen.descends_from(&token);
+        if succeeded && won {
+            // A closed breaker starts from an empty window: the failures that opened it
+            // must not re-open it on the next error.
+            let mut window = RollingWindow::new(&self.config);
+            window.add(now, &self.config, &tally);
+            self.store.save_window(&window).await?;
+        } else {
+            self.count(&tally, now).await?;
+        }
+        Ok(won.then_some(Transition {
+            from: BreakerState::HalfOpen,
+            to: if succeeded {
+                BreakerState::Closed
+            } else {
+                BreakerState::Open
+            },
+            at_ms: now,
+            reason: if succeeded {
+                TransitionReason::ProbeSucceeded
+            } else {
+                TransitionReason::ProbeFailed
+            },
+        }))
+    }
+
+    /// The state and the window's totals (two reads).
+    pub async fn snapshot(&self) -> Result<Snapshot, S::Error> {
+        let now = self.clock.now_ms();
+        let state = self.store.load_state().await?.unwrap_or_default();
+        let window = self
+            .store
+            .load_window()
+            .await?
+            .unwrap_or_else(|| RollingWindow::new(&self.config));
+        Ok(Snapshot {
+            totals: window.totals(now, &self.config),
+            last_error: window.last_error,
+            state,
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! The adapter rig shared by `tests/adapters.rs` and the `bench_adapters` binary: a
+//! manifest running the `adapter-driver` fixture with `dependency-adapters` composed in,
+//! pointed at a set of simulators.
+
+use std::path::Path;
+
+use integration_tests::{Host, HostBuilder, wasm};
+use simulators::Simulators;
+
+/// The variables the adapters read, with the spin.toml defaults.
+const KNOBS: [(&str, &str); 11] = [
+    ("call_timeout_ms", "3000"),
+    ("breaker_error_threshold_percentage", "50"),
+    ("breaker_volume_threshold", "20"),
+    ("breaker_rolling_window_ms", "10000"),
+    ("breaker_reset_timeout_ms", "30000"),
+    ("breaker_half_open_max_probes", "1"),
+    ("retry_max", "3"),
+    ("retry_base_delay_ms", "300"),
+    ("retry_budget_ms", "5000"),
+    ("product_cache_ttl_s", "300"),
+    ("user_fallback_max_age_s", "600"),
+];
+
+/// The driver fixture with `dependency-adapters` composed in, pointed at `sims`.
+pub(crate) fn manifest(sims: &Simulators) -> String {
+    let mut variables: Vec<(String, String)> = sims.spin_variables().into_iter().collect();
+    variables.extend(KNOBS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let declared: String = variables
+        .iter()
+        .map(|(k, v)| format!("{k} = {{ default = \"{v}\" }}\n"))
+        .collect();
+    let passed: String = variables
+        .iter()
+        .map(|(k, _)| format!("{k} = \"{{{{ {k} }}}}\"\n"))
+        .collect();
+    let imports: String = [
+        "users",
+        "products",
+        "inventory",
+        "payments",
+        "dependency-health",
+    ]
+    .iter()
+    .map(|i| format!("\"shop:order/{i}@0.1.0\" = {{ component = \"dependency-adapters\" }}\n"))
+    .collect();
+    format!(
+        r#"spin_manifest_version = 2
+[application]
+name = "adapters-test"
+
+[variables]
+{declared}
+[[trigger.http]]
+route = "/..."
+component = "driver"
+
+[component.driver]
+source = "{driver}"
+key_value_stores = ["default"]
+allowed_outbound_hosts = ["{{{{ user_service_url }}}}", "{{{{ product_service_url }}}}", "{{{{ inventory_service_url }}}}", "{{{{ payment_service_url }}}}", "{{{{ auth_service_url }}}}"]
+dependencies_inherit_configuration = true
+
+[component.driver.dependencies]
+{imports}
+[component.driver.variables]
+{passed}
+[component.dependency-adapters]
+source = "{adapters}"
+"#,
+        driver = wasm("adapter_driver").display(),
+        adapters = wasm("dependency_adapters").display(),
+    )
+}
+
+/// A host for `manifest`. The simulators' URLs and credentials are also set as
+/// `SPIN_VARIABLE_*`, which keeps `order-host up` from starting simulators of its own.
+pub(crate) fn host_for(
+    sims: &Simulators,
+    manifest: &Path,
+    knobs: &[(&str, &str)],
+    runtime_config: Option<&Path>,
+) -> Host {
+    let mut builder = HostBuilder::new(manifest);
+    for (name, value) in sims.spin_variables() {
+        builder = builder.variable(&name, value);
+    }
+    for (name, value) in knobs {
+        builder = builder.variable(name, *value);
+    }
+    if let Some(file) = runtime_config {
+        builder = builder
+            .arg("--runtime-config")
+            .arg(file.display().to_string());
+    }
+    builder.start()
+}
