@@ -60,22 +60,7 @@ fn charge(host: &Host, order_id: &str, key: &str, traceparent: &str) -> Answer {
 
 /// `POST` with extra headers.
 fn post_with(host: &Host, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut request = agent.post(&format!("{}{path}", host.base));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let mut response = request.send(body).expect("HTTP request failed");
-    let body = response.body_mut().read_to_string().unwrap_or_default();
-    Answer {
-        status: response.status().as_u16(),
-        body,
-        content_type: None,
-    }
+    host.request("POST", path, headers, Some(body))
 }
 
 /// `dependency-health` for one dependency.

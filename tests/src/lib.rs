@@ -83,10 +83,10 @@ impl RedisServer {
         let server = Self { child, port };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if let Ok(mut c) = server.connection() {
-                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                    return server;
-                }
+            if let Ok(mut c) = server.connection()
+                && redis::cmd("PING").query::<String>(&mut c).is_ok()
+            {
+                return server;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -143,6 +143,11 @@ impl HostBuilder {
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.args.push(arg.into());
         self
+    }
+
+    /// Points the app at `sims` (every `SPIN_VARIABLE_*` they need), so `up` starts none of its own.
+    pub fn simulators(self, sims: &simulators::Simulators) -> Self {
+        sims.spin_variables().into_iter().fold(self, |b, (name, value)| b.variable(&name, value))
     }
 
     /// Uses (and keeps) this state directory instead of a fresh one.
@@ -245,6 +250,7 @@ impl HostBuilder {
             base,
             stderr,
             state_dir,
+            manifest: self.manifest,
             _temp: temp,
         }
     }
@@ -258,6 +264,8 @@ pub struct Host {
     stderr: Arc<Mutex<String>>,
     /// Where its default stores live.
     pub state_dir: PathBuf,
+    /// The manifest it serves.
+    pub manifest: PathBuf,
     _temp: tempfile::TempDir,
 }
 
@@ -270,9 +278,17 @@ pub struct Answer {
     pub body: String,
     /// `content-type`, if any.
     pub content_type: Option<String>,
+    /// Every response header, lowercase names, in order.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Answer {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
@@ -295,11 +311,20 @@ fn answer(result: Result<http_response::Response, ureq::Error>) -> Answer {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (k.as_str().to_ascii_lowercase(), value)
+        })
+        .collect();
     let body = response.body_mut().read_to_string().unwrap_or_default();
     Answer {
         status,
         body,
         content_type,
+        headers,
     }
 }
 
@@ -330,6 +355,23 @@ impl Host {
     /// `PUT base + path` with a body.
     pub fn put(&self, path: &str, body: &str) -> Answer {
         answer(agent().put(&format!("{}{path}", self.base)).send(body))
+    }
+
+    /// Any request: `method` on `base + path` with headers and an optional body.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+        let uri = format!("{}{path}", self.base);
+        let mut builder = ureq::http::Request::builder().method(method).uri(&uri);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder.body(body.unwrap_or_default().to_string()).expect("valid request");
+        answer(agent().run(request))
+    }
+
+    /// A development JWT with `scope`, signed by the key this host trusts
+    /// (`order-host token --manifest <its manifest>`).
+    pub fn token(&self, scope: &str) -> String {
+        dev_token(&self.manifest, scope, 900)
     }
 
     /// Everything the host printed on stderr so far.
@@ -369,4 +411,16 @@ pub fn manifest_in_tempdir(text: &str) -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().join("spin.toml");
     std::fs::write(&path, text).expect("write manifest");
     (dir, path)
+}
+
+/// A development JWT for the key `order-host up --manifest <manifest>` trusts, via the real
+/// `order-host token` command.
+pub fn dev_token(manifest: &Path, scope: &str, ttl_s: u32) -> String {
+    let out = Command::new(host_binary())
+        .args(["token", "--scope", scope, "--ttl", &ttl_s.to_string(), "--manifest"])
+        .arg(manifest)
+        .output()
+        .expect("run order-host token");
+    assert!(out.status.success(), "order-host token failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8 token").trim().to_string()
 }

@@ -4,10 +4,17 @@
 
 #![forbid(unsafe_code)]
 
+mod access;
+mod clock;
 mod health;
+mod openapi;
+mod orders;
 mod problem;
 mod reply;
 mod routes;
+mod saga;
+mod stats;
+mod store;
 
 /// Bindings for the `shop:order/order-api` world: the interfaces this component imports.
 /// They are satisfied by composition (spin.toml `dependencies`), never by the host.

@@ -5,8 +5,11 @@
 //! futures of WIT async imports (wit-bindgen 0.57) are not `Send`.
 
 use crate::health;
+use crate::openapi;
+use crate::orders::{admin, create, read};
 use crate::problem::Problem;
 use crate::reply::Reply;
+use crate::stats;
 use spin_sdk::http::{Method, Request};
 
 /// Routes one request to its handler.
@@ -23,6 +26,46 @@ pub(crate) async fn dispatch(request: Request) -> Reply {
         ["health", "ready"] => match *method {
             Method::GET => health::ready().await,
             _ => Problem::method_not_allowed(method.as_str(), &path, "GET").into_reply(),
+        },
+        ["openapi.json"] => match *method {
+            Method::GET => openapi::document(),
+            _ => Problem::method_not_allowed(method.as_str(), &path, "GET").into_reply(),
+        },
+        ["api", "v1", "orders", "statistics"] => match *method {
+            Method::GET => stats::statistics(&request).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "GET").into_reply(),
+        },
+        ["api", "v1", "orders"] => match *method {
+            Method::POST => create::create(request).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "POST").into_reply(),
+        },
+        ["api", "v1", "orders", id] => match *method {
+            Method::GET => read::get_order(request, id).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "GET").into_reply(),
+        },
+        ["api", "v1", "users", user_id, "orders"] => match *method {
+            Method::GET => read::user_orders(request, user_id).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "GET").into_reply(),
+        },
+        ["api", "v1", "admin", "orders"] => match *method {
+            Method::GET => admin::list_orders(request).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "GET").into_reply(),
+        },
+        ["api", "v1", "admin", "orders", "recover"] => match *method {
+            Method::POST => admin::recover(request).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "POST").into_reply(),
+        },
+        ["api", "v1", "admin", "orders", "reconcile"] => match *method {
+            Method::POST => admin::reconcile(request).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "POST").into_reply(),
+        },
+        ["api", "v1", "admin", "orders", id, "cancel"] => match *method {
+            Method::POST => admin::cancel(request, id).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "POST").into_reply(),
+        },
+        ["api", "v1", "admin", "orders", id, "status"] => match *method {
+            Method::POST => admin::set_status(request, id).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "POST").into_reply(),
         },
         _ => Problem::not_found(&path).into_reply(),
     }

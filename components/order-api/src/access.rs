@@ -1,0 +1,154 @@
+//! Inbound auth at the HTTP edge (ARCHITECTURE §5): the IP allowlist, then the bearer token
+//! against the configured issuer, audience and keys, then the route's scope.
+//!
+//! Every refusal leaves as problem+json: 403 without a challenge for a refused address,
+//! 401/403 with `WWW-Authenticate` for token problems, and 500/503 for configuration the
+//! operator must fix (never a 401: a caller cannot repair a broken JWKS). No detail ever
+//! echoes the token: [`auth::AuthError`] messages are fixed phrases.
+
+mod keys;
+
+use crate::problem::Problem;
+use crate::reply::Reply;
+use auth::{AuthError, IpAllowlist, Validator};
+use spin_sdk::http::{Request, StatusCode};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What a route requires of the caller's token (§4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// The names mirror the scope strings (`orders:read`, ...), hence the shared prefix.
+#[allow(clippy::enum_variant_names)]
+pub(crate) enum Scope {
+    /// `orders:read`: one order, a user's order history.
+    OrdersRead,
+    /// `orders:write`: create orders.
+    OrdersWrite,
+    /// `orders:stats`: order statistics.
+    OrdersStats,
+    /// `orders:admin`: the admin and outbox endpoints.
+    OrdersAdmin,
+}
+
+impl Scope {
+    /// The scope string as it appears in tokens.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::OrdersRead => "orders:read",
+            Self::OrdersWrite => "orders:write",
+            Self::OrdersStats => "orders:stats",
+            Self::OrdersAdmin => "orders:admin",
+        }
+    }
+}
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // Read by handlers that record who acted.
+pub(crate) struct Caller {
+    /// The token's `sub` (the calling service), or `unknown` when the issuer sets none.
+    pub(crate) subject: String,
+    /// Every scope the token grants.
+    pub(crate) scopes: Vec<String>,
+}
+
+/// Checks the request for `scope`: `Ok(caller)` or `Err(reply)`, a ready 401/403 problem
+/// (with `WWW-Authenticate` where a credential could help) or a 500/503 problem when auth
+/// is misconfigured or its keys cannot be had.
+pub(crate) async fn require(request: &Request, scope: Scope) -> Result<Caller, Reply> {
+    let allowlist_text = variable("ip_allowlist").await?;
+    let allowlist = IpAllowlist::parse(&allowlist_text)
+        .map_err(|error| misconfigured(&format!("`ip_allowlist`: {error}")))?;
+    if !allowlist.allows(header(request, "spin-client-addr").unwrap_or_default()) {
+        return Err(refusal(&AuthError::AddressNotAllowed));
+    }
+
+    let validator = Validator::new(
+        variable("jwt_issuer").await?,
+        variable("jwt_audience").await?,
+    );
+    let authorization = header(request, "authorization");
+    let now = now_s();
+    let source = keys::KeySource::configured().await?;
+    let jwks = source.keys(now, false).await?;
+    let outcome = match validator.authorize(authorization, &jwks, now, scope.as_str()) {
+        // A key rotated at the issuer: refetch a URL-sourced key set (rate limited) once.
+        Err(AuthError::UnknownKey) if source.is_remote() => {
+            let jwks = source.keys(now, true).await?;
+            validator.authorize(authorization, &jwks, now, scope.as_str())
+        }
+        outcome => outcome,
+    };
+    let claims = outcome.map_err(|error| refusal(&error))?;
+    Ok(Caller {
+        subject: claims.sub.unwrap_or_else(|| "unknown".to_string()),
+        scopes: claims.scopes.into_iter().collect(),
+    })
+}
+
+/// A refused request: the error's status, its message as `detail` (fixed phrases, never
+/// the token), its RFC 6750 code as `error`, and its challenge.
+fn refusal(error: &AuthError) -> Reply {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let (slug, title) = match error {
+        AuthError::AddressNotAllowed => ("address-not-allowed", "Client address not allowed"),
+        AuthError::InsufficientScope(_) => ("insufficient-scope", "Insufficient scope"),
+        _ => ("unauthorized", "Authentication required"),
+    };
+    let mut problem = Problem::typed(status, slug, title, error.to_string());
+    if let Some(code) = error.error_code() {
+        problem = problem.with("error", code);
+    }
+    let mut reply = problem
+        .into_reply()
+        .with_header("cache-control", "no-store");
+    if let Some(challenge) = error.www_authenticate() {
+        reply = reply.with_header("www-authenticate", &challenge);
+    }
+    reply
+}
+
+/// 500: auth configuration the operator must fix (bad JWKS, allowlist, JWKS URL).
+pub(crate) fn misconfigured(detail: &str) -> Reply {
+    Problem::typed(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "auth-misconfigured",
+        "Auth misconfigured",
+        format!("auth configuration: {detail}"),
+    )
+    .into_reply()
+}
+
+/// 503: auth cannot check tokens right now (not configured, keys unreachable).
+pub(crate) fn unavailable(detail: &str) -> Reply {
+    Problem::typed(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "auth-unavailable",
+        "Auth unavailable",
+        detail.to_string(),
+    )
+    .into_reply()
+    .with_header("retry-after", "30")
+}
+
+/// One of this component's variables; a variable the host cannot give is a 500.
+async fn variable(name: &str) -> Result<String, Reply> {
+    spin_sdk::variables::get(name)
+        .await
+        .map_err(|error| misconfigured(&format!("variable `{name}` is unavailable: {error:?}")))
+}
+
+/// A request header as text; absent or non-UTF-8 is `None`.
+fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+}
+
+/// Wall-clock seconds since the Unix epoch (token times are compared across hosts).
+fn now_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as i64)
+        .unwrap_or_default()
+}

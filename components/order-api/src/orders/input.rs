@@ -1,0 +1,151 @@
+//! Request input: bounded bodies, headers, query parameters, cursors and instants.
+
+use crate::problem::Problem;
+use crate::store::Cursor;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::StreamExt;
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{Request, StatusCode};
+
+/// Largest request body accepted, in bytes.
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
+
+/// A request header as text.
+pub(crate) fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+}
+
+/// Reads the body, refusing more than [`BODY_LIMIT`] bytes with 413.
+pub(crate) async fn read_body(request: Request) -> Result<Vec<u8>, Problem> {
+    let too_large = || {
+        Problem::typed(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            format!("the body must be at most {BODY_LIMIT} bytes"),
+        )
+    };
+    let declared = header(&request, "content-length").and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT) {
+        return Err(too_large());
+    }
+    let mut stream = request.into_body().stream();
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|error| {
+            invalid_input("body", format!("the body could not be read: {error:?}"))
+        })?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// 400 naming the input that is wrong.
+pub(crate) fn invalid_input(field: &str, detail: impl Into<String>) -> Problem {
+    Problem::typed(
+        StatusCode::BAD_REQUEST,
+        "invalid-request",
+        "Invalid request",
+        detail,
+    )
+    .with("field", field)
+}
+
+/// The value of query parameter `name` (percent-decoding `%XX` and `+`).
+pub(crate) fn query_param(request: &Request, name: &str) -> Option<String> {
+    let query = request.uri().query()?;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| percent_decode(value))
+    })
+}
+
+/// Decodes `%XX` escapes and `+` (space); a malformed escape stays as written.
+fn percent_decode(text: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&high), Some(&low)) => {
+                hex(high).zip(hex(low)).map(|(h, l)| (h * 16 + l) as u8)
+            }
+            _ => None,
+        };
+        match (decoded, bytes[i]) {
+            (Some(byte), _) => {
+                out.push(byte);
+                i += 3;
+            }
+            (None, b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            (None, byte) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `limit`: 1..=100, default 20.
+pub(crate) fn limit(request: &Request) -> Result<u32, Problem> {
+    match query_param(request, "limit") {
+        None => Ok(20),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| invalid_input("limit", "limit must be a whole number from 1 to 100")),
+    }
+}
+
+/// The opaque cursor: base64url (no padding) of `"{created_at}:{id}"`.
+pub(crate) fn encode_cursor(cursor: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{}", cursor.created_at, cursor.id))
+}
+
+/// Parses `?cursor=`, as returned in `nextCursor`.
+pub(crate) fn cursor(request: &Request) -> Result<Option<Cursor>, Problem> {
+    let Some(text) = query_param(request, "cursor") else {
+        return Ok(None);
+    };
+    let bad = || {
+        invalid_input(
+            "cursor",
+            "cursor must be a nextCursor value from a previous page",
+        )
+    };
+    let decoded = URL_SAFE_NO_PAD.decode(text.as_bytes()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (created_at, id) = decoded.split_once(':').ok_or_else(bad)?;
+    Ok(Some(Cursor {
+        created_at: created_at.parse().map_err(|_| bad())?,
+        id: id.to_owned(),
+    }))
+}
+
+/// An instant given as epoch milliseconds or RFC 3339 (`2026-11-25T10:00:00Z`, offsets allowed).
+pub(crate) fn instant(name: &str, text: &str) -> Result<i64, Problem> {
+    if let Ok(millis) = text.parse::<i64>() {
+        return Ok(millis);
+    }
+    domain::Timestamp::parse_rfc3339(text)
+        .map(domain::Timestamp::millis)
+        .ok_or_else(|| {
+            invalid_input(
+                name,
+                format!("{name} must be RFC 3339 (2026-11-25T10:00:00Z) or epoch milliseconds"),
+            )
+        })
+}

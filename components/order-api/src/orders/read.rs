@@ -1,0 +1,79 @@
+//! `GET /api/v1/orders/{orderId}` and `GET /api/v1/users/{userId}/orders` (scope `orders:read`).
+
+use super::input::{cursor, encode_cursor, invalid_input, limit, query_param};
+use super::{open_db, order_not_found, order_reply, storage_problem};
+use crate::access::{self, Scope};
+use crate::problem::Problem;
+use crate::reply::Reply;
+use crate::store::{Db, ListFilter};
+use domain::OrderStatus;
+use serde_json::json;
+use spin_sdk::http::{Request, StatusCode};
+
+/// `GET /api/v1/orders/{orderId}`: the order with lines, totals and status history.
+pub(crate) async fn get_order(request: Request, id: &str) -> Reply {
+    if let Err(reply) = access::require(&request, Scope::OrdersRead).await {
+        return reply;
+    }
+    let db = match open_db().await {
+        Ok(db) => db,
+        Err(reply) => return reply,
+    };
+    match db.load_order(id).await {
+        Ok(Some(stored)) => order_reply(StatusCode::OK, &stored),
+        Ok(None) => order_not_found(id),
+        Err(error) => storage_problem(&error),
+    }
+}
+
+/// `GET /api/v1/users/{userId}/orders?status=&limit=&cursor=`: newest first.
+pub(crate) async fn user_orders(request: Request, user_id: &str) -> Reply {
+    if let Err(reply) = access::require(&request, Scope::OrdersRead).await {
+        return reply;
+    }
+    let filter = match status_filter(&request) {
+        Ok(status) => ListFilter {
+            user_id: Some(user_id.to_owned()),
+            status,
+            ..ListFilter::default()
+        },
+        Err(problem) => return problem.into_reply(),
+    };
+    list(&request, filter).await
+}
+
+/// `?status=`, checked against the state machine's names.
+pub(super) fn status_filter(request: &Request) -> Result<Option<OrderStatus>, Problem> {
+    match query_param(request, "status") {
+        None => Ok(None),
+        Some(name) => OrderStatus::parse(&name).map(Some).ok_or_else(|| {
+            let names: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+            invalid_input(
+                "status",
+                format!("status must be one of {}", names.join(", ")),
+            )
+        }),
+    }
+}
+
+/// One page of `filter`: `{orders, nextCursor}`.
+pub(super) async fn list(request: &Request, filter: ListFilter) -> Reply {
+    let (limit, cursor) = match (limit(request), cursor(request)) {
+        (Ok(limit), Ok(cursor)) => (limit, cursor),
+        (Err(problem), _) | (_, Err(problem)) => return problem.into_reply(),
+    };
+    let db: Db = match open_db().await {
+        Ok(db) => db,
+        Err(reply) => return reply,
+    };
+    match db.list_orders(&filter, cursor.as_ref(), limit).await {
+        Ok(page) => Reply::json(
+            StatusCode::OK,
+            &json!({
+                "orders": page.orders.iter().map(|s| &s.order).collect::<Vec<_>>(),
+                "nextCursor": page.next.as_ref().map(encode_cursor),
+            }),
+        ),
+        Err(error) => storage_problem(&error),
+    }
+}

@@ -1,0 +1,135 @@
+//! The recovery pass (finish or compensate sagas stuck longer than `saga_recovery_after_s`,
+//! by [`SagaStep::recovery`]) and reconciliation of `payment_pending` orders with Payment.
+
+use super::steps::{
+    Runner, cancelled_outcome, charge_and_finish, compensate, finish, release, transition,
+};
+use super::{Outcome, trace};
+use crate::bindings::shop::order::payments::{self, PaymentStatus};
+use crate::clock;
+use crate::store::{Db, StoreError, StoredOrder};
+use domain::{OrderStatus, RecoveryAction};
+use serde_json::{Value, json};
+
+/// Reads a whole-seconds variable, falling back to `default`.
+pub(crate) async fn seconds_variable(name: &str, default: i64) -> i64 {
+    spin_sdk::variables::get(name)
+        .await
+        .ok()
+        .and_then(|value| value.trim().parse::<i64>().ok())
+        .filter(|seconds| *seconds >= 0)
+        .unwrap_or(default)
+}
+
+/// Recovers at most `limit` sagas whose last step is older than `saga_recovery_after_s`;
+/// returns one report entry per saga taken.
+pub(crate) async fn recover(db: &Db, limit: u32) -> Result<Vec<Value>, StoreError> {
+    let after_ms = seconds_variable("saga_recovery_after_s", 60).await * 1000;
+    let now = clock::now_ms();
+    let before = now - after_ms;
+    let mut report = Vec::new();
+    for id in db.stale_sagas(before, limit).await? {
+        if !db.lease_saga(&id, before, now).await? {
+            continue;
+        }
+        let Some(mut stored) = db.load_order(&id).await? else {
+            continue;
+        };
+        let action = stored.saga_step.recovery();
+        let outcome = recover_one(db, &mut stored, action).await?;
+        let finished = outcome.is_some();
+        if let Some(outcome) = outcome {
+            if outcome.replayable() {
+                db.finish_key_of_order(&id, &outcome.stored()).await?;
+            } else {
+                db.release_key_of_order(&id).await?;
+            }
+        }
+        report.push(json!({
+            "orderId": id,
+            "action": action_name(action),
+            "status": stored.order.status,
+            "sagaStep": stored.saga_step.as_str(),
+            "finished": finished,
+        }));
+    }
+    Ok(report)
+}
+
+/// Applies one recovery action; `Some` final answer when the saga is over.
+async fn recover_one(
+    db: &Db,
+    stored: &mut StoredOrder,
+    action: RecoveryAction,
+) -> Result<Option<Outcome>, StoreError> {
+    match action {
+        RecoveryAction::ReleaseAndCancel => {
+            if release(stored).await.is_err() {
+                return Ok(None);
+            }
+            let reason = "the saga was interrupted before payment; stock released";
+            transition(stored, OrderStatus::Cancelled, Some(reason.into()));
+            finish(stored);
+            db.save_order(stored, clock::now_ms()).await?;
+            Ok(Some(cancelled_outcome(stored)))
+        }
+        RecoveryAction::RepeatChargeAndFinish => {
+            charge_and_finish(db, stored, Runner::Recovery).await
+        }
+        RecoveryAction::ResumeCompensation => Ok(compensate(db, stored)
+            .await?
+            .then(|| cancelled_outcome(stored))),
+        RecoveryAction::Nothing => Ok(None),
+    }
+}
+
+/// The report name of a recovery action.
+fn action_name(action: RecoveryAction) -> &'static str {
+    match action {
+        RecoveryAction::ReleaseAndCancel => "release_and_cancel",
+        RecoveryAction::RepeatChargeAndFinish => "repeat_charge_and_finish",
+        RecoveryAction::ResumeCompensation => "resume_compensation",
+        RecoveryAction::Nothing => "nothing",
+    }
+}
+
+/// Checks at most `limit` `payment_pending` orders older than `payment_reconcile_after_s`
+/// against Payment and applies captured / declined.
+pub(crate) async fn reconcile(db: &Db, limit: u32) -> Result<Vec<Value>, StoreError> {
+    let after_ms = seconds_variable("payment_reconcile_after_s", 300).await * 1000;
+    let before = clock::now_ms() - after_ms;
+    let mut report = Vec::new();
+    for id in db.pending_payments(before, limit).await? {
+        let Some(mut stored) = db.load_order(&id).await? else {
+            continue;
+        };
+        let Some(payment_id) = stored.order.payment_id.clone() else {
+            continue;
+        };
+        let answer =
+            payments::get_payment(payment_id.clone(), trace(stored.traceparent.as_deref())).await;
+        let result = match answer {
+            Ok(payment) => match payment.status {
+                PaymentStatus::Captured => {
+                    transition(&mut stored, OrderStatus::Confirmed, None);
+                    db.save_order(&mut stored, clock::now_ms()).await?;
+                    "confirmed"
+                }
+                PaymentStatus::Declined => {
+                    let released = release(&stored).await.is_ok();
+                    let reason = payment.reason.unwrap_or_else(|| "declined".into());
+                    transition(&mut stored, OrderStatus::PaymentFailed, Some(reason));
+                    if !released {
+                        stored.saga_step = domain::SagaStep::Compensating;
+                    }
+                    db.save_order(&mut stored, clock::now_ms()).await?;
+                    "payment_failed"
+                }
+                PaymentStatus::Pending | PaymentStatus::Refunded => "unchanged",
+            },
+            Err(_) => "payment_service_unavailable",
+        };
+        report.push(json!({ "orderId": id, "paymentId": payment_id, "result": result }));
+    }
+    Ok(report)
+}

@@ -1,0 +1,231 @@
+//! Saga steps shared by the create-order request, the recovery pass and admin cancellation:
+//! charging (always with [`SagaStep::charge_key`]), releasing stock and compensating.
+
+use super::{Outcome, describe, trace};
+use crate::bindings::shop::order::inventory;
+use crate::bindings::shop::order::payments::{self, ChargeRequest, PaymentMethod, PaymentStatus};
+use crate::bindings::shop::order::types::{DependencyError, Money};
+use crate::clock;
+use crate::problem::Problem;
+use crate::store::{Db, StoreError, StoredOrder};
+use domain::{OrderStatus, SagaStep, Timestamp};
+use spin_sdk::http::StatusCode;
+
+/// Who runs a charge: the request (an outage is answered now, after compensating) or a
+/// recovery pass (an outage leaves the saga for the next pass).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Runner {
+    /// The create-order request.
+    Request,
+    /// `POST /api/v1/admin/orders/recover` or its opportunistic run.
+    Recovery,
+}
+
+/// Moves the order to `next` (when the state machine allows it) with `reason`.
+pub(crate) fn transition(stored: &mut StoredOrder, next: OrderStatus, reason: Option<String>) {
+    let now = Timestamp(clock::now_ms());
+    // An illegal change here means the order already moved on (e.g. a late notification);
+    // the status then stays as it is.
+    let _ = stored.order.transition(next, now, reason);
+}
+
+/// Sends the charge for a stored order (saga step `charge_requested`) and finishes the saga
+/// from Payment's answer. `None` when the runner is recovery and Payment was unreachable.
+pub(crate) async fn charge_and_finish(
+    db: &Db,
+    stored: &mut StoredOrder,
+    runner: Runner,
+) -> Result<Option<Outcome>, StoreError> {
+    let order_id = stored.order.id.clone();
+    let Some(token) = stored.payment_token.clone() else {
+        // The token is gone, so the charge cannot be repeated: resolve by compensation.
+        compensate(db, stored).await?;
+        return Ok(Some(cancelled_outcome(stored)));
+    };
+    let request = ChargeRequest {
+        order_id: order_id.clone(),
+        amount: Money {
+            amount_minor: stored.order.total.amount_minor,
+            currency: stored.order.total.currency.to_string(),
+        },
+        payment_method: PaymentMethod {
+            kind: stored.payment_method_type.clone(),
+            token,
+        },
+        idempotency_key: SagaStep::charge_key(&order_id),
+    };
+    let answer = payments::charge(request, trace(stored.traceparent.as_deref())).await;
+    let now = clock::now_ms();
+    match answer {
+        Ok(payment) => match payment.status {
+            PaymentStatus::Captured => {
+                stored.order.payment_id = Some(payment.payment_id);
+                transition(stored, OrderStatus::Confirmed, None);
+                finish(stored);
+                db.save_order(stored, now).await?;
+                Ok(Some(Outcome::order(StatusCode::CREATED, stored)))
+            }
+            PaymentStatus::Pending => {
+                stored.order.payment_id = Some(payment.payment_id);
+                transition(stored, OrderStatus::PaymentPending, None);
+                finish(stored);
+                db.save_order(stored, now).await?;
+                Ok(Some(Outcome::order(StatusCode::ACCEPTED, stored)))
+            }
+            PaymentStatus::Declined | PaymentStatus::Refunded => {
+                stored.order.payment_id = Some(payment.payment_id);
+                let reason = payment.reason.unwrap_or_else(|| "declined".into());
+                payment_failed(db, stored, reason).await.map(Some)
+            }
+        },
+        Err(DependencyError::Rejected(why)) => {
+            payment_failed(db, stored, format!("payment rejected: {why}"))
+                .await
+                .map(Some)
+        }
+        Err(_) if runner == Runner::Recovery => Ok(None),
+        Err(error) => {
+            // The charge may or may not have been made: cancel, release the stock and keep the
+            // token so recovery can resolve the charge with the same key (and refund it).
+            transition(
+                stored,
+                OrderStatus::Cancelled,
+                Some(format!("payment service {}", describe(&error))),
+            );
+            stored.saga_step = SagaStep::Compensating;
+            let _ = release(stored).await;
+            db.save_order(stored, now).await?;
+            Ok(Some(Outcome::unavailable(
+                format!(
+                    "the payment service {}; the order was cancelled and its stock released. \\
+                     Retry later",
+                    describe(&error)
+                ),
+                Some(&order_id),
+            )))
+        }
+    }
+}
+
+/// Payment refused: release stock, `payment_failed`, 402 carrying the order id.
+async fn payment_failed(
+    db: &Db,
+    stored: &mut StoredOrder,
+    reason: String,
+) -> Result<Outcome, StoreError> {
+    let released = release(stored).await.is_ok();
+    transition(stored, OrderStatus::PaymentFailed, Some(reason.clone()));
+    stored.payment_token = None;
+    stored.saga_step = if released {
+        SagaStep::Completed
+    } else {
+        SagaStep::Compensating
+    };
+    db.save_order(stored, clock::now_ms()).await?;
+    Ok(Outcome::problem(
+        Problem::typed(
+            StatusCode::PAYMENT_REQUIRED,
+            "payment-declined",
+            "Payment declined",
+            format!("the payment was declined ({reason}); no money was taken and the stock was released. Use another payment method"),
+        )
+        .with("reason", reason),
+        Some(&stored.order.id),
+    ))
+}
+
+/// Releases the order's stock (idempotent at Inventory).
+pub(crate) async fn release(stored: &StoredOrder) -> Result<(), DependencyError> {
+    inventory::release(
+        stored.order.id.clone(),
+        trace(stored.traceparent.as_deref()),
+    )
+    .await
+}
+
+/// Marks the saga finished: nothing left to repeat, so the payment token is dropped.
+pub(crate) fn finish(stored: &mut StoredOrder) {
+    stored.payment_token = None;
+    stored.saga_step = SagaStep::Completed;
+}
+
+/// Compensates an order (saga step `compensating`): release its stock, resolve a charge whose
+/// outcome is unknown (same key: Payment answers the first result, never a second charge), and
+/// refund a captured payment with [`SagaStep::refund_key`]. `false` when a dependency failed
+/// and the saga stays `compensating` for the next recovery pass.
+pub(crate) async fn compensate(db: &Db, stored: &mut StoredOrder) -> Result<bool, StoreError> {
+    stored.saga_step = SagaStep::Compensating;
+    let trace = trace(stored.traceparent.as_deref());
+    let done = resolve(stored, trace).await;
+    if done {
+        finish(stored);
+    }
+    db.save_order(stored, clock::now_ms()).await?;
+    Ok(done)
+}
+
+/// The dependency calls of [`compensate`]; `false` when one failed.
+async fn resolve(
+    stored: &mut StoredOrder,
+    trace: Option<crate::bindings::shop::order::types::TraceContext>,
+) -> bool {
+    if release(stored).await.is_err() {
+        return false;
+    }
+    // A token without a payment id: a charge was sent but its answer was lost.
+    if let (None, Some(token)) = (&stored.order.payment_id, &stored.payment_token) {
+        let order_id = stored.order.id.clone();
+        let request = ChargeRequest {
+            order_id: order_id.clone(),
+            amount: Money {
+                amount_minor: stored.order.total.amount_minor,
+                currency: stored.order.total.currency.to_string(),
+            },
+            payment_method: PaymentMethod {
+                kind: stored.payment_method_type.clone(),
+                token: token.clone(),
+            },
+            idempotency_key: SagaStep::charge_key(&order_id),
+        };
+        match payments::charge(request, trace.clone()).await {
+            Ok(payment) => match payment.status {
+                PaymentStatus::Declined => return true,
+                PaymentStatus::Pending => {
+                    stored.order.payment_id = Some(payment.payment_id);
+                    return false;
+                }
+                _ => stored.order.payment_id = Some(payment.payment_id),
+            },
+            Err(DependencyError::Rejected(_)) => return true,
+            Err(_) => return false,
+        }
+    }
+    let Some(payment_id) = stored.order.payment_id.clone() else {
+        return true;
+    };
+    if stored.order.status == OrderStatus::PaymentFailed {
+        return true;
+    }
+    let key = SagaStep::refund_key(&stored.order.id);
+    match payments::refund(payment_id, key, trace).await {
+        Ok(_) => {
+            transition(
+                stored,
+                OrderStatus::Refunded,
+                Some("payment refunded".into()),
+            );
+            true
+        }
+        // Not captured (pending/declined) or unknown: there is nothing to give back.
+        Err(DependencyError::Rejected(_) | DependencyError::NotFound) => true,
+        Err(_) => false,
+    }
+}
+
+/// The answer for an order that ended cancelled.
+pub(crate) fn cancelled_outcome(stored: &StoredOrder) -> Outcome {
+    Outcome::unavailable(
+        "the order could not be completed and was cancelled; retry later".into(),
+        Some(&stored.order.id),
+    )
+}

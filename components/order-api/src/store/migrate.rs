@@ -1,0 +1,60 @@
+//! Applies [`MIGRATIONS`](super::migrations::MIGRATIONS) at first use. One `BEGIN IMMEDIATE`
+//! transaction reads `schema_migrations` and applies what is missing, so concurrent instances
+//! apply each version exactly once (the second waits for the write lock, then sees it applied).
+
+use super::migrations::MIGRATIONS;
+use super::{Db, StoreError};
+use crate::clock;
+use spin_sdk::sqlite::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once this instance saw every migration applied; a reused instance skips the check.
+/// A fresh instance checks again (cheap: one read under the lock when nothing is missing).
+static MIGRATED: AtomicBool = AtomicBool::new(false);
+
+/// Applies missing migrations unless this instance already did.
+pub(super) async fn ensure(db: &Db) -> Result<(), StoreError> {
+    if MIGRATED.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    db.transaction(async |db| {
+        db.exec(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    INTEGER PRIMARY KEY,
+                name       TEXT NOT NULL,
+                applied_at INTEGER NOT NULL
+            )",
+            vec![],
+        )
+        .await?;
+        let applied: Vec<i64> = db
+            .query("SELECT version FROM schema_migrations", vec![])
+            .await?
+            .iter()
+            .filter_map(|row| row.get::<i64>(0))
+            .collect();
+        for (version, name, statements) in MIGRATIONS {
+            if applied.contains(version) {
+                continue;
+            }
+            for statement in *statements {
+                db.exec(statement, vec![]).await.map_err(|error| {
+                    StoreError(format!("migration {version} ({name}): {error}"))
+                })?;
+            }
+            db.exec(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                vec![
+                    Value::Integer(*version),
+                    Value::Text((*name).to_owned()),
+                    Value::Integer(clock::now_ms()),
+                ],
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await?;
+    MIGRATED.store(true, Ordering::Release);
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Order lists: keyset pagination newest first (`created_at DESC, id DESC`, served by the
+//! `orders_*_created` indexes), and the work lists of recovery and reconciliation.
+
+use super::orders::StoredOrder;
+use super::rows::text;
+use super::{Db, StoreError};
+use domain::{OrderStatus, SagaStep};
+use spin_sdk::sqlite::Value;
+
+/// Position after the last order of a page: its `(created_at, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    /// `created_at` of the last order shown.
+    pub(crate) created_at: i64,
+    /// Its id (tie-breaker).
+    pub(crate) id: String,
+}
+
+/// Which orders to list.
+#[derive(Debug, Default)]
+pub(crate) struct ListFilter {
+    /// Only this buyer's.
+    pub(crate) user_id: Option<String>,
+    /// Only in this status.
+    pub(crate) status: Option<OrderStatus>,
+    /// Created at or after (epoch ms).
+    pub(crate) from: Option<i64>,
+    /// Created before (epoch ms).
+    pub(crate) to: Option<i64>,
+}
+
+/// One page of orders and where the next one starts.
+pub(crate) struct Page {
+    /// The orders, newest first.
+    pub(crate) orders: Vec<StoredOrder>,
+    /// `Some` when more orders follow.
+    pub(crate) next: Option<Cursor>,
+}
+
+impl Db {
+    /// Up to `limit` orders matching `filter`, after `cursor`, newest first.
+    pub(crate) async fn list_orders(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<Page, StoreError> {
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        if let Some(user_id) = &filter.user_id {
+            clauses.push("user_id = ?");
+            params.push(Value::Text(user_id.clone()));
+        }
+        if let Some(status) = filter.status {
+            clauses.push("status = ?");
+            params.push(Value::Text(status.as_str().to_owned()));
+        }
+        if let Some(from) = filter.from {
+            clauses.push("created_at >= ?");
+            params.push(Value::Integer(from));
+        }
+        if let Some(to) = filter.to {
+            clauses.push("created_at < ?");
+            params.push(Value::Integer(to));
+        }
+        if let Some(cursor) = cursor {
+            clauses.push("(created_at < ? OR (created_at = ? AND id < ?))");
+            params.push(Value::Integer(cursor.created_at));
+            params.push(Value::Integer(cursor.created_at));
+            params.push(Value::Text(cursor.id.clone()));
+        }
+        let filter_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        params.push(Value::Integer(i64::from(limit) + 1));
+        let sql = format!(
+            "SELECT {} FROM orders {filter_sql} ORDER BY created_at DESC, id DESC LIMIT ?",
+            super::orders::ORDER_COLUMNS
+        );
+        let rows = self.query(&sql, params).await?;
+        let mut orders = Vec::with_capacity(rows.len());
+        for row in rows.iter().take(limit as usize) {
+            orders.push(self.hydrate(row).await?);
+        }
+        let next = match (rows.len() > limit as usize, orders.last()) {
+            (true, Some(last)) => Some(Cursor {
+                created_at: last.order.created_at.millis(),
+                id: last.order.id.clone(),
+            }),
+            _ => None,
+        };
+        Ok(Page { orders, next })
+    }
+
+    /// Ids of sagas not completed whose last step is older than `before` (epoch ms), oldest
+    /// first, at most `limit`.
+    pub(crate) async fn stale_sagas(
+        &self,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT id FROM orders WHERE saga_step != ? AND saga_updated_at < ?
+                 ORDER BY saga_updated_at LIMIT ?",
+                vec![
+                    Value::Text(SagaStep::Completed.as_str().to_owned()),
+                    Value::Integer(before),
+                    Value::Integer(i64::from(limit)),
+                ],
+            )
+            .await?;
+        rows.iter().map(|row| text(row, 0)).collect()
+    }
+
+    /// Ids of `payment_pending` orders last changed before `before`, oldest first.
+    pub(crate) async fn pending_payments(
+        &self,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT id FROM orders WHERE status = ? AND updated_at < ?
+                 ORDER BY updated_at LIMIT ?",
+                vec![
+                    Value::Text(OrderStatus::PaymentPending.as_str().to_owned()),
+                    Value::Integer(before),
+                    Value::Integer(i64::from(limit)),
+                ],
+            )
+            .await?;
+        rows.iter().map(|row| text(row, 0)).collect()
+    }
+}
+
+impl Db {
+    /// Takes a stale saga for one recovery pass: bumps its `saga_updated_at` only if it is still
+    /// unfinished and older than `before`, so concurrent passes never work on the same order.
+    pub(crate) async fn lease_saga(
+        &self,
+        id: &str,
+        before: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .exec(
+                "UPDATE orders SET saga_updated_at = ?
+                 WHERE id = ? AND saga_step != ? AND saga_updated_at < ?",
+                vec![
+                    Value::Integer(now),
+                    Value::Text(id.to_owned()),
+                    Value::Text(SagaStep::Completed.as_str().to_owned()),
+                    Value::Integer(before),
+                ],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+}
