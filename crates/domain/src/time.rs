@@ -15,6 +15,15 @@ impl Timestamp {
         self.0
     }
 
+    /// Midnight UTC of a calendar date `YYYY-MM-DD`; `None` when malformed or not a real date.
+    pub fn parse_date(text: &str) -> Option<Self> {
+        let b = text.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        Self::parse_rfc3339(&format!("{text}T00:00:00Z"))
+    }
+
     /// Parses RFC 3339 (`2026-11-25T10:00:00Z`, `2026-11-25T12:00:00.5+02:00`); `None` when
     /// malformed. Fractions beyond milliseconds are truncated.
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
@@ -34,7 +43,7 @@ impl Timestamp {
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
         let valid = (1..=12).contains(&month)
-            && (1..=31).contains(&day)
+            && (1..=days_in_month(year, month)).contains(&day)
             && hour < 24
             && minute < 60
             && second <= 60;
@@ -66,6 +75,16 @@ impl Timestamp {
         let days = days_from_civil(year, month, day);
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_s;
         Some(Self(seconds * 1000 + millis))
+    }
+}
+
+/// Days in `month` of `year` (proleptic Gregorian).
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
     }
 }
 
@@ -119,6 +138,14 @@ impl Serialize for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::Timestamp;
+
+    #[test]
+    fn dates_must_exist() {
+        assert_eq!(Timestamp::parse_date("2024-02-29"), Some(Timestamp(1_709_164_800_000)));
+        assert_eq!(Timestamp::parse_date("2023-02-29"), None);
+        assert_eq!(Timestamp::parse_rfc3339("2026-04-31T00:00:00Z"), None);
+        assert_eq!(Timestamp::parse_date("2026-1-01"), None);
+    }
 
     #[test]
     fn formats_rfc3339_utc_with_millis() {
