@@ -1,16 +1,19 @@
 //! Exports `events` (ARCHITECTURE §6): relays the transactional outbox to Redis
 //! (`XADD` to the stream `orders.events`, then `PUBLISH` on channel `orders.events`),
-//! marks rows delivered only after Redis accepted them, retries with backoff and
-//! dead-letters after `outbox_max_attempts`.
+//! marks rows delivered once Redis stored them in the stream, retries with backoff and
+//! dead-letters after `outbox_max_attempts` (`relay.rs` says why the stream, not the
+//! channel, decides delivery).
 //!
 //! Reusable by any Spin app with an `outbox` table of the same schema (`outbox.rs`). It
 //! has no manifest configuration of its own: composed into its caller, it runs with the
-//! caller's `default` SQLite database and its `redis_url` variable and outbound hosts.
+//! caller's `default` SQLite database, its variables (`redis_url`, optional
+//! `outbox_max_attempts`, `events_stream_maxlen`) and its outbound hosts.
 
 // The generated export glue is the only unsafe code (allowed below).
 #![deny(unsafe_code)]
 
 mod clock;
+mod config;
 mod outbox;
 mod relay;
 

@@ -1,4 +1,5 @@
-//! The `outbox` table: its schema and every statement the relay runs on it.
+//! The `outbox` table (schema: `events::OUTBOX_SCHEMA`) and every statement the relay
+//! runs on it.
 //! Times are INTEGER Unix epoch milliseconds so "due" is a plain comparison.
 
 use crate::bindings::exports::shop::order::events::{
@@ -6,26 +7,6 @@ use crate::bindings::exports::shop::order::events::{
 };
 use spin_sdk::sqlite::{Connection, RowResult, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// The outbox schema. Writers (order-api, payment-listener) insert rows with
-/// `status = 'pending'`, `next_attempt_at = created_at`, in the same transaction as the
-/// state change the event describes.
-const SCHEMA: [&str; 2] = [
-    "CREATE TABLE IF NOT EXISTS outbox (
-        event_id        TEXT PRIMARY KEY,
-        aggregate_id    TEXT NOT NULL,
-        event_type      TEXT NOT NULL,
-        payload         TEXT NOT NULL,
-        status          TEXT NOT NULL DEFAULT 'pending'
-                        CHECK (status IN ('pending', 'delivered', 'dead')),
-        attempts        INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at INTEGER NOT NULL,
-        last_error      TEXT,
-        created_at      INTEGER NOT NULL,
-        delivered_at    INTEGER
-    )",
-    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at)",
-];
 
 /// Set once this instance has created the schema. Instances may be reused between
 /// calls, which only saves repeating the idempotent DDL; a fresh instance runs it again.
@@ -51,7 +32,7 @@ impl Outbox {
         let db = Connection::open_default().await.map_err(storage)?;
         let outbox = Self { db };
         if !SCHEMA_READY.load(Ordering::Relaxed) {
-            for statement in SCHEMA {
+            for statement in events::OUTBOX_SCHEMA {
                 outbox.query(statement, vec![]).await?;
             }
             SCHEMA_READY.store(true, Ordering::Relaxed);
@@ -102,19 +83,22 @@ impl Outbox {
         Ok(self.db.changes().await == 1)
     }
 
-    /// Records a delivery Redis accepted.
+    /// Records a delivery Redis accepted; `note` keeps what went wrong on the way (a failed
+    /// PUBLISH after a stored XADD) for operators.
     pub(crate) async fn mark_delivered(
         &self,
         event_id: &str,
         attempts: u32,
         now: i64,
+        note: Option<&str>,
     ) -> Result<(), EventsError> {
         self.query(
             "UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?,
-             last_error = NULL WHERE event_id = ?",
+             last_error = ? WHERE event_id = ?",
             vec![
                 Value::Integer(i64::from(attempts)),
                 Value::Integer(now),
+                note.map_or(Value::Null, |note| Value::Text(note.to_owned())),
                 Value::Text(event_id.to_owned()),
             ],
         )

@@ -1,27 +1,34 @@
 //! One relay pass: due outbox rows → Redis.
 //!
-//! Each event is appended to the stream `orders.events` as the fields `id`, `type` and
-//! `event` (the full CloudEvent JSON), then the CloudEvent JSON is published on the
-//! channel `orders.events`. A row is marked delivered only after both succeeded; if the
-//! publish fails after the append, the retry appends again, which at-least-once delivery
-//! allows (consumers dedupe by `id`).
+//! Each event is appended to the stream `orders.events` (`XADD … MAXLEN ~ n`) as the fields
+//! `id`, `type` and `event` (the full CloudEvent JSON), then the same JSON is published on
+//! the channel `orders.events`.
+//!
+//! **The stream is the delivery.** A row is marked delivered once Redis accepted the XADD.
+//! A PUBLISH that fails afterwards is noted on the row (`last_error`) but not retried:
+//! retrying would append the event to the stream a second time for every consumer group,
+//! to repair a channel that is at-most-once anyway (a subscriber that is disconnected at
+//! that moment misses the message just the same, and Redis accepts a PUBLISH nobody hears).
+//! Guaranteed consumers read the stream; push subscribers get best effort.
+//!
+//! **Failures.** A row whose payload is not a valid CloudEvent for that row, or that Redis
+//! refuses, counts an attempt and is due again after the [`RetrySchedule::RELAY`] backoff;
+//! the attempt that reaches `outbox_max_attempts` dead-letters it. When Redis cannot be
+//! reached at all, every due row counts an attempt and backs off the same way (so the relay
+//! after each order change does not hammer a dead Redis, and operators see the attempts),
+//! but an outage never dead-letters: it is not the events' fault, and a long outage must not
+//! turn the whole outbox into dead letters. The pass then fails with `broker`.
 
 use crate::bindings::exports::shop::order::events::{DispatchReport, EventsError};
 use crate::clock;
+use crate::config::RelayConfig;
 use crate::outbox::{DueEvent, Outbox};
+use events::types::{ORDERS_CHANNEL, ORDERS_STREAM};
+use events::{AfterFailure, CloudEvent, RetrySchedule};
 use spin_sdk::redis::{Connection, RedisParameter};
 
-/// The Redis Stream durable consumers (Notification, Analytics) read.
-const STREAM: &str = "orders.events";
-/// The Redis channel push subscribers (Spin Redis triggers) listen on.
-const CHANNEL: &str = "orders.events";
 /// How long a claimed row stays invisible to other relay passes.
 const LEASE_MS: i64 = 30_000;
-/// Used when the app does not define `outbox_max_attempts`.
-const DEFAULT_MAX_ATTEMPTS: u32 = 10;
-/// First retry delay; it doubles per attempt up to `MAX_BACKOFF_MS`.
-const BASE_BACKOFF_MS: i64 = 1_000;
-const MAX_BACKOFF_MS: i64 = 300_000;
 
 /// Delivers up to `max` due rows.
 pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
@@ -37,108 +44,152 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
     if due.is_empty() {
         return Ok(report);
     }
+    let config = RelayConfig::load().await?;
+    let schedule = RetrySchedule::RELAY;
 
-    let max_attempts = max_attempts().await?;
-    // Not reaching Redis at all is an outage, not a fault of these events: charge no
-    // attempt, so a long outage cannot dead-letter the whole outbox.
-    let redis = connect().await?;
+    let redis = match connect(&config.redis_url).await {
+        Ok(redis) => redis,
+        Err(error) => {
+            let postponed = postpone_all(&outbox, due, now, &error, schedule).await?;
+            return Err(EventsError::Broker(format!(
+                "{error}; {postponed} event(s) stay pending"
+            )));
+        }
+    };
 
     for event in due {
-        if !outbox
-            .claim(&event.event_id, now, now.saturating_add(LEASE_MS))
-            .await?
-        {
+        if !claim(&outbox, &event, now).await? {
             continue;
         }
         report.attempted += 1;
         let attempts = event.attempts.saturating_add(1);
-        match deliver(&redis, &event).await {
-            Ok(()) => {
+        match deliver(&redis, &event, config.stream_maxlen).await {
+            Ok(note) => {
                 outbox
-                    .mark_delivered(&event.event_id, attempts, clock::now_ms())
+                    .mark_delivered(&event.event_id, attempts, clock::now_ms(), note.as_deref())
                     .await?;
                 report.delivered += 1;
             }
-            Err(error) if attempts >= max_attempts => {
-                outbox
-                    .mark_failed(&event.event_id, attempts, &error, None)
-                    .await?;
-                report.dead_lettered += 1;
-            }
             Err(error) => {
-                let retry_at = clock::now_ms().saturating_add(backoff_ms(attempts));
-                outbox
-                    .mark_failed(&event.event_id, attempts, &error, Some(retry_at))
-                    .await?;
-                report.failed += 1;
+                match schedule.after_failure(attempts, config.max_attempts, clock::now_ms()) {
+                    AfterFailure::RetryAt(at) => {
+                        outbox
+                            .mark_failed(&event.event_id, attempts, &error, Some(at))
+                            .await?;
+                        report.failed += 1;
+                    }
+                    AfterFailure::DeadLetter => {
+                        outbox
+                            .mark_failed(&event.event_id, attempts, &error, None)
+                            .await?;
+                        report.dead_lettered += 1;
+                    }
+                }
             }
         }
     }
     Ok(report)
 }
 
-/// Appends the event to the stream, then publishes it.
-async fn deliver(redis: &Connection, event: &DueEvent) -> Result<(), String> {
+/// Takes a due row for this pass by pushing its next attempt past a lease; false when
+/// another pass took it first. If this pass dies, the row is due again after the lease.
+async fn claim(outbox: &Outbox, event: &DueEvent, now: i64) -> Result<bool, EventsError> {
+    outbox
+        .claim(&event.event_id, now, now.saturating_add(LEASE_MS))
+        .await
+}
+
+/// Redis is unreachable: counts an attempt on every due row and backs it off, never
+/// dead-lettering. Returns how many rows this pass postponed.
+async fn postpone_all(
+    outbox: &Outbox,
+    due: Vec<DueEvent>,
+    now: i64,
+    error: &str,
+    schedule: RetrySchedule,
+) -> Result<u32, EventsError> {
+    let mut postponed = 0;
+    for event in due {
+        if !claim(outbox, &event, now).await? {
+            continue;
+        }
+        let attempts = event.attempts.saturating_add(1);
+        let retry_at = schedule.retry_at(attempts, now);
+        outbox
+            .mark_failed(&event.event_id, attempts, error, Some(retry_at))
+            .await?;
+        postponed += 1;
+    }
+    Ok(postponed)
+}
+
+/// Checks the envelope, appends it to the stream, then publishes it. `Ok(Some(note))`:
+/// stored in the stream, but the publish failed (see the module docs).
+async fn deliver(
+    redis: &Connection,
+    event: &DueEvent,
+    stream_maxlen: u64,
+) -> Result<Option<String>, String> {
+    check_envelope(event)?;
     let field = |text: &str| RedisParameter::Binary(text.as_bytes().to_vec());
+    let mut arguments = vec![field(ORDERS_STREAM)];
+    if stream_maxlen > 0 {
+        // `~`: Redis trims whole macro nodes, which is far cheaper than an exact cap.
+        arguments.extend([
+            field("MAXLEN"),
+            field("~"),
+            field(&stream_maxlen.to_string()),
+        ]);
+    }
+    arguments.extend([
+        field("*"),
+        field("id"),
+        field(&event.event_id),
+        field("type"),
+        field(&event.event_type),
+        field("event"),
+        field(&event.payload),
+    ]);
     redis
-        .execute(
-            "XADD",
-            [
-                field(STREAM),
-                field("*"),
-                field("id"),
-                field(&event.event_id),
-                field("type"),
-                field(&event.event_type),
-                field("event"),
-                field(&event.payload),
-            ],
-        )
+        .execute("XADD", arguments)
         .await
-        .map_err(|error| format!("XADD {STREAM}: {error:?}"))?;
-    redis
-        .publish(CHANNEL, event.payload.as_bytes())
+        .map_err(|error| format!("XADD {ORDERS_STREAM}: {error:?}"))?;
+    match redis
+        .publish(ORDERS_CHANNEL, event.payload.as_bytes())
         .await
-        .map_err(|error| format!("PUBLISH {CHANNEL}: {error:?}"))
-}
-
-/// Opens Redis at `redis_url` and checks it answers: a host may open connections
-/// lazily, and an unreachable Redis must surface here, before any attempt is charged.
-/// The URL itself stays out of error texts: it may hold a password.
-async fn connect() -> Result<Connection, EventsError> {
-    let address = spin_sdk::variables::get("redis_url")
-        .await
-        .map_err(|error| EventsError::InvalidConfig(format!("redis_url: {error:?}")))?;
-    let redis = Connection::open(&address)
-        .await
-        .map_err(|error| EventsError::Broker(format!("cannot open redis_url: {error:?}")))?;
-    redis
-        .execute("PING", [])
-        .await
-        .map_err(|error| EventsError::Broker(format!("redis_url does not answer: {error:?}")))?;
-    Ok(redis)
-}
-
-/// `outbox_max_attempts`, or the default when the app does not define it.
-async fn max_attempts() -> Result<u32, EventsError> {
-    match spin_sdk::variables::get("outbox_max_attempts").await {
-        Ok(value) => match value.trim().parse::<u32>() {
-            Ok(attempts) if attempts > 0 => Ok(attempts),
-            _ => Err(EventsError::InvalidConfig(format!(
-                "outbox_max_attempts must be a positive integer, got {value:?}"
-            ))),
-        },
-        Err(spin_sdk::variables::Error::Undefined(_)) => Ok(DEFAULT_MAX_ATTEMPTS),
-        Err(error) => Err(EventsError::InvalidConfig(format!(
-            "outbox_max_attempts: {error:?}"
+    {
+        Ok(()) => Ok(None),
+        Err(error) => Ok(Some(format!(
+            "stored in stream {ORDERS_STREAM}; PUBLISH {ORDERS_CHANNEL} failed: {error:?}"
         ))),
     }
 }
 
-/// Delay before retry number `attempts` (1-based): 1 s, 2 s, 4 s, … capped at 5 min.
-fn backoff_ms(attempts: u32) -> i64 {
-    let doublings = attempts.saturating_sub(1).min(20);
-    BASE_BACKOFF_MS
-        .saturating_mul(1_i64 << doublings)
-        .min(MAX_BACKOFF_MS)
+/// A row is only sent as what it claims to be: a valid CloudEvent with the row's id and type.
+fn check_envelope(event: &DueEvent) -> Result<(), String> {
+    let envelope = CloudEvent::parse(&event.payload)
+        .map_err(|error| format!("payload is not a valid CloudEvent: {error}"))?;
+    if envelope.id != event.event_id || envelope.event_type != event.event_type {
+        return Err(format!(
+            "payload is CloudEvent {} of type {}, row is {} of type {}",
+            envelope.id, envelope.event_type, event.event_id, event.event_type
+        ));
+    }
+    Ok(())
+}
+
+/// Opens Redis and checks it answers: a host may open connections lazily, and an
+/// unreachable Redis must surface here, as an outage. The URL stays out of error texts (it
+/// may hold a password), even where the host's own message quotes it.
+async fn connect(address: &str) -> Result<Connection, String> {
+    let redact =
+        |error: spin_sdk::redis::Error| format!("{error:?}").replace(address, "<redis_url>");
+    let redis = Connection::open(address)
+        .await
+        .map_err(|error| format!("cannot open redis_url: {}", redact(error)))?;
+    redis
+        .execute("PING", [])
+        .await
+        .map_err(|error| format!("redis_url does not answer: {}", redact(error)))?;
+    Ok(redis)
 }

@@ -1,31 +1,42 @@
 //! Liveness and readiness.
 //!
-//! Readiness checks what this instance needs to do its job: its SQLite database, its
-//! key-value store, and the composed components behind `dependency-health` and `events`.
-//! An open breaker does *not* make the service unready (that would take every instance
-//! out of rotation because one dependency is down); it is reported for operators.
+//! Readiness checks what this instance needs to take orders: its SQLite database, its
+//! key-value store, and the composed components behind `dependency-health` and `events`
+//! (both read those stores). Any of them failing is **not ready** (503, with `reasons`).
+//!
+//! Everything else is reported but keeps 200 with `status: "degraded"`:
+//! - an open or half-open breaker: the User fallback and Product cache may still serve, and
+//!   taking every instance out of rotation because one dependency is down helps nobody;
+//! - Redis (`redis_url`, `PING` with a short timeout): the outbox keeps events until the
+//!   relay can deliver them, so orders are still safe to take.
 
 use crate::bindings::shop::order::dependency_health::{self, BreakerState, DependencyStatus};
 use crate::bindings::shop::order::events::{self, OutboxStats};
 use crate::reply::Reply;
+use futures::FutureExt;
 use serde_json::{Map, Value, json};
 use spin_sdk::http::StatusCode;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long the Redis `PING` may take before Redis counts as down.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// `GET /health/live`: the component answers.
 pub(crate) fn live() -> Reply {
     Reply::json(StatusCode::OK, &json!({ "status": "live" }))
 }
 
-/// `GET /health/ready`: 200 when every check passes, else 503 with the same shape and the
-/// failing checks marked `"failed"` and explained under `errors`.
+/// `GET /health/ready`: 200 (`ready` or `degraded`) when storage works, else 503
+/// (`not_ready`). Failing checks are marked `"failed"`, explained under `errors`, and
+/// summarised in `reasons`.
 pub(crate) async fn ready() -> Reply {
-    let (sqlite, key_value, dependencies, outbox) = futures::join!(
+    let (sqlite, key_value, dependencies, outbox, redis) = futures::join!(
         check_sqlite(),
         check_key_value(),
         dependency_health::status(),
         events::stats(),
+        check_redis(),
     );
 
     let mut report = Report::default();
@@ -35,11 +46,38 @@ pub(crate) async fn ready() -> Reply {
         .record("dependencies", dependencies)
         .unwrap_or_default();
     let outbox = report.record("outbox", outbox.map_err(|error| format!("{error:?}")));
-
     let ready = report.errors.is_empty();
+
+    let mut reasons: Vec<String> = report
+        .errors
+        .iter()
+        .map(|(name, error)| format!("{name}: {}", error.as_str().unwrap_or_default()))
+        .collect();
+    let redis = match redis {
+        RedisCheck::Ok => "ok",
+        RedisCheck::NotConfigured => "not_configured",
+        RedisCheck::Failed(error) => {
+            reasons.push(format!("redis (degraded): {error}"));
+            "failed"
+        }
+    };
+    report.checks.insert("redis".into(), redis.into());
+    for dependency in &dependencies {
+        if dependency.breaker_state != BreakerState::Closed {
+            let state = breaker_state_name(dependency.breaker_state);
+            reasons.push(format!("{} breaker {state} (degraded)", dependency.name));
+        }
+    }
+
+    let status_name = match (ready, reasons.is_empty()) {
+        (false, _) => "not_ready",
+        (true, true) => "ready",
+        (true, false) => "degraded",
+    };
     let mut body = json!({
-        "status": if ready { "ready" } else { "not_ready" },
+        "status": status_name,
         "checks": report.checks,
+        "reasons": reasons,
         "dependencies": dependencies.iter().map(dependency_json).collect::<Vec<_>>(),
         "outbox": outbox.as_ref().map(outbox_json),
     });
@@ -52,6 +90,42 @@ pub(crate) async fn ready() -> Reply {
         StatusCode::SERVICE_UNAVAILABLE
     };
     Reply::json(status, &body).with_header("cache-control", "no-store")
+}
+
+/// Outcome of the best-effort Redis check.
+enum RedisCheck {
+    Ok,
+    /// `redis_url` is unset or empty: nothing to check.
+    NotConfigured,
+    /// The reason, without the URL (it may hold a password).
+    Failed(String),
+}
+
+/// `PING` on `redis_url`, bounded by [`REDIS_TIMEOUT`].
+async fn check_redis() -> RedisCheck {
+    let url = match spin_sdk::variables::get("redis_url").await {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => return RedisCheck::NotConfigured,
+    };
+    let ping = async {
+        let connection = spin_sdk::redis::Connection::open(&url)
+            .await
+            .map_err(|error| format!("open: {error:?}"))?;
+        connection
+            .execute("PING", [])
+            .await
+            .map(|_| ())
+            .map_err(|error| format!("PING: {error:?}"))
+    };
+    futures::select! {
+        outcome = ping.fuse() => match outcome {
+            Ok(()) => RedisCheck::Ok,
+            Err(error) => RedisCheck::Failed(error),
+        },
+        () = spin_sdk::time::sleep(REDIS_TIMEOUT).fuse() => {
+            RedisCheck::Failed(format!("no answer within {} ms", REDIS_TIMEOUT.as_millis()))
+        }
+    }
 }
 
 /// Check outcomes: `checks` maps each name to `"ok"` / `"failed"`, `errors` holds the

@@ -7,14 +7,17 @@
 mod access;
 mod clock;
 mod health;
+mod metrics;
 mod openapi;
 mod orders;
+mod outbox_admin;
 mod problem;
 mod reply;
 mod routes;
 mod saga;
 mod stats;
 mod store;
+mod telemetry;
 
 /// Bindings for the `shop:order/order-api` world: the interfaces this component imports.
 /// They are satisfied by composition (spin.toml `dependencies`), never by the host.
@@ -28,8 +31,28 @@ mod bindings {
 
 use spin_sdk::http::{IntoResponse, Request};
 
-/// Entry point for every HTTP request routed to this component.
+/// Entry point for every HTTP request routed to this component: continues or starts the
+/// W3C trace, routes, then returns `traceparent`, writes the request log line and records
+/// the request's metrics (2 key-value operations).
 #[spin_sdk::http_service]
-async fn handle(request: Request) -> impl IntoResponse {
-    routes::dispatch(request).await
+async fn handle(mut request: Request) -> impl IntoResponse {
+    let started_ms = clock::now_ms();
+    let trace = telemetry::TraceParent::continue_or_start(telemetry::inbound(&request).as_deref());
+    telemetry::stamp(&mut request, &trace);
+    let route = routes::pattern(&request);
+    let method = request.method().as_str().to_owned();
+
+    let reply = routes::dispatch(request).await;
+
+    let status = reply.status().as_u16();
+    let latency_ms = clock::now_ms().saturating_sub(started_ms).max(0);
+    telemetry::log_request(&telemetry::RequestLog {
+        method: &method,
+        route,
+        status,
+        latency_ms,
+        trace_id: &trace.trace_id,
+    });
+    metrics::record_request(route, &method, status, latency_ms.unsigned_abs()).await;
+    reply.with_header("traceparent", &trace.header_value())
 }

@@ -29,6 +29,23 @@ impl Reply {
         }
     }
 
+    /// A text body with the given status and content type.
+    pub(crate) fn text(status: StatusCode, content_type: &'static str, body: String) -> Self {
+        Self {
+            status,
+            headers: vec![(
+                HeaderName::from_static("content-type"),
+                HeaderValue::from_static(content_type),
+            )],
+            body: body.into(),
+        }
+    }
+
+    /// The HTTP status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// An `application/json` body with the given status.
     pub(crate) fn json(status: StatusCode, value: &serde_json::Value) -> Self {
         Self::json_as(status, "application/json", value)

@@ -5,8 +5,10 @@
 //! futures of WIT async imports (wit-bindgen 0.57) are not `Send`.
 
 use crate::health;
+use crate::metrics;
 use crate::openapi;
 use crate::orders::{admin, create, read};
+use crate::outbox_admin;
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::stats;
@@ -25,6 +27,10 @@ pub(crate) async fn dispatch(request: Request) -> Reply {
         },
         ["health", "ready"] => match *method {
             Method::GET => health::ready().await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "GET").into_reply(),
+        },
+        ["metrics"] => match *method {
+            Method::GET => metrics::scrape().await,
             _ => Problem::method_not_allowed(method.as_str(), &path, "GET").into_reply(),
         },
         ["openapi.json"] => match *method {
@@ -67,7 +73,68 @@ pub(crate) async fn dispatch(request: Request) -> Reply {
             Method::POST => admin::set_status(request, id).await,
             _ => Problem::method_not_allowed(method.as_str(), &path, "POST").into_reply(),
         },
+        ["api", "v1", "admin", "outbox"] => match *method {
+            Method::GET => outbox_admin::list(request).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "GET").into_reply(),
+        },
+        ["api", "v1", "admin", "outbox", "dispatch"] => match *method {
+            Method::POST => outbox_admin::dispatch(request).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "POST").into_reply(),
+        },
+        ["api", "v1", "admin", "outbox", event_id, "replay"] => match *method {
+            Method::POST => outbox_admin::replay(request, event_id).await,
+            _ => Problem::method_not_allowed(method.as_str(), &path, "POST").into_reply(),
+        },
         _ => Problem::not_found(&path).into_reply(),
+    }
+}
+
+/// Every route pattern, for metrics labels (bounded cardinality: ids never become labels).
+pub(crate) const PATTERNS: &[&str] = &[
+    "/health/live",
+    "/health/ready",
+    "/metrics",
+    "/openapi.json",
+    "/api/v1/orders/statistics",
+    "/api/v1/orders",
+    "/api/v1/orders/{orderId}",
+    "/api/v1/users/{userId}/orders",
+    "/api/v1/admin/orders",
+    "/api/v1/admin/orders/recover",
+    "/api/v1/admin/orders/reconcile",
+    "/api/v1/admin/orders/{orderId}/cancel",
+    "/api/v1/admin/orders/{orderId}/status",
+    "/api/v1/admin/outbox",
+    "/api/v1/admin/outbox/dispatch",
+    "/api/v1/admin/outbox/{eventId}/replay",
+    UNMATCHED,
+];
+
+/// The pattern of a path no route matches.
+const UNMATCHED: &str = "unmatched";
+
+/// The route pattern `request` matches (one of [`PATTERNS`]), mirroring `dispatch`.
+pub(crate) fn pattern(request: &Request) -> &'static str {
+    let path = path_info(request);
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["health", "live"] => PATTERNS[0],
+        ["health", "ready"] => PATTERNS[1],
+        ["metrics"] => PATTERNS[2],
+        ["openapi.json"] => PATTERNS[3],
+        ["api", "v1", "orders", "statistics"] => PATTERNS[4],
+        ["api", "v1", "orders"] => PATTERNS[5],
+        ["api", "v1", "orders", _] => PATTERNS[6],
+        ["api", "v1", "users", _, "orders"] => PATTERNS[7],
+        ["api", "v1", "admin", "orders"] => PATTERNS[8],
+        ["api", "v1", "admin", "orders", "recover"] => PATTERNS[9],
+        ["api", "v1", "admin", "orders", "reconcile"] => PATTERNS[10],
+        ["api", "v1", "admin", "orders", _, "cancel"] => PATTERNS[11],
+        ["api", "v1", "admin", "orders", _, "status"] => PATTERNS[12],
+        ["api", "v1", "admin", "outbox"] => PATTERNS[13],
+        ["api", "v1", "admin", "outbox", "dispatch"] => PATTERNS[14],
+        ["api", "v1", "admin", "outbox", _, "replay"] => PATTERNS[15],
+        _ => UNMATCHED,
     }
 }
 

@@ -46,6 +46,17 @@ impl LatencyHistogram {
         self.max_ms = self.max_ms.max(other.max_ms);
     }
 
+    /// `(upper bound in ms, count)` per bucket, fastest first; the last bound is `None`
+    /// (everything slower than the largest bound). Counts are per bucket, not cumulative.
+    pub fn buckets(&self) -> Vec<(Option<u64>, u64)> {
+        (0..=BOUNDS_MS.len())
+            .map(|index| {
+                let count = self.counts.get(index).copied().unwrap_or(0);
+                (BOUNDS_MS.get(index).copied(), count)
+            })
+            .collect()
+    }
+
     /// Recorded latencies.
     pub fn count(&self) -> u64 {
         self.counts.iter().sum()
@@ -77,6 +88,20 @@ impl LatencyHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buckets_list_every_bound_then_the_open_ended_one_with_per_bucket_counts() {
+        let mut histogram = LatencyHistogram::default();
+        for latency in [1, 4, 4, 60_000] {
+            histogram.record(latency);
+        }
+        let buckets = histogram.buckets();
+        assert_eq!(buckets.len(), BOUNDS_MS.len() + 1);
+        assert_eq!(buckets[0], (Some(1), 1));
+        assert_eq!(buckets[3], (Some(5), 2));
+        assert_eq!(buckets.last(), Some(&(None, 1)));
+        assert_eq!(buckets.iter().map(|(_, count)| count).sum::<u64>(), 4);
+    }
 
     #[test]
     fn percentiles_are_bucket_bounds_capped_by_the_maximum() {

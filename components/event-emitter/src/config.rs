@@ -1,0 +1,56 @@
+//! The variables the relay reads. Composed into its caller, the emitter sees the caller's
+//! variables; the optional ones fall back to defaults so any app with an outbox can use it.
+
+use crate::bindings::exports::shop::order::events::EventsError;
+
+/// Used when the app does not define `outbox_max_attempts`.
+const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+/// Used when the app does not define `events_stream_maxlen`.
+const DEFAULT_STREAM_MAXLEN: u64 = 100_000;
+
+/// One relay pass's configuration.
+pub(crate) struct RelayConfig {
+    /// `redis_url` (may hold a password: never put it in an error text).
+    pub(crate) redis_url: String,
+    /// `outbox_max_attempts`: attempts before a row is dead-lettered (≥ 1).
+    pub(crate) max_attempts: u32,
+    /// `events_stream_maxlen`: approximate cap of the stream (`XADD MAXLEN ~`); 0 = no cap.
+    pub(crate) stream_maxlen: u64,
+}
+
+impl RelayConfig {
+    /// Reads the variables; a missing `redis_url` or a malformed number is `InvalidConfig`.
+    pub(crate) async fn load() -> Result<Self, EventsError> {
+        let redis_url = spin_sdk::variables::get("redis_url")
+            .await
+            .map_err(|error| EventsError::InvalidConfig(format!("redis_url: {error:?}")))?;
+        let max_attempts = number("outbox_max_attempts", u64::from(DEFAULT_MAX_ATTEMPTS)).await?;
+        let max_attempts = u32::try_from(max_attempts)
+            .ok()
+            .filter(|attempts| *attempts > 0)
+            .ok_or_else(|| {
+                EventsError::InvalidConfig(format!(
+                    "outbox_max_attempts must be between 1 and {}, got {max_attempts}",
+                    u32::MAX
+                ))
+            })?;
+        Ok(Self {
+            redis_url,
+            max_attempts,
+            stream_maxlen: number("events_stream_maxlen", DEFAULT_STREAM_MAXLEN).await?,
+        })
+    }
+}
+
+/// A non-negative integer variable, or `default` when the app does not define it.
+async fn number(name: &str, default: u64) -> Result<u64, EventsError> {
+    match spin_sdk::variables::get(name).await {
+        Ok(value) => value.trim().parse::<u64>().map_err(|_| {
+            EventsError::InvalidConfig(format!(
+                "{name} must be a non-negative integer, got {value:?}"
+            ))
+        }),
+        Err(spin_sdk::variables::Error::Undefined(_)) => Ok(default),
+        Err(error) => Err(EventsError::InvalidConfig(format!("{name}: {error:?}"))),
+    }
+}

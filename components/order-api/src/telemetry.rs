@@ -1,0 +1,165 @@
+//! Per-request telemetry: the W3C trace context (ARCHITECTURE §5) and the one structured
+//! log line every request writes on stderr.
+//!
+//! The inbound `traceparent` is accepted when it is well formed (version `00`, non-zero
+//! 16-byte trace id and 8-byte parent id, lowercase hex); otherwise a new trace starts with
+//! ids from WASI random. Either way this request gets its own span id, and the request's
+//! `traceparent` header is rewritten to `00-{trace id}-{our span id}-{flags}` before
+//! routing, so every handler, every outbound call (through the adapters' `trace-context`)
+//! and every stored order / outbox event carries the same trace. The response returns it.
+//!
+//! The log line never contains headers, bodies or query strings: only the method, the
+//! route *pattern*, the status, the latency, the trace id and, when authenticated, the
+//! token's subject (a service name, not a secret).
+
+use crate::clock;
+use serde_json::{Value, json};
+use spin_sdk::http::{HeaderValue, Request};
+
+/// The trace context of one request, as this service continues it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TraceParent {
+    /// 32 lowercase hex characters.
+    pub(crate) trace_id: String,
+    /// This request's span id: 16 lowercase hex characters.
+    pub(crate) span_id: String,
+    /// 2 lowercase hex characters (`01` = sampled).
+    pub(crate) flags: String,
+}
+
+impl TraceParent {
+    /// Continues the inbound trace when `inbound` is a valid `traceparent`, else starts a
+    /// new sampled trace. The span id is always new: it names this request's span.
+    pub(crate) fn continue_or_start(inbound: Option<&str>) -> Self {
+        let span_id = non_zero_hex(8);
+        match inbound.and_then(parse) {
+            Some((trace_id, flags)) => Self {
+                trace_id,
+                span_id,
+                flags,
+            },
+            None => Self {
+                trace_id: non_zero_hex(16),
+                span_id,
+                flags: "01".to_owned(),
+            },
+        }
+    }
+
+    /// The header value `00-{trace id}-{span id}-{flags}`.
+    pub(crate) fn header_value(&self) -> String {
+        format!("00-{}-{}-{}", self.trace_id, self.span_id, self.flags)
+    }
+}
+
+/// `(trace id, flags)` of a valid version-00 `traceparent`, else `None`.
+fn parse(value: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = value.trim().split('-').collect();
+    let [version, trace_id, parent_id, flags] = parts.as_slice() else {
+        return None;
+    };
+    let valid = *version == "00"
+        && is_lower_hex(trace_id, 32)
+        && is_lower_hex(parent_id, 16)
+        && is_lower_hex(flags, 2)
+        && trace_id.bytes().any(|b| b != b'0')
+        && parent_id.bytes().any(|b| b != b'0');
+    valid.then(|| ((*trace_id).to_owned(), (*flags).to_owned()))
+}
+
+fn is_lower_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// `n` random bytes as hex, never all zero (an all-zero id is invalid in W3C Trace Context).
+fn non_zero_hex(n: u64) -> String {
+    let hex = clock::random_hex(n);
+    if hex.bytes().all(|b| b == b'0') || hex.len() as u64 != n * 2 {
+        // Astronomically unlikely; a fixed non-zero tail keeps the id valid.
+        format!("{:0>width$}", "1", width = (n * 2) as usize)
+    } else {
+        hex
+    }
+}
+
+/// Replaces the request's `traceparent` header with `trace`'s value, so handlers read the
+/// continued context rather than the caller's raw one.
+pub(crate) fn stamp(request: &mut Request, trace: &TraceParent) {
+    if let Ok(value) = HeaderValue::from_str(&trace.header_value()) {
+        request.headers_mut().insert("traceparent", value);
+    }
+}
+
+/// The inbound `traceparent` header, if readable.
+pub(crate) fn inbound(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// What the request log line says about one request.
+pub(crate) struct RequestLog<'a> {
+    /// The HTTP method.
+    pub(crate) method: &'a str,
+    /// The route pattern (never the raw path: ids are not logged).
+    pub(crate) route: &'a str,
+    /// The response status.
+    pub(crate) status: u16,
+    /// Wall time spent handling the request.
+    pub(crate) latency_ms: i64,
+    /// The trace id.
+    pub(crate) trace_id: &'a str,
+}
+
+/// Writes one JSON line on stderr for a finished request.
+pub(crate) fn log_request(entry: &RequestLog<'_>) {
+    let level = match entry.status {
+        500..=599 => "error",
+        400..=499 => "warn",
+        _ => "info",
+    };
+    let line: Value = json!({
+        "ts": iso_now(),
+        "level": level,
+        "component": "order-api",
+        "event": "http_request",
+        "traceId": entry.trace_id,
+        "method": entry.method,
+        "route": entry.route,
+        "status": entry.status,
+        "latencyMs": entry.latency_ms,
+    });
+    eprintln!("{line}");
+}
+
+/// The current time as RFC 3339 UTC with milliseconds.
+fn iso_now() -> String {
+    let ms = clock::now_ms();
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
