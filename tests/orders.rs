@@ -405,3 +405,28 @@ fn an_inventory_outage_is_503_and_recovery_releases_once_inventory_is_back() {
     assert_eq!(rig.sims.inventory.stock(demo::MOUSE), Some(100));
     assert_eq!(rig.sims.payment.calls(), 0, "recovery charges nothing");
 }
+
+#[test]
+fn a_database_locked_past_the_busy_timeout_is_a_503_to_retry_and_loses_nothing() {
+    let rig = rig();
+    let db = rusqlite::Connection::open(rig.host.state_dir.join("sqlite_db.db")).unwrap();
+    // Make sure the schema exists, then hold the write lock longer than the 5 s busy timeout.
+    assert_eq!(
+        rig.create(
+            "warm-up",
+            &order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_visa")
+        )
+        .status,
+        201
+    );
+    db.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let body = order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa");
+    let locked = rig.create("locked-1", &body);
+    db.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(locked.status, 503, "{locked:?}");
+    assert_eq!(problem_type(&locked), "storage-busy");
+    assert_eq!(locked.header("retry-after"), Some("1"));
+    // The client retries with the same key once the database is free.
+    let retried = rig.create("locked-1", &body);
+    assert!(matches!(retried.status, 201 | 409), "{retried:?}");
+}

@@ -141,7 +141,11 @@ impl Client {
         } else {
             demo::OTHER_ACTIVE_USER
         };
-        let product = if n.is_multiple_of(3) { demo::CABLE } else { demo::MOUSE };
+        let product = if n.is_multiple_of(3) {
+            demo::CABLE
+        } else {
+            demo::MOUSE
+        };
         let body = json!({
             "userId": user,
             "items": [{ "productId": product, "quantity": 1 }],

@@ -147,7 +147,9 @@ impl HostBuilder {
 
     /// Points the app at `sims` (every `SPIN_VARIABLE_*` they need), so `up` starts none of its own.
     pub fn simulators(self, sims: &simulators::Simulators) -> Self {
-        sims.spin_variables().into_iter().fold(self, |b, (name, value)| b.variable(&name, value))
+        sims.spin_variables()
+            .into_iter()
+            .fold(self, |b, (name, value)| b.variable(&name, value))
     }
 
     /// Uses (and keeps) this state directory instead of a fresh one.
@@ -286,7 +288,10 @@ impl Answer {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body as JSON.
@@ -358,13 +363,21 @@ impl Host {
     }
 
     /// Any request: `method` on `base + path` with headers and an optional body.
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Answer {
         let uri = format!("{}{path}", self.base);
         let mut builder = ureq::http::Request::builder().method(method).uri(&uri);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
-        let request = builder.body(body.unwrap_or_default().to_string()).expect("valid request");
+        let request = builder
+            .body(body.unwrap_or_default().to_string())
+            .expect("valid request");
         answer(agent().run(request))
     }
 
@@ -417,10 +430,24 @@ pub fn manifest_in_tempdir(text: &str) -> (tempfile::TempDir, PathBuf) {
 /// `order-host token` command.
 pub fn dev_token(manifest: &Path, scope: &str, ttl_s: u32) -> String {
     let out = Command::new(host_binary())
-        .args(["token", "--scope", scope, "--ttl", &ttl_s.to_string(), "--manifest"])
+        .args([
+            "token",
+            "--scope",
+            scope,
+            "--ttl",
+            &ttl_s.to_string(),
+            "--manifest",
+        ])
         .arg(manifest)
         .output()
         .expect("run order-host token");
-    assert!(out.status.success(), "order-host token failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8 token").trim().to_string()
+    assert!(
+        out.status.success(),
+        "order-host token failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8 token")
+        .trim()
+        .to_string()
 }

@@ -141,7 +141,10 @@ mod tests {
 
     #[test]
     fn dates_must_exist() {
-        assert_eq!(Timestamp::parse_date("2024-02-29"), Some(Timestamp(1_709_164_800_000)));
+        assert_eq!(
+            Timestamp::parse_date("2024-02-29"),
+            Some(Timestamp(1_709_164_800_000))
+        );
         assert_eq!(Timestamp::parse_date("2023-02-29"), None);
         assert_eq!(Timestamp::parse_rfc3339("2026-04-31T00:00:00Z"), None);
         assert_eq!(Timestamp::parse_date("2026-1-01"), None);

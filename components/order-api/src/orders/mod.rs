@@ -19,6 +19,18 @@ async fn open_db() -> Result<Db, Reply> {
 
 /// A storage failure as a 500 problem.
 fn storage_problem(error: &StoreError) -> Reply {
+    if error.is_busy() {
+        // Another writer holds the database; nothing was lost (the saga resumes from its
+        // recorded step), so tell clients to retry with the same Idempotency-Key.
+        return Problem::typed(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage-busy",
+            "The order database is busy",
+            "the database stayed locked longer than the busy timeout; retry with the same Idempotency-Key",
+        )
+        .retry_after(1)
+        .into_reply();
+    }
     Problem::typed(
         StatusCode::INTERNAL_SERVER_ERROR,
         "storage-failure",

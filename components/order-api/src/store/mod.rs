@@ -27,6 +27,15 @@ impl fmt::Display for StoreError {
     }
 }
 
+impl StoreError {
+    /// The database stayed locked past the host's busy timeout: a transient condition the
+    /// caller should retry, not a failure.
+    pub(crate) fn is_busy(&self) -> bool {
+        let text = self.0.to_ascii_lowercase();
+        text.contains("database is locked") || text.contains("database is busy")
+    }
+}
+
 impl From<spin_sdk::sqlite::Error> for StoreError {
     fn from(error: spin_sdk::sqlite::Error) -> Self {
         Self(format!("sqlite: {error:?}"))
