@@ -430,3 +430,35 @@ fn a_database_locked_past_the_busy_timeout_is_a_503_to_retry_and_loses_nothing()
     let retried = rig.create("locked-1", &body);
     assert!(matches!(retried.status, 201 | 409), "{retried:?}");
 }
+
+#[test]
+fn reading_a_stale_payment_pending_order_reconciles_it_with_payment() {
+    let rig = rig_with(&[("payment_reconcile_after_s", "1")], None);
+    let answer = rig.create(
+        "k-read-reconcile",
+        &order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_pending"),
+    );
+    assert_eq!(answer.status, 202, "{answer:?}");
+    let order = answer.json();
+    let id = order["id"].as_str().unwrap().to_owned();
+    let payment_id = order["paymentId"].as_str().unwrap().to_owned();
+    // The notification is "lost": Payment captured it, nobody told us.
+    assert!(
+        rig.sims
+            .payment
+            .settle(&payment_id, simulators::PaymentStatus::Captured)
+    );
+    // Younger than payment_reconcile_after_s: answered from storage, Payment not asked.
+    let before = rig.sims.payment.calls_to("GET /payments/{id}");
+    assert_eq!(
+        rig.get(&format!("/api/v1/orders/{id}")).json()["status"],
+        "payment_pending"
+    );
+    assert_eq!(rig.sims.payment.calls_to("GET /payments/{id}"), before);
+    std::thread::sleep(Duration::from_millis(1100));
+    // Older: the read asks Payment and applies the capture.
+    let read = rig.get(&format!("/api/v1/orders/{id}"));
+    assert_eq!(read.json()["status"], "confirmed", "{read:?}");
+    assert_eq!(rig.sims.payment.calls_to("GET /payments/{id}"), before + 1);
+    assert_eq!(rig.sims.payment.charges_for(&id), 1);
+}

@@ -2,8 +2,8 @@
 //!
 //! | key | value (JSON) | written |
 //! |---|---|---|
-//! | `breaker:{dep}:state` | breaker state, probe leases, transition counts | on transitions and probe claims |
-//! | `breaker:{dep}:window` | rolling window: counts and latency histogram per bucket | after every call |
+//! | `breaker:{dep}:state` | breaker state, window generation, probe leases, transition counts | on transitions and probe claims |
+//! | `breaker:{dep}:window` | rolling window: its generation, counts and latency histogram per bucket | after every call |
 //! | `oauth:token:{client_id}` | the outbound service token and when to refresh it | when fetched |
 //! | `cache:product:{id}` | product + when stored | after every live product answer |
 //! | `lkg:user:{id}` | last known good user + when stored | after every live user answer |

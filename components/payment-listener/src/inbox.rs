@@ -1,12 +1,18 @@
-//! The `payment_inbox` table: one row per distinct notification.
+//! The `payment_inbox` table: one row per distinct notification, the dedupe key of
+//! exactly-once application and the record of what became of each message.
 
+use crate::db::{Db, DbResult};
 use sha2::{Digest, Sha256};
-use spin_sdk::sqlite::{Connection, Value};
+use spin_sdk::sqlite::Value;
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// `received_at` is Unix epoch milliseconds. `status` is `received` (waiting to be
-/// applied) or `malformed` (kept for operators, never applied).
+/// `received_at` is Unix epoch milliseconds. `status` is, once the transaction that
+/// records the row commits: `applied` (the order changed; `error` may carry a note),
+/// `ignored` (valid but not applicable: unknown order, illegal transition, unknown type;
+/// `error` says why), `no_order` (order-api has not created its schema yet) or
+/// `malformed` (not a notification; kept for operators, never applied). Rows written by
+/// earlier versions may still say `received`.
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS payment_inbox (
     event_id    TEXT PRIMARY KEY,
     event_type  TEXT,
@@ -16,85 +22,82 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS payment_inbox (
     received_at INTEGER NOT NULL
 )";
 
-/// One row to record.
-pub(crate) struct Entry {
-    event_id: String,
-    event_type: Option<String>,
-    payload: String,
-    status: &'static str,
-    error: Option<String>,
+/// Creates the table if needed.
+pub(crate) async fn ensure_schema(db: &Db) -> DbResult<()> {
+    db.exec(SCHEMA, vec![]).await.map(drop)
+}
+
+/// Inserts the row of a well-formed notification as `received`; `false` when a row with
+/// this id exists (a redelivery: nothing else may happen).
+pub(crate) async fn claim(
+    db: &Db,
+    event_id: &str,
+    event_type: &str,
+    message: &[u8],
     received_at: i64,
+) -> DbResult<bool> {
+    let changed = db
+        .exec(
+            "INSERT OR IGNORE INTO payment_inbox
+                 (event_id, event_type, payload, status, error, received_at)
+             VALUES (?, ?, ?, 'received', NULL, ?)",
+            vec![
+                Value::Text(event_id.to_owned()),
+                Value::Text(event_type.to_owned()),
+                Value::Text(String::from_utf8_lossy(message).into_owned()),
+                Value::Integer(received_at),
+            ],
+        )
+        .await?;
+    Ok(changed == 1)
 }
 
-impl Entry {
-    /// A well-formed notification, keyed by its CloudEvent id.
-    pub(crate) fn received(
-        event_id: String,
-        event_type: String,
-        message: &[u8],
-        received_at: i64,
-    ) -> Self {
-        Self {
-            event_id,
-            event_type: Some(event_type),
-            payload: String::from_utf8_lossy(message).into_owned(),
-            status: "received",
-            error: None,
-            received_at,
-        }
-    }
-
-    /// A message that is not a valid notification, keyed by the SHA-256 of its body so a
-    /// repeat of the same bytes is stored once.
-    pub(crate) fn malformed(message: &[u8], reason: String, received_at: i64) -> Self {
-        let digest = Sha256::digest(message);
-        let mut event_id = String::from("malformed:");
-        for byte in digest {
-            // Writing to a String cannot fail.
-            let _ = write!(event_id, "{byte:02x}");
-        }
-        Self {
-            event_id,
-            event_type: None,
-            payload: String::from_utf8_lossy(message).into_owned(),
-            status: "malformed",
-            error: Some(reason),
-            received_at,
-        }
-    }
-}
-
-/// Stores the entry unless a row with its id exists (redelivery is a no-op).
-pub(crate) async fn record(entry: &Entry) -> anyhow::Result<()> {
-    let db = Connection::open_default()
-        .await
-        .map_err(|error| anyhow::anyhow!("open sqlite `default`: {error:?}"))?;
-    run(&db, SCHEMA, vec![]).await?;
-    run(
-        &db,
-        "INSERT OR IGNORE INTO payment_inbox
-             (event_id, event_type, payload, status, error, received_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+/// Records what became of a claimed notification.
+pub(crate) async fn settle(
+    db: &Db,
+    event_id: &str,
+    status: &str,
+    note: Option<String>,
+) -> DbResult<()> {
+    db.exec(
+        "UPDATE payment_inbox SET status = ?, error = ? WHERE event_id = ?",
         vec![
-            Value::Text(entry.event_id.clone()),
-            entry.event_type.clone().into(),
-            Value::Text(entry.payload.clone()),
-            Value::Text(entry.status.to_owned()),
-            entry.error.clone().into(),
-            Value::Integer(entry.received_at),
+            Value::Text(status.to_owned()),
+            note.into(),
+            Value::Text(event_id.to_owned()),
         ],
     )
     .await
+    .map(drop)
 }
 
-async fn run(db: &Connection, sql: &str, params: Vec<Value>) -> anyhow::Result<()> {
-    db.execute(sql, params)
-        .await
-        .map_err(|error| anyhow::anyhow!("sqlite: {error:?}"))?
-        .collect()
-        .await
-        .map_err(|error| anyhow::anyhow!("sqlite: {error:?}"))?;
-    Ok(())
+/// Stores a message that is not a valid notification, keyed by the SHA-256 of its body
+/// so a repeat of the same bytes is stored once.
+pub(crate) async fn record_malformed(
+    db: &Db,
+    message: &[u8],
+    reason: String,
+    received_at: i64,
+) -> DbResult<()> {
+    let digest = Sha256::digest(message);
+    let mut event_id = String::from("malformed:");
+    for byte in digest {
+        // Writing to a String cannot fail.
+        let _ = write!(event_id, "{byte:02x}");
+    }
+    db.exec(
+        "INSERT OR IGNORE INTO payment_inbox
+             (event_id, event_type, payload, status, error, received_at)
+         VALUES (?, NULL, ?, 'malformed', ?, ?)",
+        vec![
+            Value::Text(event_id),
+            Value::Text(String::from_utf8_lossy(message).into_owned()),
+            Value::Text(reason),
+            Value::Integer(received_at),
+        ],
+    )
+    .await
+    .map(drop)
 }
 
 /// Milliseconds since the Unix epoch; 0 if the clock is before 1970.

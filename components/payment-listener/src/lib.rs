@@ -1,50 +1,66 @@
-//! Redis-triggered on channel `payments.events` (ARCHITECTURE §6): records each payment
-//! notification in the `payment_inbox` table, deduplicated by CloudEvent id, so the
-//! notification survives and is applied exactly once (applying it to orders comes with
-//! the saga issue).
+//! Redis-triggered on channel `payments.events` (ARCHITECTURE §6): applies each payment
+//! notification (`payment.captured.v1`, `payment.failed.v1`, `payment.refunded.v1`) to
+//! its order exactly once, deduplicated by CloudEvent id in the `payment_inbox` table, in
+//! the same transaction as the order change and its outbox event (see [`apply`]).
 //!
-//! A malformed message is recorded too (status `malformed`, keyed by a hash of its body)
-//! and acknowledged: redelivering it could never make it valid, and an error would only
-//! make the trigger log the same failure again. Storage failures are returned as errors.
+//! Bad input never fails the trigger: a malformed message is recorded (status
+//! `malformed`, keyed by a hash of its body), an inapplicable one (unknown order, illegal
+//! transition) is recorded as `ignored` with the reason; both are acknowledged, since
+//! redelivering them could never make them apply. Storage failures are returned as
+//! errors (the trigger logs them; reconciliation in order-api still resolves the order).
 
 // No `unsafe_code` lint here: `#[redis_subscriber]` expands wit-bindgen's export glue
 // (unsafe by nature) into this crate, next to the handler. The handwritten code has none.
 
+mod apply;
+mod db;
 mod inbox;
+mod order;
 
+use apply::Notification;
 use bytes::Bytes;
-use serde::Deserialize;
-
-/// The CloudEvent fields this listener needs; the whole message is stored as-is.
-#[derive(Deserialize)]
-struct CloudEvent {
-    id: String,
-    #[serde(rename = "type")]
-    event_type: String,
-    /// Interpreted when the notification is applied; here it only has to be present.
-    data: serde_json::Value,
-}
+use serde_json::Value;
 
 /// Handles one message from `payments.events`.
 #[spin_sdk::redis_subscriber]
 async fn on_message(message: Bytes) -> anyhow::Result<()> {
     let received_at = inbox::now_ms();
-    let entry = match parse(&message) {
-        Ok(event) => inbox::Entry::received(event.id, event.event_type, &message, received_at),
-        Err(reason) => inbox::Entry::malformed(&message, reason, received_at),
-    };
-    inbox::record(&entry).await
+    let db = db::Db::open().await?;
+    inbox::ensure_schema(&db).await?;
+    match parse(&message) {
+        Ok(notification) => {
+            let outcome = apply::apply(&db, &notification, &message, received_at).await?;
+            eprintln!(
+                "payment-listener: {} {} → {outcome:?}",
+                notification.event_type, notification.id
+            );
+            Ok(())
+        }
+        Err(reason) => inbox::record_malformed(&db, &message, reason, received_at).await,
+    }
 }
 
-/// A valid notification has a non-empty `id`, a `type` and `data`.
-fn parse(message: &[u8]) -> Result<CloudEvent, String> {
-    let event: CloudEvent =
-        serde_json::from_slice(message).map_err(|error| format!("not a CloudEvent: {error}"))?;
-    if event.id.trim().is_empty() {
-        return Err("CloudEvent id is empty".into());
-    }
-    if event.data.is_null() {
-        return Err("CloudEvent has no data".into());
-    }
-    Ok(event)
+/// A valid notification is a CloudEvents 1.0 JSON envelope with a JSON object as `data`;
+/// `orderId`, `paymentId` and `reason` are read from it when they are strings.
+fn parse(message: &[u8]) -> Result<Notification, String> {
+    let text = std::str::from_utf8(message).map_err(|_| "not UTF-8".to_owned())?;
+    let event =
+        events::CloudEvent::parse(text).map_err(|error| format!("not a CloudEvent: {error}"))?;
+    let Value::Object(data) = &event.data else {
+        return Err("CloudEvent data must be a JSON object".into());
+    };
+    let field = |name: &str| {
+        data.get(name)
+            .and_then(Value::as_str)
+            .filter(|value| !value.trim().is_empty())
+            .map(str::to_owned)
+    };
+    Ok(Notification {
+        order_id: field("orderId"),
+        payment_id: field("paymentId"),
+        reason: field("reason"),
+        id: event.id,
+        event_type: event.event_type,
+        traceparent: event.traceparent,
+    })
 }

@@ -3,8 +3,10 @@
 use super::input::{cursor, encode_cursor, invalid_input, limit, query_param};
 use super::{open_db, order_not_found, order_reply, storage_problem};
 use crate::access::{self, Scope};
+use crate::clock;
 use crate::problem::Problem;
 use crate::reply::Reply;
+use crate::saga::recovery;
 use crate::store::{Db, ListFilter};
 use domain::OrderStatus;
 use serde_json::json;
@@ -20,7 +22,18 @@ pub(crate) async fn get_order(request: Request, id: &str) -> Reply {
         Err(reply) => return reply,
     };
     match db.load_order(id).await {
-        Ok(Some(stored)) => order_reply(StatusCode::OK, &stored),
+        Ok(Some(mut stored)) => {
+            // A `payment_pending` order older than `payment_reconcile_after_s` may have missed
+            // its notification (Redis pub/sub is at-most-once): ask Payment before answering.
+            let stale_before = clock::now_ms() - recovery::reconcile_after_ms().await;
+            if stored.order.status == OrderStatus::PaymentPending
+                && stored.order.updated_at.millis() < stale_before
+                && let Err(error) = recovery::reconcile_order(&db, &mut stored).await
+            {
+                return storage_problem(&error);
+            }
+            order_reply(StatusCode::OK, &stored)
+        }
         Ok(None) => order_not_found(id),
         Err(error) => storage_problem(&error),
     }

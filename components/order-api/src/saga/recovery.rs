@@ -96,8 +96,7 @@ fn action_name(action: RecoveryAction) -> &'static str {
 /// Checks at most `limit` `payment_pending` orders older than `payment_reconcile_after_s`
 /// against Payment and applies captured / declined.
 pub(crate) async fn reconcile(db: &Db, limit: u32) -> Result<Vec<Value>, StoreError> {
-    let after_ms = seconds_variable("payment_reconcile_after_s", 300).await * 1000;
-    let before = clock::now_ms() - after_ms;
+    let before = clock::now_ms() - reconcile_after_ms().await;
     let mut report = Vec::new();
     for id in db.pending_payments(before, limit).await? {
         let Some(mut stored) = db.load_order(&id).await? else {
@@ -106,30 +105,46 @@ pub(crate) async fn reconcile(db: &Db, limit: u32) -> Result<Vec<Value>, StoreEr
         let Some(payment_id) = stored.order.payment_id.clone() else {
             continue;
         };
-        let answer =
-            payments::get_payment(payment_id.clone(), trace(stored.traceparent.as_deref())).await;
-        let result = match answer {
-            Ok(payment) => match payment.status {
-                PaymentStatus::Captured => {
-                    transition(&mut stored, OrderStatus::Confirmed, None);
-                    db.save_order(&mut stored, clock::now_ms()).await?;
-                    "confirmed"
-                }
-                PaymentStatus::Declined => {
-                    let released = release(&stored).await.is_ok();
-                    let reason = payment.reason.unwrap_or_else(|| "declined".into());
-                    transition(&mut stored, OrderStatus::PaymentFailed, Some(reason));
-                    if !released {
-                        stored.saga_step = domain::SagaStep::Compensating;
-                    }
-                    db.save_order(&mut stored, clock::now_ms()).await?;
-                    "payment_failed"
-                }
-                PaymentStatus::Pending | PaymentStatus::Refunded => "unchanged",
-            },
-            Err(_) => "payment_service_unavailable",
-        };
+        let result = reconcile_order(db, &mut stored).await?;
         report.push(json!({ "orderId": id, "paymentId": payment_id, "result": result }));
     }
     Ok(report)
+}
+
+/// `payment_reconcile_after_s` in milliseconds.
+pub(crate) async fn reconcile_after_ms() -> i64 {
+    seconds_variable("payment_reconcile_after_s", 300).await * 1000
+}
+
+/// Asks Payment about one `payment_pending` order (a notification on `payments.events` may have
+/// been lost) and applies a captured or declined answer. Returns what happened.
+pub(crate) async fn reconcile_order(
+    db: &Db,
+    stored: &mut StoredOrder,
+) -> Result<&'static str, StoreError> {
+    let Some(payment_id) = stored.order.payment_id.clone() else {
+        return Ok("no_payment");
+    };
+    let answer = payments::get_payment(payment_id, trace(stored.traceparent.as_deref())).await;
+    Ok(match answer {
+        Ok(payment) => match payment.status {
+            PaymentStatus::Captured => {
+                transition(stored, OrderStatus::Confirmed, None);
+                db.save_order(stored, clock::now_ms()).await?;
+                "confirmed"
+            }
+            PaymentStatus::Declined => {
+                let released = release(stored).await.is_ok();
+                let reason = payment.reason.unwrap_or_else(|| "declined".into());
+                transition(stored, OrderStatus::PaymentFailed, Some(reason));
+                if !released {
+                    stored.saga_step = domain::SagaStep::Compensating;
+                }
+                db.save_order(stored, clock::now_ms()).await?;
+                "payment_failed"
+            }
+            PaymentStatus::Pending | PaymentStatus::Refunded => "unchanged",
+        },
+        Err(_) => "payment_service_unavailable",
+    })
 }

@@ -9,6 +9,14 @@
 //!   instances updating it within the same store round trip can lose one increment. The
 //!   window is statistical, losses hit successes and failures alike, so the error *rate*
 //!   holds; at worst a trip comes a call or two later under heavy concurrency.
+//! * **Resetting the window** (on close): a caller that read the old window before the
+//!   close can write it back after. So every close bumps the state's window
+//!   [`generation`](StateRecord::generation) and every window is stamped with the
+//!   generation it counts for. A caller knows the generation from the state it read to be
+//!   admitted (no extra read): a window of another generation counts as empty, and it
+//!   writes back a fresh one of its own generation. A stale write-back therefore carries
+//!   an old generation and is ignored by the next current reader (and by the trip check),
+//!   so the outage's failures cannot re-open a breaker that just closed.
 //! * **Transitions and probe slots** (rare, and they must not be doubled): Fischer's timed
 //!   mutual exclusion. A writer reads the state record, writes its change stamped with a
 //!   fresh token, waits the settle delay ([`BreakerConfig::claim_settle_ms`]), and reads
@@ -111,6 +119,7 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
                 observed: record.state,
                 probe_token: None,
                 transition: None,
+                generation: Some(record.generation),
             })),
             AdmissionPlan::Refuse => Ok(Admission::Refused),
             AdmissionPlan::ClaimProbe => self.claim_probe(record, now).await,
@@ -136,6 +145,7 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
             observed: BreakerState::HalfOpen,
             probe_token: Some(token),
             transition,
+            generation: Some(seen.generation),
         }))
     }
 
@@ -163,7 +173,9 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
         {
             return self.settle_probe(token, probe, tally, now).await;
         }
-        let window = self.count(&tally, now).await?;
+        let window = self
+            .count(&tally, now, permit.and_then(|p| p.generation))
+            .await?;
         let closed_before = permit.is_some_and(|p| p.observed == BreakerState::Closed);
         if !closed_before
             || tally
@@ -176,9 +188,10 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
         let Some(reason) = window.totals(now, &self.config).trip_reason(&self.config) else {
             return Ok(None);
         };
-        // Trip only a breaker that is still closed: another instance may have tripped it.
+        // Trip only a breaker that is still closed (another instance may have tripped it),
+        // and only on a window of its current generation (not one counted before a close).
         let state = self.store.load_state().await?.unwrap_or_default();
-        if state.state != BreakerState::Closed {
+        if state.state != BreakerState::Closed || state.generation != window.generation {
             return Ok(None);
         }
         let token = self.random.token();
@@ -191,13 +204,21 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
         }))
     }
 
-    /// One read-modify-write of the window.
-    async fn count(&self, tally: &Tally, now: i64) -> Result<RollingWindow, S::Error> {
-        let mut window = self
-            .store
-            .load_window()
-            .await?
-            .unwrap_or_else(|| RollingWindow::new(&self.config));
+    /// One read-modify-write of the window, for the window `generation` of the state this
+    /// caller read (`None` when unknown: refusals, fail-open). A stored window of another
+    /// generation is stale (written back across a close, or this caller is the stale one):
+    /// it counts as empty and is replaced by a fresh window of `generation`.
+    async fn count(
+        &self,
+        tally: &Tally,
+        now: i64,
+        generation: Option<u64>,
+    ) -> Result<RollingWindow, S::Error> {
+        let fresh = || RollingWindow::for_generation(&self.config, generation.unwrap_or(0));
+        let mut window = match self.store.load_window().await? {
+            Some(window) if generation.is_none_or(|g| g == window.generation) => window,
+            _ => fresh(),
+        };
         window.add(now, &self.config, tally);
         self.store.save_window(&window).await?;
         Ok(window)
@@ -223,22 +244,22 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
         let state = self.store.load_state().await?.unwrap_or_default();
         if !state.holds_probe(probe_token) {
             // Our lease expired and someone else decided; just count.
-            self.count(&tally, now).await?;
+            self.count(&tally, now, Some(state.generation)).await?;
             return Ok(None);
         }
         let token = self.random.token();
-        let seen = self
-            .write_and_reread(&state.after_probe(succeeded, now, &token))
-            .await?;
+        let next = state.after_probe(succeeded, now, &token);
+        let seen = self.write_and_reread(&next).await?;
         let won = seen.descends_from(&token);
         if succeeded && won {
-            // A closed breaker starts from an empty window: the failures that opened it
-            // must not re-open it on the next error.
-            let mut window = RollingWindow::new(&self.config);
+            // A closed breaker starts from an empty window of its new generation: the
+            // failures that opened it must not re-open it on the next error, even when a
+            // concurrent caller writes back the window it read before the close.
+            let mut window = RollingWindow::for_generation(&self.config, next.generation);
             window.add(now, &self.config, &tally);
             self.store.save_window(&window).await?;
         } else {
-            self.count(&tally, now).await?;
+            self.count(&tally, now, Some(seen.generation)).await?;
         }
         Ok(won.then_some(Transition {
             from: BreakerState::HalfOpen,
@@ -256,15 +277,15 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
         }))
     }
 
-    /// The state and the window's totals (two reads).
+    /// The state and the window's totals (two reads). A window of another generation than
+    /// the state's is stale and reported empty.
     pub async fn snapshot(&self) -> Result<Snapshot, S::Error> {
         let now = self.clock.now_ms();
         let state = self.store.load_state().await?.unwrap_or_default();
-        let window = self
-            .store
-            .load_window()
-            .await?
-            .unwrap_or_else(|| RollingWindow::new(&self.config));
+        let window = match self.store.load_window().await? {
+            Some(window) if window.generation == state.generation => window,
+            _ => RollingWindow::for_generation(&self.config, state.generation),
+        };
         Ok(Snapshot {
             totals: window.totals(now, &self.config),
             last_error: window.last_error,

@@ -18,6 +18,8 @@ pub struct Permit {
     pub(super) observed: BreakerState,
     pub(super) probe_token: Option<String>,
     pub(super) transition: Option<Transition>,
+    /// The window generation of the state read at admission (`None` when unknown).
+    pub(super) generation: Option<u64>,
 }
 
 impl Permit {
@@ -28,6 +30,7 @@ impl Permit {
             observed: BreakerState::Closed,
             probe_token: None,
             transition: None,
+            generation: None,
         }
     }
 

@@ -67,6 +67,10 @@ pub struct StateRecord {
     pub state: BreakerState,
     /// Incremented by every write; for operators and tests.
     pub version: u64,
+    /// The window generation: incremented every time the breaker closes, which starts a
+    /// fresh window. A [`RollingWindow`](super::RollingWindow) stamped with another
+    /// generation is a stale write-back and counts as empty. Absent in old records: 0.
+    pub generation: u64,
     /// Tokens of the last few writers, newest last. A write based on an older read does
     /// not carry the newer tokens, which is how a writer detects it was overwritten.
     pub lineage: Vec<String>,
@@ -164,11 +168,13 @@ impl StateRecord {
         next
     }
 
-    /// The record after a half-open probe: closed when it succeeded, open again when not.
+    /// The record after a half-open probe: closed (in a new window generation) when it
+    /// succeeded, open again when not.
     pub fn after_probe(&self, succeeded: bool, now_ms: i64, token: &str) -> Self {
         if succeeded {
             let mut next = self.moved_to(BreakerState::Closed, now_ms, token);
             next.transitions.closed += 1;
+            next.generation += 1;
             next
         } else {
             self.tripped(now_ms, token)
@@ -252,5 +258,22 @@ mod tests {
         }
         assert_eq!(record.lineage, ["t6", "t7", "t8", "t9"]);
         assert_eq!(record.version, 10);
+    }
+
+    #[test]
+    fn only_closing_starts_a_new_window_generation() {
+        let config = config();
+        let open = StateRecord::default().tripped(0, "t");
+        assert_eq!(open.generation, 0);
+        let half_open = open.claim_probe(1_000, &config, "p").unwrap();
+        assert_eq!(half_open.generation, 0);
+        assert_eq!(half_open.after_probe(false, 1_010, "f").generation, 0);
+        let closed = half_open.after_probe(true, 1_010, "c");
+        assert_eq!((closed.state, closed.generation), (BreakerState::Closed, 1));
+        let reopened = closed.tripped(2_000, "t2");
+        assert_eq!(
+            reopened.generation, 1,
+            "opening keeps the window as evidence"
+        );
     }
 }

@@ -50,6 +50,9 @@ pub struct Tally {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct RollingWindow {
+    /// The breaker state's [`generation`](super::StateRecord::generation) this window
+    /// counts for. Absent in old records: 0.
+    pub generation: u64,
     /// Bucket width the buckets were made with; a different configured width resets them.
     pub bucket_ms: u64,
     /// Buckets with something in them, oldest first.
@@ -98,9 +101,15 @@ pub enum TripReason {
 }
 
 impl RollingWindow {
-    /// An empty window for `config`.
+    /// An empty window for `config` (generation 0).
     pub fn new(config: &BreakerConfig) -> Self {
+        Self::for_generation(config, 0)
+    }
+
+    /// An empty window for `config`, counting for the state's window `generation`.
+    pub fn for_generation(config: &BreakerConfig, generation: u64) -> Self {
         Self {
+            generation,
             bucket_ms: config.bucket_ms(),
             buckets: Vec::new(),
             last_error: None,
@@ -118,7 +127,7 @@ impl RollingWindow {
         if self.bucket_ms != config.bucket_ms() {
             *self = Self {
                 last_error: self.last_error.take(),
-                ..Self::new(config)
+                ..Self::for_generation(config, self.generation)
             };
         }
         let oldest = self.oldest_live_start(now_ms, config);

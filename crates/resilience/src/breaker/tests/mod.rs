@@ -1,5 +1,6 @@
 //! Every transition and edge of the shared breaker, against the in-memory store.
 
+mod generation;
 mod shared;
 mod transitions;
 mod window;
