@@ -5,11 +5,12 @@
 //! minor units with a currency column.
 
 /// `(version, name, statements)`, in order. Append new versions; never edit an applied one.
-pub(crate) const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
-    1,
-    "orders, lines, status history, idempotency keys, outbox",
-    &[
-        "CREATE TABLE orders (
+pub(crate) const MIGRATIONS: &[(i64, &str, &[&str])] = &[
+    (
+        1,
+        "orders, lines, status history, idempotency keys",
+        &[
+            "CREATE TABLE orders (
             id                  TEXT PRIMARY KEY,
             user_id             TEXT NOT NULL,
             status              TEXT NOT NULL,
@@ -27,11 +28,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
             created_at          INTEGER NOT NULL,
             updated_at          INTEGER NOT NULL
         )",
-        "CREATE INDEX orders_user_created ON orders (user_id, created_at DESC, id DESC)",
-        "CREATE INDEX orders_status_created ON orders (status, created_at DESC, id DESC)",
-        "CREATE INDEX orders_created ON orders (created_at DESC, id DESC)",
-        "CREATE INDEX orders_saga ON orders (saga_step, saga_updated_at)",
-        "CREATE TABLE order_lines (
+            "CREATE INDEX orders_user_created ON orders (user_id, created_at DESC, id DESC)",
+            "CREATE INDEX orders_status_created ON orders (status, created_at DESC, id DESC)",
+            "CREATE INDEX orders_created ON orders (created_at DESC, id DESC)",
+            "CREATE INDEX orders_saga ON orders (saga_step, saga_updated_at)",
+            "CREATE TABLE order_lines (
             order_id         TEXT NOT NULL REFERENCES orders (id),
             line_no          INTEGER NOT NULL,
             product_id       TEXT NOT NULL,
@@ -41,8 +42,8 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
             line_total_minor INTEGER NOT NULL,
             PRIMARY KEY (order_id, line_no)
         )",
-        "CREATE INDEX order_lines_product ON order_lines (product_id)",
-        "CREATE TABLE order_status_history (
+            "CREATE INDEX order_lines_product ON order_lines (product_id)",
+            "CREATE TABLE order_status_history (
             order_id TEXT NOT NULL REFERENCES orders (id),
             seq      INTEGER NOT NULL,
             status   TEXT NOT NULL,
@@ -50,8 +51,8 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
             reason   TEXT,
             PRIMARY KEY (order_id, seq)
         )",
-        // One row per (caller, Idempotency-Key): the PRIMARY KEY is the race-free claim.
-        "CREATE TABLE idempotency_keys (
+            // One row per (caller, Idempotency-Key): the PRIMARY KEY is the race-free claim.
+            "CREATE TABLE idempotency_keys (
             key             TEXT PRIMARY KEY,
             request_hash    TEXT NOT NULL,
             state           TEXT NOT NULL CHECK (state IN ('in_flight', 'done')),
@@ -61,20 +62,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
             created_at      INTEGER NOT NULL,
             updated_at      INTEGER NOT NULL
         )",
-        // Same definition as event-emitter's (which also creates it if missing).
-        "CREATE TABLE IF NOT EXISTS outbox (
-            event_id        TEXT PRIMARY KEY,
-            aggregate_id    TEXT NOT NULL,
-            event_type      TEXT NOT NULL,
-            payload         TEXT NOT NULL,
-            status          TEXT NOT NULL DEFAULT 'pending'
-                            CHECK (status IN ('pending', 'delivered', 'dead')),
-            attempts        INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at INTEGER NOT NULL,
-            last_error      TEXT,
-            created_at      INTEGER NOT NULL,
-            delivered_at    INTEGER
-        )",
-        "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at)",
-    ],
-)];
+        ],
+    ),
+    // The outbox has one definition, shared with event-emitter and payment-listener; it is
+    // idempotent (`IF NOT EXISTS`), so databases created before it moved here are unaffected.
+    (2, "outbox (crates/events)", events::OUTBOX_SCHEMA),
+];
