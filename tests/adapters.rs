@@ -5,13 +5,10 @@
 
 use std::time::Duration;
 
+use integration_tests::adapter_rig::{host_for, manifest};
 use integration_tests::{Answer, Host, RedisServer, manifest_in_tempdir};
-use rig::{host_for, manifest};
 use serde_json::{Value, json};
 use simulators::{Fault, Simulators, demo};
-
-#[path = "bench_adapters/rig.rs"]
-mod rig;
 
 /// Simulators plus one host running the driver.
 struct Rig {

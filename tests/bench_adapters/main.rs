@@ -15,10 +15,9 @@
 //! [--timeout-ms 1000] [--timeout-calls 5]` (after `bash scripts/test.sh`, which builds the
 //! host and the `.wasm` files). Prints a Markdown table.
 
-mod rig;
-
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use integration_tests::adapter_rig as rig;
 use integration_tests::{Host, RedisServer, manifest_in_tempdir};
 use serde_json::json;
 use simulators::{Fault, Money, Product, Simulators, demo};

@@ -169,13 +169,16 @@ pub(crate) struct PortRedis {
 impl PortRedis {
     /// Starts one on `port` and waits until it answers PING.
     pub(crate) fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server");
+        // Owned by `Self` at once, so every path (the panic too) kills and reaps it.
+        let server = Self {
+            child: Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server"),
+        };
         let url = format!("redis://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -183,7 +186,7 @@ impl PortRedis {
                 .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
                 .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
             if ping.is_ok() {
-                return Self { child };
+                return server;
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -6,6 +6,8 @@
 
 #![warn(missing_docs)]
 
+pub mod adapter_rig;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -20,6 +20,8 @@ pub(crate) struct Settings {
     pub(crate) auth_token_url: String,
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
+    /// `scope` of the token request (space separated); empty sends none.
+    pub(crate) client_scope: String,
     /// Per-attempt timeout (`call_timeout_ms`).
     pub(crate) call_timeout_ms: u64,
     pub(crate) breaker: BreakerConfig,
@@ -52,7 +54,7 @@ pub(crate) async fn settings() -> &'static Settings {
 }
 
 /// Names in the order `load` reads them.
-const NAMES: [&str; 18] = [
+const NAMES: [&str; 19] = [
     "user_service_url",
     "product_service_url",
     "inventory_service_url",
@@ -60,6 +62,7 @@ const NAMES: [&str; 18] = [
     "auth_token_url",
     "client_id",
     "client_secret",
+    "client_scope",
     "call_timeout_ms",
     "breaker_error_threshold_percentage",
     "breaker_volume_threshold",
@@ -123,6 +126,7 @@ async fn load() -> Settings {
         auth_token_url: text("auth_token_url"),
         client_id: text("client_id"),
         client_secret: text("client_secret"),
+        client_scope: text("client_scope"),
         call_timeout_ms,
         breaker,
         retry,

@@ -103,11 +103,15 @@ pub(crate) async fn forget(settings: &Settings, kv: &Kv) {
 
 /// Asks the token endpoint, within the per-call timeout.
 async fn fetch(settings: &Settings) -> Result<CachedToken, DependencyError> {
-    let form = format!(
+    let mut form = format!(
         "grant_type=client_credentials&client_id={}&client_secret={}",
         segment(&settings.client_id),
         segment(&settings.client_secret)
     );
+    if !settings.client_scope.is_empty() {
+        form.push_str("&scope=");
+        form.push_str(&segment(&settings.client_scope));
+    }
     let request = http::Request::builder()
         .method(http::Method::POST)
         .uri(&settings.auth_token_url)

@@ -1,10 +1,10 @@
-//! The adapter rig shared by `tests/adapters.rs` and the `bench_adapters` binary: a
-//! manifest running the `adapter-driver` fixture with `dependency-adapters` composed in,
-//! pointed at a set of simulators.
+//! The adapter rig shared by `tests/adapters.rs`, the `bench_adapters` binary and the
+//! contract tests: a manifest running the `adapter-driver` fixture with
+//! `dependency-adapters` composed in, pointed at a set of simulators (or any services).
 
 use std::path::Path;
 
-use integration_tests::{Host, HostBuilder, wasm};
+use crate::{Host, HostBuilder, wasm};
 use simulators::Simulators;
 
 /// The variables the adapters read, with the spin.toml defaults.
@@ -23,8 +23,15 @@ const KNOBS: [(&str, &str); 11] = [
 ];
 
 /// The driver fixture with `dependency-adapters` composed in, pointed at `sims`.
-pub(crate) fn manifest(sims: &Simulators) -> String {
-    let mut variables: Vec<(String, String)> = sims.spin_variables().into_iter().collect();
+pub fn manifest(sims: &Simulators) -> String {
+    manifest_with(sims.spin_variables())
+}
+
+/// The driver fixture with `dependency-adapters` composed in, with these service variables
+/// (`user_service_url`, …, `auth_token_url`, `auth_service_url`, `client_id`,
+/// `client_secret`) plus the resilience knobs at their spin.toml defaults.
+pub fn manifest_with(services: impl IntoIterator<Item = (String, String)>) -> String {
+    let mut variables: Vec<(String, String)> = services.into_iter().collect();
     variables.extend(KNOBS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let declared: String = variables
         .iter()
@@ -75,7 +82,7 @@ source = "{adapters}"
 
 /// A host for `manifest`. The simulators' URLs and credentials are also set as
 /// `SPIN_VARIABLE_*`, which keeps `order-host up` from starting simulators of its own.
-pub(crate) fn host_for(
+pub fn host_for(
     sims: &Simulators,
     manifest: &Path,
     knobs: &[(&str, &str)],

@@ -1,0 +1,93 @@
+//! Pact contract tests (issue 6).
+//!
+//! - **Consumer pacts** (`consumer_pacts.rs`): the real `dependency-adapters.wasm`, composed
+//!   into the `adapter-driver` fixture on `order-host`, calls Pact mock servers standing in
+//!   for User, Product, Inventory, Payment and Auth. A mock server fails the test when a
+//!   request does not match an interaction or an interaction is never asked for; on success
+//!   it writes the pact, which must equal the one checked in under `tests/pacts/`.
+//! - **Provider verification** (`provider_verification.rs`): the inbound API, served by
+//!   `order-host` from the repository's `spin.toml`, is verified with `pact_verifier`
+//!   against the pacts of its consumers Admin, User Service and Analytics (defined in
+//!   [`inbound`], checked in under `tests/pacts/`), with provider states set up through the
+//!   API itself.
+//!
+//! The files in `tests/pacts/` are what we publish (outbound) and what we promise
+//! (inbound). A test that produces a pact compares it with the checked-in file, metadata
+//! aside, and fails on any difference; `PACT_UPDATE=1` rewrites the file instead.
+
+#![warn(missing_docs)]
+
+pub mod inbound;
+pub mod patterns;
+
+use std::path::{Path, PathBuf};
+
+use pact_models::pact::Pact;
+use serde_json::Value;
+
+/// `tests/pacts/` in the repository.
+pub fn pact_dir() -> PathBuf {
+    integration_tests::workspace_root().join("tests/pacts")
+}
+
+/// The file name Pact gives the contract between `consumer` and `provider`.
+pub fn pact_file_name(consumer: &str, provider: &str) -> String {
+    format!("{consumer}-{provider}.json")
+}
+
+/// Whether the caller asked to rewrite the checked-in pacts (`PACT_UPDATE=1`).
+fn updating() -> bool {
+    std::env::var("PACT_UPDATE").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// A pact file's content without `metadata` (library versions, not the contract).
+fn contract_of(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut json: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(object) = json.as_object_mut() {
+        object.remove("metadata");
+    }
+    Ok(json)
+}
+
+/// Compares the pact a test wrote into `written_dir` with the checked-in one (or, with
+/// `PACT_UPDATE=1`, replaces the checked-in one). Panics with the difference.
+pub fn check_against_checked_in(written_dir: &Path, file_name: &str) {
+    let written = written_dir.join(file_name);
+    let checked_in = pact_dir().join(file_name);
+    let produced = contract_of(&written).expect("the test wrote its pact");
+    if updating() {
+        std::fs::create_dir_all(pact_dir()).expect("create tests/pacts");
+        // Write beside the target and rename, so concurrent tests never see half a file.
+        let staging = checked_in.with_extension(format!("json.{}", std::process::id()));
+        std::fs::copy(&written, &staging).expect("stage pact");
+        std::fs::rename(&staging, &checked_in).expect("replace pact");
+        return;
+    }
+    match contract_of(&checked_in) {
+        Ok(expected) if expected == produced => {}
+        Ok(expected) => panic!(
+            "the pact {file_name} changed:\nchecked in: {}\nproduced:   {}\n\
+             If the change is intended, run the tests with PACT_UPDATE=1 and commit tests/pacts/.",
+            serde_json::to_string_pretty(&expected).unwrap(),
+            serde_json::to_string_pretty(&produced).unwrap()
+        ),
+        Err(error) => panic!(
+            "no checked-in pact for {file_name} ({error}); run the tests with PACT_UPDATE=1 \
+             and commit tests/pacts/"
+        ),
+    }
+}
+
+/// Writes `pact` into `dir` under its standard file name (for pacts built without a mock
+/// server) and returns that name.
+pub fn write_pact(pact: &(dyn Pact + Send + Sync), dir: &Path) -> String {
+    let name = pact_file_name(&pact.consumer().name, &pact.provider().name);
+    let json = pact
+        .to_json(pact.specification_version())
+        .expect("pact to JSON");
+    let text = serde_json::to_string_pretty(&json).expect("pact JSON");
+    std::fs::write(dir.join(&name), text).expect("write pact");
+    name
+}
