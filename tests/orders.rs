@@ -202,24 +202,75 @@ fn unknown_or_inactive_products_and_users_who_cannot_order_are_precise_422s() {
 }
 
 #[test]
-fn a_payment_outage_is_503_with_retry_after_and_the_stock_released() {
-    let rig = rig_with(&[("retry_max", "1")], None);
+fn a_payment_outage_is_202_pending_and_recovery_charges_once_when_payment_is_back() {
+    let rig = rig_with(&[("retry_max", "1"), ("saga_recovery_after_s", "0")], None);
     rig.sims.payment.set_fault(Fault::Status(503));
-    let answer = rig.create(
-        "k-down",
-        &order_body(demo::ACTIVE_USER, &[(demo::KEYBOARD, 3)], "tok_visa"),
-    );
-    assert_eq!(answer.status, 503, "{answer:?}");
+    let body = order_body(demo::ACTIVE_USER, &[(demo::KEYBOARD, 3)], "tok_visa");
+    let answer = rig.create("k-down", &body);
+    assert_eq!(answer.status, 202, "{answer:?}");
+    assert_eq!(answer.json()["status"], "pending", "{answer:?}");
     assert!(answer.header("retry-after").is_some(), "{answer:?}");
-    assert_eq!(problem_type(&answer), "dependency-unavailable");
-    let id = answer.json()["orderId"].as_str().unwrap().to_owned();
-    assert_eq!(rig.sims.inventory.stock(demo::KEYBOARD), Some(25));
-    assert!(rig.sims.inventory.was_released(&id));
-    assert_eq!(rig.sims.payment.charges().len(), 0);
+    let id = answer.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        rig.get(&format!("/api/v1/orders/{id}")).json()["status"],
-        "cancelled"
+        answer.header("location"),
+        Some(format!("/api/v1/orders/{id}").as_str())
     );
+    assert_eq!(
+        rig.sims.inventory.stock(demo::KEYBOARD),
+        Some(22),
+        "stock held"
+    );
+    assert!(!rig.sims.inventory.was_released(&id));
+    assert_eq!(rig.sims.payment.charges().len(), 0, "Payment took nothing");
+
+    // The client's retry with the same key is the same order, not a second one.
+    let retry = rig.create("k-down", &body);
+    assert_eq!((retry.status, retry.json()["id"].clone()), (202, json!(id)));
+    assert_eq!(rig.order_count(), 1);
+
+    rig.sims.clear_faults();
+    let report = rig.post("/api/v1/admin/orders/recover", "");
+    assert_eq!(report.status, 200, "{report:?}");
+    let order = rig.get(&format!("/api/v1/orders/{id}")).json();
+    assert_eq!(order["status"], "confirmed", "{order} after {report:?}");
+    assert_eq!(rig.sims.payment.charges_for(&id), 1, "one charge");
+    assert_eq!(rig.sims.inventory.stock(demo::KEYBOARD), Some(22));
+    assert_eq!(rig.sims.payment.refunds(), 0, "nothing to give back");
+}
+
+#[test]
+fn a_charge_whose_answer_is_lost_is_202_and_recovery_confirms_it_without_a_second_charge() {
+    let rig = rig_with(
+        &[
+            ("retry_max", "0"),
+            ("call_timeout_ms", "300"),
+            ("saga_recovery_after_s", "0"),
+        ],
+        None,
+    );
+    // Payment captures, but answers after the adapters gave up.
+    rig.sims
+        .payment
+        .set_fault(Fault::SlowAnswer(Duration::from_millis(900)));
+    let body = order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa");
+    let answer = rig.create("k-lost", &body);
+    assert_eq!(answer.status, 202, "{answer:?}");
+    assert_eq!(answer.json()["status"], "pending", "{answer:?}");
+    let id = answer.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(rig.sims.payment.charges_for(&id), 1, "Payment charged");
+
+    rig.sims.clear_faults();
+    let report = rig.post("/api/v1/admin/orders/recover", "");
+    assert_eq!(report.status, 200, "{report:?}");
+    let order = rig.get(&format!("/api/v1/orders/{id}")).json();
+    assert_eq!(order["status"], "confirmed", "{order} after {report:?}");
+    assert_eq!(
+        rig.sims.payment.charges_for(&id),
+        1,
+        "the repeat found the first"
+    );
+    assert_eq!(rig.sims.payment.refunds(), 0, "no charge-and-refund");
+    assert_eq!(rig.sims.inventory.stock(demo::MOUSE), Some(99));
 }
 
 #[test]

@@ -29,8 +29,11 @@ pub enum Fault {
         /// The status failing calls get.
         status: u16,
     },
-    /// Wait this long, then answer normally.
+    /// Wait this long, then answer normally (a caller that gives up first gets nothing done).
     Latency(Duration),
+    /// Do the work at once, then wait this long before answering: a caller that gives up
+    /// first loses the answer of a call that took effect (a charge made, a timeout seen).
+    SlowAnswer(Duration),
     /// Read the request and never answer (until the simulators shut down).
     Hang,
     /// Read the request and close the connection without an answer (TCP reset).
@@ -44,6 +47,8 @@ pub(crate) enum Action {
     Proceed,
     /// Sleep, then answer normally.
     Delay(Duration),
+    /// Answer normally, but only after sleeping.
+    DelayAnswer(Duration),
     /// Answer with this instead of calling the handler.
     Respond(Reply),
     /// Never answer.
@@ -121,6 +126,7 @@ impl FaultPlan {
                 }
             }
             Fault::Latency(delay) => Action::Delay(delay),
+            Fault::SlowAnswer(delay) => Action::DelayAnswer(delay),
             Fault::Hang => Action::Hang,
             Fault::Reset => Action::Reset,
         }

@@ -160,9 +160,11 @@ async fn answer(
     };
     let request = RecordedRequest::new(&parts, body);
     let route = service.route(&request.method, &request.path);
+    let mut answer_after = None;
     match control.admit(route, request.clone()) {
         Action::Proceed => {}
         Action::Delay(delay) => tokio::time::sleep(delay).await,
+        Action::DelayAnswer(delay) => answer_after = Some(delay),
         Action::Respond(reply) => return Ok(reply.into_response()),
         Action::Hang => std::future::pending::<()>().await,
         Action::Reset => {
@@ -173,7 +175,11 @@ async fn answer(
     if let Some(reply) = control.check_auth(&request) {
         return Ok(reply.into_response());
     }
-    Ok(service.handle(&request).into_response())
+    let reply = service.handle(&request);
+    if let Some(delay) = answer_after {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(reply.into_response())
 }
 
 /// The error that makes hyper drop a connection without answering.

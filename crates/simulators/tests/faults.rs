@@ -87,6 +87,38 @@ fn latency_delays_a_normal_answer() {
 }
 
 #[test]
+fn a_slow_answer_takes_effect_even_when_the_caller_gives_up() {
+    let sims = sims();
+    sims.payment
+        .set_fault(Fault::SlowAnswer(Duration::from_millis(800)));
+    let body = json!({
+        "orderId": "ord_slow",
+        "amount": { "amountMinor": 100, "currency": "EUR" },
+        "paymentMethod": { "type": "card", "token": "tok_visa" },
+    });
+    let started = Instant::now();
+    let mut stream =
+        TcpStream::connect(sims.payment.url().trim_start_matches("http://")).expect("connect");
+    let text = body.to_string();
+    write!(
+        stream,
+        "POST /payments HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         idempotency-key: k-slow\r\ncontent-length: {}\r\n\r\n{text}",
+        text.len()
+    )
+    .expect("send");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut buffer = [0u8; 64];
+    let gave_up = stream.read(&mut buffer);
+    assert!(gave_up.is_err(), "no answer within 200 ms: {gave_up:?}");
+    drop(stream);
+    assert!(started.elapsed() < Duration::from_millis(800));
+    assert_eq!(sims.payment.charges_for("ord_slow"), 1, "charged anyway");
+}
+
+#[test]
 fn hang_reads_the_request_and_never_answers() {
     let sims = sims();
     sims.payment.set_fault(Fault::Hang);

@@ -29,6 +29,12 @@ impl Outcome {
         }
     }
 
+    /// Asks the client to come back after `seconds` (`Retry-After`).
+    pub(crate) fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
+    }
+
     /// A problem; `order_id` is the order it concerns, if one was stored.
     pub(crate) fn problem(problem: Problem, order_id: Option<&str>) -> Self {
         let problem = match order_id {

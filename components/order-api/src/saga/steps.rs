@@ -1,7 +1,7 @@
 //! Saga steps shared by the create-order request, the recovery pass and admin cancellation:
 //! charging (always with [`SagaStep::charge_key`]), releasing stock and compensating.
 
-use super::{Outcome, describe, trace};
+use super::{Outcome, RETRY_AFTER_S, describe, trace};
 use crate::bindings::shop::order::inventory;
 use crate::bindings::shop::order::payments::{self, ChargeRequest, PaymentMethod, PaymentStatus};
 use crate::bindings::shop::order::types::{DependencyError, Money};
@@ -11,8 +11,8 @@ use crate::store::{Db, StoreError, StoredOrder};
 use domain::{OrderStatus, SagaStep, Timestamp};
 use spin_sdk::http::StatusCode;
 
-/// Who runs a charge: the request (an outage is answered now, after compensating) or a
-/// recovery pass (an outage leaves the saga for the next pass).
+/// Who runs a charge: the request (a charge with an unknown outcome is answered 202 and left
+/// to recovery) or a recovery pass (an outage leaves the saga for the next pass).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Runner {
     /// The create-order request.
@@ -85,26 +85,32 @@ pub(crate) async fn charge_and_finish(
         }
         Err(_) if runner == Runner::Recovery => Ok(None),
         Err(error) => {
-            // The charge may or may not have been made: cancel, release the stock and keep the
-            // token so recovery can resolve the charge with the same key (and refund it).
-            transition(
-                stored,
-                OrderStatus::Cancelled,
-                Some(format!("payment service {}", describe(&error))),
-            );
-            stored.saga_step = SagaStep::Compensating;
-            let _ = release(stored).await;
-            db.save_order(stored, now).await?;
-            Ok(Some(Outcome::unavailable(
-                format!(
-                    "the payment service {}; the order was cancelled and its stock released. \\
-                     Retry later",
-                    describe(&error)
-                ),
-                Some(&order_id),
-            )))
+            // The charge may have been made (a timeout, a lost answer, a 5xx after Payment
+            // processed it): its outcome is unknown, so nothing is undone. The order stays
+            // `pending` with its stock held and its saga at `charge_requested`; recovery
+            // repeats the charge with the same key (Payment answers with its first result and
+            // never charges twice) and confirms or fails the order. The client gets 202 with
+            // the order, and its Idempotency-Key stays bound to it: a retry is not a new order.
+            log_unresolved_charge(&order_id, &error);
+            Ok(Some(
+                Outcome::order(StatusCode::ACCEPTED, stored).with_retry_after(RETRY_AFTER_S),
+            ))
         }
     }
+}
+
+/// One JSON line on stderr for an order whose charge awaits recovery.
+fn log_unresolved_charge(order_id: &str, error: &DependencyError) {
+    eprintln!(
+        "{}",
+        serde_json::json!({
+            "level": "warn",
+            "component": "order-api",
+            "event": "charge_unresolved",
+            "orderId": order_id,
+            "detail": format!("payment service {}; recovery repeats the charge with the same key", describe(error)),
+        })
+    );
 }
 
 /// Payment refused: release stock, `payment_failed`, 402 carrying the order id.
