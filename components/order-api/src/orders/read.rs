@@ -7,8 +7,8 @@ use crate::clock;
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::saga::recovery;
-use crate::store::{Db, ListFilter};
-use domain::OrderStatus;
+use crate::store::{Db, ListFilter, StoreError, StoredOrder};
+use domain::{OrderStatus, SagaStep};
 use serde_json::json;
 use spin_sdk::http::{Request, StatusCode};
 
@@ -21,7 +21,7 @@ pub(crate) async fn get_order(request: Request, id: &str) -> Reply {
         Ok(db) => db,
         Err(reply) => return reply,
     };
-    match db.load_order(id).await {
+    match load_settled(&db, id).await {
         Ok(Some(mut stored)) => {
             // A `payment_pending` order older than `payment_reconcile_after_s` may have missed
             // its notification (Redis pub/sub is at-most-once): ask Payment before answering.
@@ -36,6 +36,22 @@ pub(crate) async fn get_order(request: Request, id: &str) -> Reply {
         }
         Ok(None) => order_not_found(id),
         Err(error) => storage_problem(&error),
+    }
+}
+
+/// The order, after finishing its saga if that is stale: a client polling the `Location` of a
+/// 202 (a charge whose outcome was unknown) sees it resolved without waiting for an operator
+/// or the next order. One conditional `UPDATE` when the saga is unfinished, nothing otherwise.
+async fn load_settled(db: &Db, id: &str) -> Result<Option<StoredOrder>, StoreError> {
+    match db.load_order(id).await? {
+        Some(stored) if stored.saga_step != SagaStep::Completed => {
+            if recovery::recover_order(db, id).await?.is_some() {
+                super::dispatch_events().await;
+                return db.load_order(id).await;
+            }
+            Ok(Some(stored))
+        }
+        other => Ok(other),
     }
 }
 

@@ -24,36 +24,53 @@ pub(crate) async fn seconds_variable(name: &str, default: i64) -> i64 {
 /// Recovers at most `limit` sagas whose last step is older than `saga_recovery_after_s`;
 /// returns one report entry per saga taken.
 pub(crate) async fn recover(db: &Db, limit: u32) -> Result<Vec<Value>, StoreError> {
-    let after_ms = seconds_variable("saga_recovery_after_s", 60).await * 1000;
-    let now = clock::now_ms();
-    let before = now - after_ms;
+    let before = stale_before().await;
     let mut report = Vec::new();
     for id in db.stale_sagas(before, limit).await? {
-        if !db.lease_saga(&id, before, now).await? {
-            continue;
+        if let Some(entry) = recover_id(db, &id, before).await? {
+            report.push(entry);
         }
-        let Some(mut stored) = db.load_order(&id).await? else {
-            continue;
-        };
-        let action = stored.saga_step.recovery();
-        let outcome = recover_one(db, &mut stored, action).await?;
-        let finished = outcome.is_some();
-        if let Some(outcome) = outcome {
-            if outcome.replayable() {
-                db.finish_key_of_order(&id, &outcome.stored()).await?;
-            } else {
-                db.release_key_of_order(&id).await?;
-            }
-        }
-        report.push(json!({
-            "orderId": id,
-            "action": action_name(action),
-            "status": stored.order.status,
-            "sagaStep": stored.saga_step.as_str(),
-            "finished": finished,
-        }));
     }
     Ok(report)
+}
+
+/// Recovers the saga of order `id` if it is unfinished and older than
+/// `saga_recovery_after_s` (e.g. a charge whose outcome was unknown, read by a polling client).
+/// `None` when there was nothing to do or another pass holds it.
+pub(crate) async fn recover_order(db: &Db, id: &str) -> Result<Option<Value>, StoreError> {
+    recover_id(db, id, stale_before().await).await
+}
+
+/// Sagas last touched before this instant are stale.
+async fn stale_before() -> i64 {
+    clock::now_ms() - seconds_variable("saga_recovery_after_s", 60).await * 1000
+}
+
+/// Leases and recovers one stale saga; its report entry.
+async fn recover_id(db: &Db, id: &str, before: i64) -> Result<Option<Value>, StoreError> {
+    if !db.lease_saga(id, before, clock::now_ms()).await? {
+        return Ok(None);
+    }
+    let Some(mut stored) = db.load_order(id).await? else {
+        return Ok(None);
+    };
+    let action = stored.saga_step.recovery();
+    let outcome = recover_one(db, &mut stored, action).await?;
+    let finished = outcome.is_some();
+    if let Some(outcome) = outcome {
+        if outcome.replayable() {
+            db.finish_key_of_order(id, &outcome.stored()).await?;
+        } else {
+            db.release_key_of_order(id).await?;
+        }
+    }
+    Ok(Some(json!({
+        "orderId": id,
+        "action": action_name(action),
+        "status": stored.order.status,
+        "sagaStep": stored.saga_step.as_str(),
+        "finished": finished,
+    })))
 }
 
 /// Applies one recovery action; `Some` final answer when the saga is over.
