@@ -60,7 +60,8 @@ pub(crate) struct Scenario {
     pub(crate) disruption: Disruption,
 }
 
-/// Every scenario: the baseline; each dependency with 5xx, slow, resetting and hanging;
+/// Every scenario: the baseline; each dependency with 5xx, slow, answering late after doing
+/// the work, resetting and hanging;
 /// Redis down; SQLite busy.
 pub(crate) fn all() -> Vec<Scenario> {
     let mut list = vec![Scenario {
@@ -70,6 +71,10 @@ pub(crate) fn all() -> Vec<Scenario> {
     let faults = [
         ("5xx", Fault::Status(500)),
         ("slow 800 ms", Fault::Latency(Duration::from_millis(800))),
+        (
+            "late answer 800 ms (work done)",
+            Fault::SlowAnswer(Duration::from_millis(800)),
+        ),
         ("resets", Fault::Reset),
         ("hangs", Fault::Hang),
     ];
