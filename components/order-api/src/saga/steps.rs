@@ -5,10 +5,10 @@ use super::{Outcome, describe, trace};
 use crate::bindings::shop::order::inventory;
 use crate::bindings::shop::order::payments::{self, ChargeRequest, PaymentMethod, PaymentStatus};
 use crate::bindings::shop::order::types::{DependencyError, Money};
-use crate::clock;
 use crate::problem::Problem;
 use crate::store::{Db, StoreError, StoredOrder};
 use domain::{OrderStatus, SagaStep, Timestamp};
+use order_store::clock;
 use spin_sdk::http::StatusCode;
 
 /// Who runs a charge: the request (an outage is answered now, after compensating) or a
