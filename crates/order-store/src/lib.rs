@@ -10,8 +10,10 @@
 //! - [`rows`]: typed column reads; [`clock`]: wall-clock time and random identifiers.
 //!
 //! The schema itself (tables, indexes, migrations) stays owned by order-api's migrations;
-//! this crate only knows the columns both writers use. Guest-only: it builds for
-//! `wasm32-wasip2` (spin-sdk's `sqlite` and WASI `random`).
+//! this crate only knows the columns both writers use. Its I/O (spin-sdk's `sqlite`, WASI
+//! `random`) only works inside a `wasm32-wasip2` component; the crate also builds natively,
+//! so its pure parts (envelope building, id layout) are unit-tested with
+//! `cargo test -p order-store` (not a default member: see the workspace `Cargo.toml`).
 
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]

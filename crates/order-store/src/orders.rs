@@ -4,7 +4,7 @@
 
 use crate::outbox::order_event;
 use crate::rows::{int, opt_text, text};
-use crate::{Db, StoreError};
+use crate::{Db, StoreError, clock};
 use domain::{Currency, Money, Order, OrderLine, OrderStatus, SagaStep, StatusChange, Timestamp};
 use spin_sdk::sqlite::{RowResult, Value};
 
@@ -232,7 +232,8 @@ impl Db {
             )
             .await?;
             if let Some(event_type) = change.status.event_type() {
-                let event = order_event(&stored.order, event_type, traceparent, now)?;
+                let event_id = clock::uuid_v4();
+                let event = order_event(event_id, &stored.order, event_type, traceparent, now)?;
                 self.insert_outbox_event(&stored.order.id, &event, now)
                     .await?;
             }
