@@ -5,7 +5,6 @@
 #![forbid(unsafe_code)]
 
 mod access;
-mod clock;
 mod health;
 mod metrics;
 mod openapi;
@@ -29,6 +28,7 @@ mod bindings {
     });
 }
 
+use order_store::clock;
 use spin_sdk::http::{IntoResponse, Request};
 
 /// Entry point for every HTTP request routed to this component: continues or starts the

@@ -12,7 +12,7 @@
 //! route *pattern*, the status, the latency, the trace id and, when authenticated, the
 //! token's subject (a service name, not a secret).
 
-use crate::clock;
+use order_store::clock;
 use serde_json::{Value, json};
 use spin_sdk::http::{HeaderValue, Request};
 

@@ -17,11 +17,10 @@
 //! compensation, which for a `payment_failed` order releases the stock and refunds
 //! nothing, then completes the saga. The inbox row notes the pending release.
 
-use crate::db::{Db, DbResult};
 use crate::inbox;
-use crate::order::{self, Stored};
-use domain::{OrderStatus, Timestamp};
+use domain::{OrderStatus, SagaStep, Timestamp};
 use events::types::{PAYMENT_CAPTURED, PAYMENT_FAILED, PAYMENT_REFUNDED};
+use order_store::{Db, StoreError, StoredOrder};
 
 /// A well-formed payment notification.
 pub(crate) struct Notification {
@@ -58,7 +57,7 @@ pub(crate) async fn apply(
     notification: &Notification,
     message: &[u8],
     now: i64,
-) -> DbResult<Outcome> {
+) -> Result<Outcome, StoreError> {
     db.transaction(async |db| {
         let n = notification;
         if !inbox::claim(db, &n.id, &n.event_type, message, now).await? {
@@ -82,25 +81,25 @@ pub(crate) async fn apply(
 }
 
 /// The order part of [`apply`], inside its transaction.
-async fn change_order(db: &Db, n: &Notification, now: i64) -> DbResult<Outcome> {
+async fn change_order(db: &Db, n: &Notification, now: i64) -> Result<Outcome, StoreError> {
     let Some((from, to, reason)) = plan(n) else {
         return Ok(Outcome::Ignored(format!(
             "`{}` is not a payment notification this service applies",
             n.event_type
         )));
     };
-    if !order::schema_exists(db).await? {
+    if !db.orders_schema_exists().await? {
         return Ok(Outcome::NoOrder);
     }
     let order_id = match (&n.order_id, &n.payment_id) {
         (Some(id), _) => Some(id.clone()),
-        (None, Some(payment_id)) => order::id_by_payment(db, payment_id).await?,
+        (None, Some(payment_id)) => db.order_id_by_payment(payment_id).await?,
         (None, None) => None,
     };
     let Some(order_id) = order_id else {
         return Ok(Outcome::Ignored("no order for this notification".into()));
     };
-    let Some(mut stored) = order::load(db, &order_id).await? else {
+    let Some(mut stored) = db.load_order(&order_id).await? else {
         return Ok(Outcome::Ignored(format!("no order `{order_id}`")));
     };
     if let Some(why) = mismatch(&stored, n) {
@@ -116,10 +115,12 @@ async fn change_order(db: &Db, n: &Notification, now: i64) -> DbResult<Outcome> 
     stored
         .order
         .transition(to, Timestamp(now), reason)
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+        .map_err(|error| StoreError(error.to_string()))?;
     let traceparent = n.traceparent.clone().or_else(|| stored.traceparent.clone());
-    let compensate = to == OrderStatus::PaymentFailed;
-    order::save_change(db, &stored, compensate, traceparent.as_deref(), now).await?;
+    // A failed payment hands the saga to order-api's recovery, which releases the stock.
+    let hand_over = (to == OrderStatus::PaymentFailed).then_some(SagaStep::Compensating);
+    db.save_status_change(&stored, hand_over, traceparent.as_deref(), now)
+        .await?;
     Ok(Outcome::Applied(to))
 }
 
@@ -143,7 +144,7 @@ fn plan(n: &Notification) -> Option<(&'static [OrderStatus], OrderStatus, Option
 
 /// Why the notification does not belong to this order: its payment id differs from the
 /// one the order recorded.
-fn mismatch(stored: &Stored, n: &Notification) -> Option<String> {
+fn mismatch(stored: &StoredOrder, n: &Notification) -> Option<String> {
     match (&n.payment_id, &stored.order.payment_id) {
         (Some(theirs), Some(ours)) if theirs != ours => Some(format!(
             "payment `{theirs}` is not order `{}`'s payment `{ours}`",

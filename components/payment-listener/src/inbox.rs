@@ -1,11 +1,14 @@
 //! The `payment_inbox` table: one row per distinct notification, the dedupe key of
 //! exactly-once application and the record of what became of each message.
 
-use crate::db::{Db, DbResult};
+use order_store::{Db, StoreError};
 use sha2::{Digest, Sha256};
 use spin_sdk::sqlite::Value;
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A storage failure: returned to the trigger, which logs it (the message is not lost
+/// for good: reconciliation in order-api resolves `payment_pending` orders anyway).
+type DbResult<T> = Result<T, StoreError>;
 
 /// `received_at` is Unix epoch milliseconds. `status` is, once the transaction that
 /// records the row commits: `applied` (the order changed; `error` may carry a note),
@@ -98,12 +101,4 @@ pub(crate) async fn record_malformed(
     )
     .await
     .map(drop)
-}
-
-/// Milliseconds since the Unix epoch; 0 if the clock is before 1970.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
 }

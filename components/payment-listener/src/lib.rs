@@ -13,9 +13,7 @@
 // (unsafe by nature) into this crate, next to the handler. The handwritten code has none.
 
 mod apply;
-mod db;
 mod inbox;
-mod order;
 
 use apply::Notification;
 use bytes::Bytes;
@@ -24,8 +22,8 @@ use serde_json::Value;
 /// Handles one message from `payments.events`.
 #[spin_sdk::redis_subscriber]
 async fn on_message(message: Bytes) -> anyhow::Result<()> {
-    let received_at = inbox::now_ms();
-    let db = db::Db::open().await?;
+    let received_at = order_store::clock::now_ms();
+    let db = order_store::Db::open_default().await?;
     inbox::ensure_schema(&db).await?;
     match parse(&message) {
         Ok(notification) => {
@@ -36,7 +34,7 @@ async fn on_message(message: Bytes) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Err(reason) => inbox::record_malformed(&db, &message, reason, received_at).await,
+        Err(reason) => Ok(inbox::record_malformed(&db, &message, reason, received_at).await?),
     }
 }
 

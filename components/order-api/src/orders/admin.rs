@@ -6,12 +6,12 @@ use super::read::{list, status_filter};
 use super::{dispatch_events, open_db, order_not_found, order_reply, storage_problem};
 use crate::access::{self, Scope};
 use crate::bindings::shop::order::payments;
-use crate::clock;
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::saga::{self, compensate, recovery};
 use crate::store::{Db, ListFilter, StoredOrder};
 use domain::{OrderStatus, SagaStep};
+use order_store::clock;
 use serde_json::{Value, json};
 use spin_sdk::http::{Request, StatusCode};
 

@@ -4,12 +4,12 @@
 use super::input::{header, invalid_input, read_body};
 use super::{dispatch_events, open_db, storage_problem};
 use crate::access::{self, Scope};
-use crate::clock;
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::saga::{self, recovery};
 use crate::store::Claim;
 use domain::{CreateOrderRequest, DomainError};
+use order_store::clock;
 use sha2::{Digest, Sha256};
 use spin_sdk::http::{Request, StatusCode};
 

@@ -3,12 +3,12 @@
 use super::input::{cursor, encode_cursor, invalid_input, limit, query_param};
 use super::{open_db, order_not_found, order_reply, storage_problem};
 use crate::access::{self, Scope};
-use crate::clock;
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::saga::recovery;
 use crate::store::{Db, ListFilter, StoreError, StoredOrder};
 use domain::{OrderStatus, SagaStep};
+use order_store::clock;
 use serde_json::json;
 use spin_sdk::http::{Request, StatusCode};
 

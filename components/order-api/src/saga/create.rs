@@ -6,13 +6,13 @@ use crate::bindings::shop::order::inventory::{self, ReservationOutcome, StockLin
 use crate::bindings::shop::order::products;
 use crate::bindings::shop::order::types::DependencyError;
 use crate::bindings::shop::order::users::{self, UserStatus};
-use crate::clock;
 use crate::problem::Problem;
 use crate::store::{Db, StoreError, StoredOrder};
 use domain::{
     Currency, DomainError, Money, Order, OrderStatus, PricedItem, SagaStep, Timestamp,
     ValidatedOrder,
 };
+use order_store::clock;
 use spin_sdk::http::StatusCode;
 
 /// Runs the saga for a validated request whose `Idempotency-Key` claim is `claim_key`.

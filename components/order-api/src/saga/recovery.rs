@@ -6,9 +6,9 @@ use super::steps::{
 };
 use super::{Outcome, trace};
 use crate::bindings::shop::order::payments::{self, PaymentStatus};
-use crate::clock;
 use crate::store::{Db, StoreError, StoredOrder};
 use domain::{OrderStatus, RecoveryAction};
+use order_store::clock;
 use serde_json::{Value, json};
 
 /// Reads a whole-seconds variable, falling back to `default`.

@@ -5,10 +5,10 @@ use super::{Outcome, RETRY_AFTER_S, describe, trace};
 use crate::bindings::shop::order::inventory;
 use crate::bindings::shop::order::payments::{self, ChargeRequest, PaymentMethod, PaymentStatus};
 use crate::bindings::shop::order::types::{DependencyError, Money};
-use crate::clock;
 use crate::problem::Problem;
 use crate::store::{Db, StoreError, StoredOrder};
 use domain::{OrderStatus, SagaStep, Timestamp};
+use order_store::clock;
 use spin_sdk::http::StatusCode;
 
 /// Who runs a charge: the request (a charge with an unknown outcome is answered 202 and left

@@ -1,9 +1,9 @@
 //! `Idempotency-Key` claims. The claim is an `INSERT … ON CONFLICT DO NOTHING` on the key's
 //! PRIMARY KEY, so two concurrent requests can never both win (no check-then-insert).
 
-use super::rows::{int, opt_text, text};
 use super::{Db, StoreError};
-use crate::clock;
+use order_store::clock;
+use order_store::rows::{int, opt_text, text};
 use spin_sdk::sqlite::Value;
 
 /// A response kept for replay.

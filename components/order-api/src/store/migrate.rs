@@ -4,7 +4,7 @@
 
 use super::migrations::MIGRATIONS;
 use super::{Db, StoreError};
-use crate::clock;
+use order_store::clock;
 use spin_sdk::sqlite::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 

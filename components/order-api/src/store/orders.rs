@@ -1,57 +1,8 @@
-//! The orders repository: an order with its lines and status history, plus the saga state the
-//! create-order saga and its recovery need. Each save writes the outbox rows of the status
-//! changes it records, in the same transaction.
+//! Storing a new order: the shared order-store insert, linked to the idempotency claim that
+//! created it, in one transaction. Loading and saving orders live in `order-store`.
 
-use super::rows::{int, opt_text, text};
-use super::{Db, StoreError, outbox};
-use domain::{Currency, Money, Order, OrderLine, OrderStatus, SagaStep, StatusChange, Timestamp};
-use spin_sdk::sqlite::{RowResult, Value};
-
-/// An order as stored: the domain order and its saga bookkeeping.
-pub(crate) struct StoredOrder {
-    /// The order itself.
-    pub(crate) order: Order,
-    /// The last saga step recorded.
-    pub(crate) saga_step: SagaStep,
-    /// Payment method type (`card`, …).
-    pub(crate) payment_method_type: String,
-    /// Payment token, kept only while the saga may have to (re)send the charge.
-    pub(crate) payment_token: Option<String>,
-    /// Inventory's reservation id.
-    pub(crate) reservation_id: Option<String>,
-    /// Shipping address JSON, passed through.
-    pub(crate) shipping_address: Option<String>,
-    /// `traceparent` of the creating request, for events and recovery calls.
-    pub(crate) traceparent: Option<String>,
-    /// History entries already stored; later ones are new (and get their events).
-    saved_history: usize,
-}
-
-impl StoredOrder {
-    /// A new order, not stored yet.
-    pub(crate) fn new(
-        order: Order,
-        payment_method_type: String,
-        payment_token: String,
-        shipping_address: Option<String>,
-        traceparent: Option<String>,
-    ) -> Self {
-        Self {
-            order,
-            saga_step: SagaStep::Created,
-            payment_method_type,
-            payment_token: Some(payment_token),
-            reservation_id: None,
-            shipping_address,
-            traceparent,
-            saved_history: 0,
-        }
-    }
-}
-
-pub(super) const ORDER_COLUMNS: &str = "id, user_id, status, currency, total_minor, payment_id,
-    reservation_id, payment_method_type, payment_token, shipping_address, saga_step,
-    traceparent, created_at, updated_at";
+use super::{Db, StoreError, StoredOrder};
+use spin_sdk::sqlite::Value;
 
 impl Db {
     /// Stores a new order (`pending`, saga `created`) with its `order.created.v1` event, and
@@ -63,197 +14,20 @@ impl Db {
         now: i64,
     ) -> Result<(), StoreError> {
         self.transaction(async |db| {
-            let o = &stored.order;
-            db.exec(
-                "INSERT INTO orders (id, user_id, status, currency, total_minor, payment_id,
-                    reservation_id, payment_method_type, payment_token, shipping_address,
-                    saga_step, saga_updated_at, traceparent, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    Value::Text(o.id.clone()),
-                    Value::Text(o.user_id.clone()),
-                    Value::Text(o.status.as_str().to_owned()),
-                    Value::Text(o.total.currency.to_string()),
-                    Value::Integer(o.total.amount_minor),
-                    Value::Text(stored.payment_method_type.clone()),
-                    stored.payment_token.clone().into(),
-                    stored.shipping_address.clone().into(),
-                    Value::Text(stored.saga_step.as_str().to_owned()),
-                    Value::Integer(now),
-                    stored.traceparent.clone().into(),
-                    Value::Integer(o.created_at.millis()),
-                    Value::Integer(o.updated_at.millis()),
-                ],
-            )
-            .await?;
-            for (line_no, line) in o.items.iter().enumerate() {
-                db.exec(
-                    "INSERT INTO order_lines (order_id, line_no, product_id, name,
-                        unit_price_minor, quantity, line_total_minor)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    vec![
-                        Value::Text(o.id.clone()),
-                        Value::Integer(line_no as i64),
-                        Value::Text(line.product_id.clone()),
-                        Value::Text(line.name.clone()),
-                        Value::Integer(line.unit_price.amount_minor),
-                        Value::Integer(i64::from(line.quantity)),
-                        Value::Integer(line.line_total.amount_minor),
-                    ],
-                )
-                .await?;
-            }
+            db.write_new_order(stored, now).await?;
             db.exec(
                 "UPDATE idempotency_keys SET order_id = ?, updated_at = ? WHERE key = ?",
                 vec![
-                    Value::Text(o.id.clone()),
+                    Value::Text(stored.order.id.clone()),
                     Value::Integer(now),
                     Value::Text(claim_key.to_owned()),
                 ],
             )
-            .await?;
-            db.append_history(stored, now).await
+            .await
+            .map(drop)
         })
         .await?;
-        stored.saved_history = stored.order.status_history.len();
+        stored.mark_saved();
         Ok(())
     }
-
-    /// Saves the order's current status, payment, reservation and saga step, plus every
-    /// status change since the last save with its event, in one transaction.
-    pub(crate) async fn save_order(
-        &self,
-        stored: &mut StoredOrder,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.transaction(async |db| {
-            let o = &stored.order;
-            db.exec(
-                "UPDATE orders SET status = ?, payment_id = ?, reservation_id = ?,
-                    payment_token = ?, saga_step = ?, saga_updated_at = ?, updated_at = ?
-                 WHERE id = ?",
-                vec![
-                    Value::Text(o.status.as_str().to_owned()),
-                    o.payment_id.clone().into(),
-                    stored.reservation_id.clone().into(),
-                    stored.payment_token.clone().into(),
-                    Value::Text(stored.saga_step.as_str().to_owned()),
-                    Value::Integer(now),
-                    Value::Integer(o.updated_at.millis()),
-                    Value::Text(o.id.clone()),
-                ],
-            )
-            .await?;
-            db.append_history(stored, now).await
-        })
-        .await?;
-        stored.saved_history = stored.order.status_history.len();
-        Ok(())
-    }
-
-    /// Inserts the history entries not stored yet, each with its event.
-    async fn append_history(&self, stored: &StoredOrder, now: i64) -> Result<(), StoreError> {
-        let history = &stored.order.status_history;
-        for (seq, change) in history.iter().enumerate().skip(stored.saved_history) {
-            self.exec(
-                "INSERT INTO order_status_history (order_id, seq, status, at, reason)
-                 VALUES (?, ?, ?, ?, ?)",
-                vec![
-                    Value::Text(stored.order.id.clone()),
-                    Value::Integer(seq as i64),
-                    Value::Text(change.status.as_str().to_owned()),
-                    Value::Integer(change.at.millis()),
-                    change.reason.clone().into(),
-                ],
-            )
-            .await?;
-            if let Some(event_type) = change.status.event_type() {
-                let traceparent = stored.traceparent.as_deref();
-                outbox::append(self, &stored.order, event_type, traceparent, now).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// One order with its lines and history; `None` when no order has this id.
-    pub(crate) async fn load_order(&self, id: &str) -> Result<Option<StoredOrder>, StoreError> {
-        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?");
-        let rows = self.query(&sql, vec![Value::Text(id.to_owned())]).await?;
-        let Some(row) = rows.first() else {
-            return Ok(None);
-        };
-        self.hydrate(row).await.map(Some)
-    }
-
-    /// Builds a [`StoredOrder`] from an `orders` row (selected as `ORDER_COLUMNS`).
-    pub(super) async fn hydrate(&self, row: &RowResult) -> Result<StoredOrder, StoreError> {
-        let id = text(row, 0)?;
-        let currency = Currency::parse(&text(row, 3)?)
-            .map_err(|error| StoreError(format!("order {id}: {error}")))?;
-        let lines = self
-            .query(
-                "SELECT product_id, name, unit_price_minor, quantity, line_total_minor
-                 FROM order_lines WHERE order_id = ? ORDER BY line_no",
-                vec![Value::Text(id.clone())],
-            )
-            .await?;
-        let items = lines
-            .iter()
-            .map(|line| {
-                Ok(OrderLine {
-                    product_id: text(line, 0)?,
-                    name: text(line, 1)?,
-                    unit_price: Money::new(int(line, 2)?, currency.clone()),
-                    quantity: u32::try_from(int(line, 3)?).unwrap_or_default(),
-                    line_total: Money::new(int(line, 4)?, currency.clone()),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let history = self
-            .query(
-                "SELECT status, at, reason FROM order_status_history
-                 WHERE order_id = ? ORDER BY seq",
-                vec![Value::Text(id.clone())],
-            )
-            .await?;
-        let status_history = history
-            .iter()
-            .map(|change| {
-                Ok(StatusChange {
-                    status: parse_status(&text(change, 0)?)?,
-                    at: Timestamp(int(change, 1)?),
-                    reason: opt_text(change, 2),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let saga = text(row, 10)?;
-        let saga_step =
-            SagaStep::parse(&saga).ok_or_else(|| StoreError(format!("saga step `{saga}`")))?;
-        let saved_history = status_history.len();
-        Ok(StoredOrder {
-            order: Order {
-                id,
-                user_id: text(row, 1)?,
-                status: parse_status(&text(row, 2)?)?,
-                items,
-                total: Money::new(int(row, 4)?, currency),
-                payment_id: opt_text(row, 5),
-                created_at: Timestamp(int(row, 12)?),
-                updated_at: Timestamp(int(row, 13)?),
-                status_history,
-            },
-            saga_step,
-            reservation_id: opt_text(row, 6),
-            payment_method_type: text(row, 7)?,
-            payment_token: opt_text(row, 8),
-            shipping_address: opt_text(row, 9),
-            traceparent: opt_text(row, 11),
-            saved_history,
-        })
-    }
-}
-
-/// A stored status name.
-fn parse_status(name: &str) -> Result<OrderStatus, StoreError> {
-    OrderStatus::parse(name).ok_or_else(|| StoreError(format!("unknown status `{name}`")))
 }

@@ -1,10 +1,10 @@
 //! Order lists: keyset pagination newest first (`created_at DESC, id DESC`, served by the
 //! `orders_*_created` indexes), and the work lists of recovery and reconciliation.
 
-use super::orders::StoredOrder;
-use super::rows::text;
+use super::StoredOrder;
 use super::{Db, StoreError};
 use domain::{OrderStatus, SagaStep};
+use order_store::rows::text;
 use spin_sdk::sqlite::Value;
 
 /// Position after the last order of a page: its `(created_at, id)`.
@@ -77,7 +77,7 @@ impl Db {
         params.push(Value::Integer(i64::from(limit) + 1));
         let sql = format!(
             "SELECT {} FROM orders {filter_sql} ORDER BY created_at DESC, id DESC LIMIT ?",
-            super::orders::ORDER_COLUMNS
+            order_store::ORDER_COLUMNS
         );
         let rows = self.query(&sql, params).await?;
         let mut orders = Vec::with_capacity(rows.len());

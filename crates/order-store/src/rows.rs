@@ -1,22 +1,22 @@
 //! Reading typed values out of SQLite rows.
 
-use super::StoreError;
+use crate::StoreError;
 use spin_sdk::sqlite::RowResult;
 
 /// A NOT NULL TEXT column.
-pub(super) fn text(row: &RowResult, index: usize) -> Result<String, StoreError> {
+pub fn text(row: &RowResult, index: usize) -> Result<String, StoreError> {
     row.get::<&str>(index)
         .map(str::to_owned)
         .ok_or_else(|| StoreError(format!("column {index} is not text")))
 }
 
 /// A nullable TEXT column.
-pub(super) fn opt_text(row: &RowResult, index: usize) -> Option<String> {
+pub fn opt_text(row: &RowResult, index: usize) -> Option<String> {
     row.get::<&str>(index).map(str::to_owned)
 }
 
 /// A NOT NULL INTEGER column.
-pub(super) fn int(row: &RowResult, index: usize) -> Result<i64, StoreError> {
+pub fn int(row: &RowResult, index: usize) -> Result<i64, StoreError> {
     row.get::<i64>(index)
         .ok_or_else(|| StoreError(format!("column {index} is not an integer")))
 }

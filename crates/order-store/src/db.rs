@@ -1,0 +1,77 @@
+//! The `default` SQLite database: parameterised statements and a `BEGIN IMMEDIATE`
+//! transaction, the one wrapper every order writer uses.
+
+use spin_sdk::sqlite::{Connection, RowResult, Value};
+
+/// A storage failure. order-api turns it into a 500 (or 503 when [busy](Self::is_busy))
+/// problem at its HTTP edge; payment-listener returns it to the trigger, which logs it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+impl StoreError {
+    /// The database stayed locked past the host's busy timeout: a transient condition the
+    /// caller should retry, not a failure.
+    pub fn is_busy(&self) -> bool {
+        let text = self.0.to_ascii_lowercase();
+        text.contains("database is locked") || text.contains("database is busy")
+    }
+}
+
+impl From<spin_sdk::sqlite::Error> for StoreError {
+    fn from(error: spin_sdk::sqlite::Error) -> Self {
+        Self(format!("sqlite: {error:?}"))
+    }
+}
+
+/// The `default` database. Opening it runs no migrations: order-api owns the schema.
+pub struct Db {
+    connection: Connection,
+}
+
+impl Db {
+    /// Opens the `default` database.
+    pub async fn open_default() -> Result<Self, StoreError> {
+        Ok(Self {
+            connection: Connection::open_default().await?,
+        })
+    }
+
+    /// Runs one parameterised statement and collects its rows.
+    pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, StoreError> {
+        Ok(self
+            .connection
+            .execute(sql, params)
+            .await?
+            .collect()
+            .await?)
+    }
+
+    /// Runs one parameterised statement; returns the number of rows it changed.
+    pub async fn exec(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
+        self.query(sql, params).await?;
+        Ok(self.connection.changes().await)
+    }
+
+    /// Runs `work` inside `BEGIN IMMEDIATE … COMMIT` (write lock taken up front, so concurrent
+    /// writers queue instead of failing on upgrade); rolls back if it fails.
+    pub async fn transaction<T, E: From<StoreError>>(
+        &self,
+        work: impl AsyncFnOnce(&Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.exec("BEGIN IMMEDIATE", vec![]).await?;
+        match work(self).await {
+            Ok(value) => {
+                if let Err(error) = self.exec("COMMIT", vec![]).await {
+                    let _ = self.exec("ROLLBACK", vec![]).await;
+                    return Err(error.into());
+                }
+                Ok(value)
+            }
+            Err(error) => {
+                let _ = self.exec("ROLLBACK", vec![]).await;
+                Err(error)
+            }
+        }
+    }
+}
