@@ -236,3 +236,49 @@ fn a_refund_notification_refunds_a_delivered_order() {
     assert_eq!(status(&rig, &id), "refunded");
     assert_eq!(outbox_events(&rig, &id, "order.refunded.v1").len(), 1);
 }
+
+#[test]
+fn a_capture_after_the_order_was_cancelled_is_refunded_by_recovery() {
+    let rig = rig_with(&[("saga_recovery_after_s", "0")], None);
+    let (id, payment_id) = pending_order(&rig, "k-late");
+    // An admin cancels while the payment is pending: nothing captured, nothing to refund.
+    let cancelled = rig.post(&format!("/api/v1/admin/orders/{id}/cancel"), "");
+    assert_eq!(cancelled.status, 200, "{cancelled:?}");
+    assert_eq!(cancelled.json()["status"], "cancelled", "{cancelled:?}");
+    assert_eq!(rig.sims.payment.refunds(), 0);
+
+    // Payment captures it anyway, and says so.
+    assert!(
+        rig.sims
+            .payment
+            .settle(&payment_id, simulators::PaymentStatus::Captured)
+    );
+    publish(
+        &rig,
+        &notification("pay-evt-late", "payment.captured.v1", &id, &payment_id),
+    );
+    let (state, note) = inbox_row(&rig, "pay-evt-late");
+    assert_eq!(state, "applied");
+    assert!(note.unwrap_or_default().contains("refund"));
+    assert_eq!(
+        status(&rig, &id),
+        "refunded",
+        "reading the order ran recovery"
+    );
+    assert_eq!(
+        rig.sims.payment.refunds(),
+        1,
+        "the captured money went back"
+    );
+    assert_eq!(outbox_events(&rig, &id, "order.refunded.v1").len(), 1);
+    assert_eq!(outbox_events(&rig, &id, "order.confirmed.v1").len(), 0);
+
+    // The same notification again changes nothing.
+    publish(
+        &rig,
+        &notification("pay-evt-late", "payment.captured.v1", &id, &payment_id),
+    );
+    let report = rig.post("/api/v1/admin/orders/recover", "");
+    assert_eq!(report.status, 200, "{report:?}");
+    assert_eq!(rig.sims.payment.refunds(), 1);
+}

@@ -7,6 +7,12 @@
 //! | `payment.captured.v1`   | `payment_pending` | `confirmed`      |
 //! | `payment.failed.v1`     | `payment_pending` | `payment_failed` |
 //! | `payment.refunded.v1`   | `cancelled`, `delivered` | `refunded` |
+//! | `payment.captured.v1`   | `cancelled`       | (unchanged; refund handed to order-api) |
+//!
+//! A capture of a cancelled order (an admin cancelled it while its payment was pending, and
+//! Payment captured it afterwards) took money for an order that will not ship. The status
+//! stays `cancelled`; the saga goes back to `compensating`, and order-api's recovery refunds
+//! the payment (with the order's refund key) and moves the order to `refunded`.
 //!
 //! Only `payment_pending` orders take captured/failed: a `pending` order is still in the
 //! create-order saga, which learns the charge's outcome from Payment itself.
@@ -45,6 +51,8 @@ pub(crate) enum Outcome {
     Duplicate,
     /// The order changed to this status.
     Applied(OrderStatus),
+    /// A cancelled order's payment was captured: its refund is handed to order-api.
+    RefundHandedOver,
     /// Recorded and dropped, for this reason.
     Ignored(String),
     /// order-api has not created the orders schema yet.
@@ -68,6 +76,10 @@ pub(crate) async fn apply(
             Outcome::Applied(OrderStatus::PaymentFailed) => (
                 "applied",
                 Some("stock release left to order-api recovery (saga compensating)".into()),
+            ),
+            Outcome::RefundHandedOver => (
+                "applied",
+                Some("captured after cancellation: refund left to order-api recovery (saga compensating)".into()),
             ),
             // `Duplicate` returned above; listed only to keep the match exhaustive.
             Outcome::Applied(_) | Outcome::Duplicate => ("applied", None),
@@ -106,6 +118,22 @@ async fn change_order(db: &Db, n: &Notification, now: i64) -> Result<Outcome, St
         return Ok(Outcome::Ignored(why));
     }
     let current = stored.order.status;
+    let traceparent = n.traceparent.clone().or_else(|| stored.traceparent.clone());
+    if n.event_type == PAYMENT_CAPTURED && current == OrderStatus::Cancelled {
+        if stored.order.payment_id.is_none() {
+            return Ok(Outcome::Ignored(format!(
+                "order `{order_id}` is `cancelled` and names no payment to refund"
+            )));
+        }
+        db.save_status_change(
+            &stored,
+            Some(SagaStep::Compensating),
+            traceparent.as_deref(),
+            now,
+        )
+        .await?;
+        return Ok(Outcome::RefundHandedOver);
+    }
     if !from.contains(&current) || !current.can_become(to) {
         return Ok(Outcome::Ignored(format!(
             "order `{order_id}` is `{current}`: `{}` cannot make it `{to}`",
@@ -116,7 +144,6 @@ async fn change_order(db: &Db, n: &Notification, now: i64) -> Result<Outcome, St
         .order
         .transition(to, Timestamp(now), reason)
         .map_err(|error| StoreError(error.to_string()))?;
-    let traceparent = n.traceparent.clone().or_else(|| stored.traceparent.clone());
     // A failed payment hands the saga to order-api's recovery, which releases the stock.
     let hand_over = (to == OrderStatus::PaymentFailed).then_some(SagaStep::Compensating);
     db.save_status_change(&stored, hand_over, traceparent.as_deref(), now)
