@@ -7,6 +7,7 @@
 //! the verifier adds one with the consumer's scopes (as a Pact request filter would).
 //! Ids the provider creates come from provider states (`${orderId}`), never from examples.
 
+use pact_consumer::builders::InteractionBuilder;
 use pact_consumer::prelude::*;
 use pact_models::pact::Pact;
 
@@ -56,15 +57,7 @@ pub fn admin() -> Box<dyn Pact + Send + Sync> {
             i
         })
         .interaction("marking a confirmed order shipped", "", |mut i| {
-            i.given(STATE_CONFIRMED_ORDER);
-            i.request
-                .post()
-                .path_from_provider_state(
-                    "/api/v1/admin/orders/${orderId}/status",
-                    "/api/v1/admin/orders/ord_01JDXK7Q3M/status",
-                )
-                .content_type("application/json")
-                .json_body(json_pattern!({ "status": "shipped" }));
+            status_change(&mut i, "shipped");
             i.response
                 .ok()
                 .content_type(json_content_type())
@@ -72,15 +65,7 @@ pub fn admin() -> Box<dyn Pact + Send + Sync> {
             i
         })
         .interaction("an illegal status change", "", |mut i| {
-            i.given(STATE_CONFIRMED_ORDER);
-            i.request
-                .post()
-                .path_from_provider_state(
-                    "/api/v1/admin/orders/${orderId}/status",
-                    "/api/v1/admin/orders/ord_01JDXK7Q3M/status",
-                )
-                .content_type("application/json")
-                .json_body(json_pattern!({ "status": "delivered" }));
+            status_change(&mut i, "delivered");
             i.response
                 .status(409)
                 .content_type(problem_content_type())
@@ -250,6 +235,19 @@ pub fn analytics() -> Box<dyn Pact + Send + Sync> {
 /// The three inbound pacts.
 pub fn all() -> Vec<Box<dyn Pact + Send + Sync>> {
     vec![admin(), user_service(), analytics()]
+}
+
+/// Given a confirmed order, asks for its status to become `next`.
+fn status_change(i: &mut InteractionBuilder, next: &str) {
+    i.given(STATE_CONFIRMED_ORDER);
+    i.request
+        .post()
+        .path_from_provider_state(
+            "/api/v1/admin/orders/${orderId}/status",
+            "/api/v1/admin/orders/ord_01JDXK7Q3M/status",
+        )
+        .content_type("application/json")
+        .json_body(json_pattern!({ "status": next }));
 }
 
 /// `figures` with the `period` (first day of the period) added.
