@@ -588,3 +588,26 @@ fn the_service_token_is_fetched_once_and_reused_until_shortly_before_it_expires(
     );
     let _ = &rig.dir;
 }
+
+#[test]
+fn calls_to_one_service_reuse_kept_alive_connections() {
+    let rig = rig(&[]);
+    for _ in 0..10 {
+        assert_eq!(user(&rig.host, demo::ACTIVE_USER).status, 200);
+    }
+    assert_eq!(rig.sims.user.calls(), 10);
+    // One connection serves them all; a second may open if a call starts in the instant
+    // before the previous answer's connection is back in the pool, never one per call.
+    let connections = rig.sims.user.connections();
+    assert!(
+        (1..=2).contains(&connections),
+        "{connections} connections for 10 sequential calls"
+    );
+    // Reset by the service, a pooled connection is replaced, and calls go on.
+    rig.sims.user.fail_next(1, Fault::Reset);
+    let after_reset: Vec<u16> = (0..3)
+        .map(|_| user(&rig.host, demo::ACTIVE_USER).status)
+        .collect();
+    assert_eq!(after_reset, [200, 200, 200], "a reset is retried or served");
+    let _ = &rig.dir;
+}

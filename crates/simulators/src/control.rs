@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::auth::TokenRegistry;
@@ -37,6 +37,8 @@ pub(crate) struct Control {
     faults: Mutex<FaultPlan>,
     log: Mutex<CallLog>,
     require_auth: AtomicBool,
+    /// TCP connections accepted since start.
+    connections: AtomicU64,
     /// Tokens the auth simulator issued; `None` for the auth simulator itself, which is
     /// never gated.
     gate: Option<Arc<TokenRegistry>>,
@@ -53,8 +55,19 @@ impl Control {
             faults: Mutex::default(),
             log: Mutex::default(),
             require_auth: AtomicBool::new(require_auth && gate.is_some()),
+            connections: AtomicU64::new(0),
             gate,
         }
+    }
+
+    /// Counts one accepted TCP connection.
+    pub(crate) fn connection_accepted(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// TCP connections accepted since start.
+    pub(crate) fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     pub(crate) fn addr(&self) -> SocketAddr {

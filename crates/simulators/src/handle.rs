@@ -81,6 +81,12 @@ impl<S> Simulator<S> {
         self.control.calls()
     }
 
+    /// TCP connections accepted since start (a client that keeps connections alive makes
+    /// fewer than it makes calls).
+    pub fn connections(&self) -> u64 {
+        self.control.connections()
+    }
+
     /// Calls received on one route, named like `"GET /users/{id}"` (see each service's
     /// `ROUTES`); `"unmatched"` counts calls no route served.
     pub fn calls_to(&self, route: &str) -> u64 {

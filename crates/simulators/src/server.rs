@@ -119,6 +119,7 @@ async fn accept_loop(listener: TcpListener, control: Arc<Control>, service: Arc<
                 continue;
             }
         };
+        control.connection_accepted();
         // Without it a handler that answers after a delay stalls ~40 ms (Nagle + delayed ACK).
         let _ = stream.set_nodelay(true);
         let reset = Arc::new(AtomicBool::new(false));
