@@ -2,8 +2,9 @@
 //! hello-world component, both served by the same `order-host` process in one run, plus the cost
 //! of instantiating each component. Prints a Markdown table for the README.
 //!
-//! Usage: `cargo run --release -p integration-tests --bin bench -- [--seconds 5] [--connections 16]`
-//! (after `bash scripts/test.sh` or the component build it runs).
+//! Usage: `cargo run --release -p integration-tests --bin bench -- [--seconds 5] [--connections 16]
+//! [--setups 4]` (after `bash scripts/test.sh` or the component build it runs); `--setups 1` runs
+//! only the default setup, for quick before/after comparisons.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,12 +18,14 @@ use integration_tests::{HostBuilder, wasm, workspace_root};
 struct Args {
     seconds: u64,
     connections: usize,
+    setups: usize,
 }
 
 fn args() -> Args {
     let mut args = Args {
         seconds: 5,
         connections: 16,
+        setups: 4,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -30,8 +33,9 @@ fn args() -> Args {
         match (flag.as_str(), value) {
             ("--seconds", Some(v)) => args.seconds = v,
             ("--connections", Some(v)) => args.connections = v as usize,
+            ("--setups", Some(v)) => args.setups = v as usize,
             _ => {
-                eprintln!("usage: bench [--seconds N] [--connections N]");
+                eprintln!("usage: bench [--seconds N] [--connections N] [--setups 1..4]");
                 std::process::exit(2);
             }
         }
@@ -200,7 +204,7 @@ fn main() {
             &["--max-instance-reuse-count", "1", "--no-pooling"],
         ),
     ];
-    for (setup, flags) in setups {
+    for (setup, flags) in setups.into_iter().take(args.setups) {
         let host = flags
             .iter()
             .fold(HostBuilder::new(&manifest), |b, f| b.arg(*f))
