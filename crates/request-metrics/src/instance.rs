@@ -13,6 +13,9 @@
 //! 4. a scrape writes the batch of the instance serving it before reading the store.
 //!
 //! At most one write runs per instance; requests that end during it join the next one.
+//! Counts a write could not store (key-value failing) stay in the batch for the write the
+//! next request triggers; nothing retries on a timer, so an instance whose store is down
+//! still goes idle and is dropped (losing those counts) instead of retrying forever.
 
 use crate::batch::Batch;
 use crate::record::RouteRecord;
@@ -88,18 +91,15 @@ impl InstanceMetrics {
     /// requests recorded meanwhile need a (deferred) write of their own.
     pub fn end_write(&mut self, unwritten: Vec<(String, RouteRecord)>) -> Flush {
         self.writing = false;
-        let failed = !unwritten.is_empty();
-        for (route, delta) in unwritten {
-            self.batch.restore(route, delta);
+        if !unwritten.is_empty() {
+            // The store just failed: keep the counts for the next request's write rather
+            // than retrying on a timer (which would keep the instance alive while it is down).
+            for (route, delta) in unwritten {
+                self.batch.restore(route, delta);
+            }
+            return Flush::Nothing;
         }
-        if self.batch.is_empty() {
-            Flush::Nothing
-        } else if failed {
-            // Retry later rather than at once: the store just failed.
-            self.schedule()
-        } else {
-            self.after_change()
-        }
+        self.after_change()
     }
 
     /// The deferred write's delay has passed: take the batch for writing (as
@@ -199,14 +199,18 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_write_keeps_its_counts_for_a_deferred_retry() {
+    fn a_failed_write_keeps_its_counts_for_the_next_requests_write_without_a_timer() {
         let mut metrics = InstanceMetrics::new(policy());
-        metrics.record("/a", "GET", 200, 1);
-        metrics.record("/a", "GET", 200, 1);
+        assert_eq!(metrics.record("/a", "GET", 200, 1), Flush::Now);
         let batch = metrics.begin_write().unwrap();
         let unwritten: Vec<_> = batch.into_routes().collect();
-        assert_eq!(metrics.end_write(unwritten), Flush::After(100));
-        assert_eq!(metrics.pending_requests(), 2);
+        assert_eq!(
+            metrics.end_write(unwritten),
+            Flush::Nothing,
+            "no retry timer"
+        );
+        assert_eq!(metrics.pending_requests(), 1);
+        assert_eq!(metrics.record("/a", "GET", 200, 1), Flush::After(100));
         assert_eq!(metrics.deferred_write_due().map(|b| b.requests()), Some(2));
     }
 }

@@ -13,7 +13,8 @@
 //! Key-value has no compare-and-swap: two instances writing the *same route* at the same
 //! moment can lose one of the two batches, so counts are a close lower bound, never an
 //! over-count. An instance that traps or is killed loses what it had not written yet (at most
-//! 63 requests or 100 ms of them). Both are documented in the README.
+//! 63 requests or 100 ms of them); counts a failed write could not store wait for the next
+//! request's write. All of this is documented in the README.
 
 use request_metrics::{Batch, Flush, FlushPolicy, InstanceMetrics, RouteRecord};
 use spin_sdk::key_value::Store;
