@@ -25,6 +25,11 @@ struct Rig {
 }
 
 fn rig(knobs: &[(&str, &str)]) -> Rig {
+    rig_with_host_args(knobs, &[])
+}
+
+/// [`rig`] with extra `order-host up` arguments (instance reuse settings).
+fn rig_with_host_args(knobs: &[(&str, &str)], args: &[&str]) -> Rig {
     let sims = Simulators::spawn().expect("simulators");
     let redis = RedisServer::start();
     let mut builder = HostBuilder::new(workspace_root().join("spin.toml"))
@@ -33,6 +38,9 @@ fn rig(knobs: &[(&str, &str)]) -> Rig {
         .variable("retry_base_delay_ms", "20");
     for (name, value) in knobs {
         builder = builder.variable(name, *value);
+    }
+    for arg in args {
+        builder = builder.arg(*arg);
     }
     let host = builder.start();
     let token = host.token(SCOPES);
@@ -174,6 +182,60 @@ fn metrics_are_prometheus_text_labelled_by_route_pattern_and_counters_grow() {
     assert_eq!(
         value(&second, "order_http_requests_total", &scrapes),
         Some(1.0)
+    );
+}
+
+const LIVE: [(&str, &str); 3] = [
+    ("method", "GET"),
+    ("route", "/health/live"),
+    ("status", "200"),
+];
+
+#[test]
+fn metrics_add_up_across_instances_when_every_request_gets_its_own_instance() {
+    // No reuse: each request (the scrapes too) runs in a fresh instance, so the counts can
+    // only come from the shared key-value records each instance added to.
+    let rig = rig_with_host_args(&[], &["--max-instance-reuse-count", "1"]);
+    for _ in 0..5 {
+        assert_eq!(rig.host.get("/health/live").status, 200);
+    }
+    let first = scrape(&rig.host);
+    assert_eq!(value(&first, "order_http_requests_total", &LIVE), Some(5.0));
+    assert_eq!(
+        value(&first, "order_http_request_duration_ms_count", &LIVE),
+        Some(5.0)
+    );
+    let second = scrape(&rig.host);
+    let scrapes = [("route", "/metrics"), ("status", "200")];
+    assert_eq!(
+        value(&second, "order_http_requests_total", &scrapes),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn counts_an_instance_holds_back_reach_the_store_before_it_is_dropped_for_idleness() {
+    // With reuse, one instance answers all ten requests: the first is written at once, the
+    // other nine wait in its memory for the deferred write. The instance is then left idle
+    // well past its 200 ms idle timeout, so the scrape runs in a new instance and sees only
+    // what the old one wrote before it went away.
+    let rig = rig_with_host_args(&[], &["--idle-instance-timeout-ms", "200"]);
+    for _ in 0..10 {
+        assert_eq!(rig.host.get("/health/live").status, 200);
+    }
+    std::thread::sleep(Duration::from_millis(1_500));
+    let samples = scrape(&rig.host);
+    assert_eq!(
+        value(&samples, "order_http_requests_total", &LIVE),
+        Some(10.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "order_http_request_duration_ms_bucket",
+            &[LIVE[1], ("le", "+Inf")]
+        ),
+        Some(10.0)
     );
 }
 

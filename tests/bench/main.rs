@@ -2,8 +2,9 @@
 //! hello-world component, both served by the same `order-host` process in one run, plus the cost
 //! of instantiating each component. Prints a Markdown table for the README.
 //!
-//! Usage: `cargo run --release -p integration-tests --bin bench -- [--seconds 5] [--connections 16]`
-//! (after `bash scripts/test.sh` or the component build it runs).
+//! Usage: `cargo run --release -p integration-tests --bin bench -- [--seconds 5] [--connections 16]
+//! [--setups 4]` (after `bash scripts/test.sh` or the component build it runs); `--setups 1` runs
+//! only the default setup, for quick before/after comparisons.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,12 +18,14 @@ use integration_tests::{HostBuilder, wasm, workspace_root};
 struct Args {
     seconds: u64,
     connections: usize,
+    setups: usize,
 }
 
 fn args() -> Args {
     let mut args = Args {
         seconds: 5,
         connections: 16,
+        setups: 4,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -30,8 +33,9 @@ fn args() -> Args {
         match (flag.as_str(), value) {
             ("--seconds", Some(v)) => args.seconds = v,
             ("--connections", Some(v)) => args.connections = v as usize,
+            ("--setups", Some(v)) => args.setups = v as usize,
             _ => {
-                eprintln!("usage: bench [--seconds N] [--connections N]");
+                eprintln!("usage: bench [--seconds N] [--connections N] [--setups 1..4]");
                 std::process::exit(2);
             }
         }
@@ -64,11 +68,17 @@ struct Run {
     errors: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    /// CPU time the host process used during the run (user + system).
+    host_cpu: Duration,
 }
 
 impl Run {
     fn rps(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+    /// Host CPU per answered request: less sensitive than req/s to other load on the machine.
+    fn host_cpu_per_request(&self) -> Duration {
+        self.host_cpu / (self.requests.max(1) as u32)
     }
     fn percentile(&self, p: f64) -> Duration {
         let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
@@ -76,7 +86,29 @@ impl Run {
     }
 }
 
-async fn load(addr: &str, path: &str, seconds: u64, connections: usize) -> Run {
+/// CPU time (user + system) process `pid` has used so far, from `/proc` (Linux); zero
+/// elsewhere.
+fn process_cpu(pid: u32) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    // Linux reports these in USER_HZ ticks: 100 per second on every mainstream build.
+    Duration::from_millis(ticks * 10)
+}
+
+async fn load(addr: &str, path: &str, seconds: u64, connections: usize, pid: u32) -> Run {
+    let cpu_before = process_cpu(pid);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -121,6 +153,7 @@ async fn load(addr: &str, path: &str, seconds: u64, connections: usize) -> Run {
         errors: 0,
         elapsed: Duration::ZERO,
         latencies: Vec::new(),
+        host_cpu: Duration::ZERO,
     };
     for t in tasks {
         let (l, e) = t.await.expect("load task");
@@ -128,6 +161,7 @@ async fn load(addr: &str, path: &str, seconds: u64, connections: usize) -> Run {
         run.errors += e;
     }
     run.elapsed = start.elapsed();
+    run.host_cpu = process_cpu(pid).saturating_sub(cpu_before);
     run.requests = run.latencies.len();
     run.latencies.sort();
     run
@@ -179,8 +213,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!("| setup | target | req/s | p50 ms | p99 ms | errors |");
-    println!("|---|---|---|---|---|---|");
+    println!("| setup | target | req/s | p50 ms | p99 ms | errors | host CPU µs/req |");
+    println!("|---|---|---|---|---|---|---|");
     let mut summary = Vec::new();
     let setups: [(&str, &[&str]); 4] = [
         (
@@ -200,7 +234,7 @@ fn main() {
             &["--max-instance-reuse-count", "1", "--no-pooling"],
         ),
     ];
-    for (setup, flags) in setups {
+    for (setup, flags) in setups.into_iter().take(args.setups) {
         let host = flags
             .iter()
             .fold(HostBuilder::new(&manifest), |b, f| b.arg(*f))
@@ -217,19 +251,28 @@ fn main() {
         ];
         // Warm up every path (first-request compile/instantiate costs are not the subject).
         for (_, path) in targets {
-            runtime.block_on(load(&addr, path, 1, 2));
+            runtime.block_on(load(&addr, path, 1, 2, host.pid()));
         }
         let runs: Vec<Run> = targets
             .iter()
-            .map(|(_, path)| runtime.block_on(load(&addr, path, args.seconds, args.connections)))
+            .map(|(_, path)| {
+                runtime.block_on(load(
+                    &addr,
+                    path,
+                    args.seconds,
+                    args.connections,
+                    host.pid(),
+                ))
+            })
             .collect();
         for ((target, _), run) in targets.iter().zip(&runs) {
             println!(
-                "| {setup} | {target} | {:.0} | {} | {} | {} |",
+                "| {setup} | {target} | {:.0} | {} | {} | {} | {:.0} |",
                 run.rps(),
                 ms(run.percentile(0.50)),
                 ms(run.percentile(0.99)),
-                run.errors
+                run.errors,
+                run.host_cpu_per_request().as_secs_f64() * 1e6
             );
         }
         let hello = runs[2].rps();

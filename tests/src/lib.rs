@@ -389,6 +389,11 @@ impl Host {
         dev_token(&self.manifest, scope, 900)
     }
 
+    /// The host process id (the benchmark reads its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything the host printed on stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()

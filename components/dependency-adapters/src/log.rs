@@ -6,8 +6,13 @@ use serde_json::{Value, json};
 
 use crate::service::Service;
 
+/// One line, one write: `eprintln!("{value}")` would write every JSON token separately,
+/// and lines of concurrent instances could interleave.
 fn emit(line: Value) {
-    eprintln!("{line}");
+    let mut text = line.to_string();
+    text.push('\n');
+    // Nowhere to report a failed log write; the call is served regardless.
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
 }
 
 /// A breaker transition this instance won (so it is logged once across instances).

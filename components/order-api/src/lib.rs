@@ -33,7 +33,7 @@ use spin_sdk::http::{IntoResponse, Request};
 
 /// Entry point for every HTTP request routed to this component: continues or starts the
 /// W3C trace, routes, then returns `traceparent`, writes the request log line and records
-/// the request's metrics (2 key-value operations).
+/// the request's metrics (in instance memory, written to key-value in batches).
 #[spin_sdk::http_service]
 async fn handle(mut request: Request) -> impl IntoResponse {
     let started_ms = clock::now_ms();

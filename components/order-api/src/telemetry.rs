@@ -13,7 +13,8 @@
 //! token's subject (a service name, not a secret).
 
 use order_store::clock;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use spin_sdk::http::{HeaderValue, Request};
 
 /// The trace context of one request, as this service continues it.
@@ -113,25 +114,56 @@ pub(crate) struct RequestLog<'a> {
     pub(crate) trace_id: &'a str,
 }
 
-/// Writes one JSON line on stderr for a finished request.
+/// The request log line, in the order operators read it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestLine<'a> {
+    ts: String,
+    level: &'static str,
+    component: &'static str,
+    event: &'static str,
+    trace_id: &'a str,
+    method: &'a str,
+    route: &'a str,
+    status: u16,
+    latency_ms: i64,
+}
+
+/// Writes one JSON line on stderr for a finished request (serialised straight from a struct:
+/// no intermediate `Value` map on the hot path).
 pub(crate) fn log_request(entry: &RequestLog<'_>) {
     let level = match entry.status {
         500..=599 => "error",
         400..=499 => "warn",
         _ => "info",
     };
-    let line: Value = json!({
-        "ts": iso_now(),
-        "level": level,
-        "component": "order-api",
-        "event": "http_request",
-        "traceId": entry.trace_id,
-        "method": entry.method,
-        "route": entry.route,
-        "status": entry.status,
-        "latencyMs": entry.latency_ms,
-    });
-    eprintln!("{line}");
+    let line = RequestLine {
+        ts: iso_now(),
+        level,
+        component: "order-api",
+        event: "http_request",
+        trace_id: entry.trace_id,
+        method: entry.method,
+        route: entry.route,
+        status: entry.status,
+        latency_ms: entry.latency_ms,
+    };
+    if let Ok(bytes) = serde_json::to_vec(&line) {
+        write_line(bytes);
+    }
+}
+
+/// Writes one JSON line on stderr in a single write. (`eprintln!("{value}")` writes every JSON
+/// token separately — about 40 host calls and `write` system calls per line — and lines
+/// of concurrent instances can then interleave.)
+pub(crate) fn emit(line: &Value) {
+    write_line(line.to_string().into_bytes());
+}
+
+fn write_line(mut bytes: Vec<u8>) {
+    bytes.push(b'\n');
+    // Nowhere to report a failed log write; the request is served regardless.
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &bytes);
 }
 
 /// The current time as RFC 3339 UTC with milliseconds.
