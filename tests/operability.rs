@@ -417,12 +417,20 @@ fn every_request_logs_one_json_line_without_tokens_or_card_tokens() {
     let id = created.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(rig.get(&format!("/api/v1/orders/{id}")).status, 200);
     assert_eq!(rig.host.get("/no/such/route").status, 404);
+    let forged = rig.host.get_with(
+        &format!("/api/v1/orders/{id}"),
+        &[(
+            "authorization",
+            "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.",
+        )],
+    );
+    assert_eq!(forged.status, 401, "{forged:?}");
 
-    let logs = eventually(Duration::from_secs(5), "three request log lines", || {
+    let logs = eventually(Duration::from_secs(5), "four request log lines", || {
         let logs = request_logs(&rig.host);
-        (logs.len() >= 3).then_some(logs)
+        (logs.len() >= 4).then_some(logs)
     });
-    assert_eq!(logs.len(), 3, "{logs:?}");
+    assert_eq!(logs.len(), 4, "{logs:?}");
     let seen: Vec<(&str, u64)> = logs
         .iter()
         .map(|l| (l["route"].as_str().unwrap(), l["status"].as_u64().unwrap()))
@@ -432,10 +440,23 @@ fn every_request_logs_one_json_line_without_tokens_or_card_tokens() {
         [
             ("/api/v1/orders", 201),
             ("/api/v1/orders/{orderId}", 200),
-            ("unmatched", 404)
+            ("unmatched", 404),
+            ("/api/v1/orders/{orderId}", 401),
         ]
     );
     assert_eq!(logs[0]["traceId"], INBOUND_TRACE_ID);
+    // The caller is named only when its token was verified (`order-host token`'s default
+    // subject); never for an anonymous or forged one ("mallory" in an unsigned token).
+    let subjects: Vec<&Value> = logs.iter().map(|l| &l["subject"]).collect();
+    assert_eq!(
+        subjects,
+        [
+            &json!("admin-service"),
+            &json!("admin-service"),
+            &Value::Null,
+            &Value::Null
+        ]
+    );
     for line in &logs {
         assert!(
             line["ts"].is_string() && line["latencyMs"].is_i64(),

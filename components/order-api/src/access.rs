@@ -12,6 +12,8 @@ use crate::problem::Problem;
 use crate::reply::Reply;
 use auth::{AuthError, IpAllowlist, Validator};
 use spin_sdk::http::{Request, StatusCode};
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a route requires of the caller's token (§4).
@@ -79,10 +81,47 @@ pub(crate) async fn require(request: &Request, scope: Scope) -> Result<Caller, R
         outcome => outcome,
     };
     let claims = outcome.map_err(|error| refusal(&error))?;
+    let subject = claims.sub.unwrap_or_else(|| "unknown".to_string());
+    if let Some(authorization) = authorization {
+        remember_verified(authorization, &subject);
+    }
     Ok(Caller {
-        subject: claims.sub.unwrap_or_else(|| "unknown".to_string()),
+        subject,
         scopes: claims.scopes.into_iter().collect(),
     })
+}
+
+/// Subjects of the credentials this instance verified last, by `Authorization` value, so
+/// the request log line names the caller only when its token was verified (a subject read
+/// from an unverified token could be anything). Instance memory, never logged itself.
+static VERIFIED: Mutex<VecDeque<(String, String)>> = Mutex::new(VecDeque::new());
+
+/// How many verified credentials are remembered.
+const VERIFIED_KEPT: usize = 32;
+
+/// The longest subject a log line carries.
+const SUBJECT_MAX_CHARS: usize = 128;
+
+fn remember_verified(authorization: &str, subject: &str) {
+    let mut verified = VERIFIED.lock().unwrap_or_else(PoisonError::into_inner);
+    if verified.iter().any(|(seen, _)| seen == authorization) {
+        return;
+    }
+    if verified.len() >= VERIFIED_KEPT {
+        verified.pop_front();
+    }
+    let subject: String = subject.chars().take(SUBJECT_MAX_CHARS).collect();
+    verified.push_back((authorization.to_owned(), subject));
+}
+
+/// The subject of `authorization` if this instance verified it.
+pub(crate) fn verified_subject(authorization: &str) -> Option<String> {
+    VERIFIED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(seen, _)| seen == authorization)
+        .map(|(_, subject)| subject.clone())
 }
 
 /// A refused request: the error's status, its message as `detail` (fixed phrases, never

@@ -41,6 +41,11 @@ async fn handle(mut request: Request) -> impl IntoResponse {
     telemetry::stamp(&mut request, &trace);
     let route = routes::pattern(&request);
     let method = request.method().as_str().to_owned();
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
 
     let reply = routes::dispatch(request).await;
 
@@ -52,6 +57,10 @@ async fn handle(mut request: Request) -> impl IntoResponse {
         status,
         latency_ms,
         trace_id: &trace.trace_id,
+        subject: authorization
+            .as_deref()
+            .and_then(access::verified_subject)
+            .as_deref(),
     });
     metrics::record_request(route, &method, status, latency_ms.unsigned_abs()).await;
     reply.with_header("traceparent", &trace.header_value())

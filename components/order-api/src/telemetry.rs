@@ -112,6 +112,8 @@ pub(crate) struct RequestLog<'a> {
     pub(crate) latency_ms: i64,
     /// The trace id.
     pub(crate) trace_id: &'a str,
+    /// The verified token's subject (the calling service), when the request carried one.
+    pub(crate) subject: Option<&'a str>,
 }
 
 /// The request log line, in the order operators read it.
@@ -127,6 +129,8 @@ struct RequestLine<'a> {
     route: &'a str,
     status: u16,
     latency_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
 }
 
 /// Writes one JSON line on stderr for a finished request (serialised straight from a struct:
@@ -147,6 +151,7 @@ pub(crate) fn log_request(entry: &RequestLog<'_>) {
         route: entry.route,
         status: entry.status,
         latency_ms: entry.latency_ms,
+        subject: entry.subject,
     };
     if let Ok(bytes) = serde_json::to_vec(&line) {
         write_line(bytes);
@@ -168,30 +173,5 @@ fn write_line(mut bytes: Vec<u8>) {
 
 /// The current time as RFC 3339 UTC with milliseconds.
 fn iso_now() -> String {
-    let ms = clock::now_ms();
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    domain::Timestamp(clock::now_ms()).to_string()
 }
