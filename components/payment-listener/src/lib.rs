@@ -28,14 +28,27 @@ async fn on_message(message: Bytes) -> anyhow::Result<()> {
     match parse(&message) {
         Ok(notification) => {
             let outcome = apply::apply(&db, &notification, &message, received_at).await?;
-            eprintln!(
-                "payment-listener: {} {} → {outcome:?}",
-                notification.event_type, notification.id
-            );
+            log_outcome(&notification, &outcome);
             Ok(())
         }
         Err(reason) => Ok(inbox::record_malformed(&db, &message, reason, received_at).await?),
     }
+}
+
+/// One JSON line on stderr per applied notification, in one write (lines of concurrent
+/// instances never interleave).
+fn log_outcome(notification: &Notification, outcome: &apply::Outcome) {
+    let line = serde_json::json!({
+        "level": "info",
+        "component": "payment-listener",
+        "event": "payment_notification",
+        "type": notification.event_type,
+        "id": notification.id,
+        "outcome": format!("{outcome:?}"),
+    });
+    let mut bytes = line.to_string().into_bytes();
+    bytes.push(b'\n');
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &bytes);
 }
 
 /// A valid notification is a CloudEvents 1.0 JSON envelope with a JSON object as `data`;

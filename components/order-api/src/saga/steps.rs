@@ -101,16 +101,13 @@ pub(crate) async fn charge_and_finish(
 
 /// One JSON line on stderr for an order whose charge awaits recovery.
 fn log_unresolved_charge(order_id: &str, error: &DependencyError) {
-    eprintln!(
-        "{}",
-        serde_json::json!({
-            "level": "warn",
-            "component": "order-api",
-            "event": "charge_unresolved",
-            "orderId": order_id,
-            "detail": format!("payment service {}; recovery repeats the charge with the same key", describe(error)),
-        })
-    );
+    crate::telemetry::emit(&serde_json::json!({
+        "level": "warn",
+        "component": "order-api",
+        "event": "charge_unresolved",
+        "orderId": order_id,
+        "detail": format!("payment service {}; recovery repeats the charge with the same key", describe(error)),
+    }));
 }
 
 /// Payment refused: release stock, `payment_failed`, 402 carrying the order id.
