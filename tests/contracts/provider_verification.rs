@@ -14,14 +14,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
 use contract_tests::inbound::{self, PROVIDER};
-use contract_tests::{check_against_checked_in, pact_dir, pact_file_name, write_pact};
+use contract_tests::{check_against_checked_in, pact_dir, pact_file_name, port_of, write_pact};
 use integration_tests::{Host, HostBuilder, RedisServer, workspace_root};
 use pact_models::provider_states::ProviderState;
 use pact_verifier::callback_executors::ProviderStateExecutor;
-use pact_verifier::{
-    FilterInfo, NullRequestFilterExecutor, PactSource, ProviderInfo, ProviderTransport,
-    VerificationOptions, verify_provider_async,
-};
 use serde_json::{Value, json};
 use simulators::Simulators;
 
@@ -153,13 +149,6 @@ impl ProviderStateExecutor for States {
 /// Verifies the running service against `consumer`'s checked-in pact, with `scopes`.
 fn verify(consumer: &str, scopes: &str) {
     let provider = provider();
-    let port: u16 = provider
-        .host
-        .base
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("host port");
     let states = Arc::new(States {
         base: provider.host.base.clone(),
         authorization: format!(
@@ -168,50 +157,15 @@ fn verify(consumer: &str, scopes: &str) {
         ),
         next_key: AtomicU32::new(1),
     });
-    let options = VerificationOptions::<NullRequestFilterExecutor> {
-        custom_headers: HashMap::from([(
-            "Authorization".to_owned(),
-            format!("Bearer {}", provider.host.token(scopes)),
-        )]),
-        coloured_output: false,
-        request_timeout: 30_000,
-        ..VerificationOptions::default()
-    };
-    let info = ProviderInfo {
-        name: PROVIDER.into(),
-        host: "127.0.0.1".into(),
-        transports: vec![ProviderTransport {
-            transport: "http".into(),
-            port: Some(port),
-            path: None,
-            scheme: Some("http".into()),
-        }],
-        ..ProviderInfo::default()
-    };
-    let file = pact_dir().join(pact_file_name(consumer, PROVIDER));
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let result = runtime
-        .block_on(verify_provider_async(
-            info,
-            vec![PactSource::File(file.display().to_string())],
-            FilterInfo::None,
-            vec![],
-            &options,
-            None,
-            &states,
-            None,
-        ))
-        .expect("the verifier ran");
-    assert!(
-        result.result,
-        "{consumer}'s pact is not honoured:\n{}\n{:#?}",
-        result.output.join("\n"),
-        result.errors
-    );
-    let verified = result.interaction_results.len();
-    assert!(
-        verified > 0,
-        "no interaction of {consumer}'s pact was verified"
+    let headers = HashMap::from([(
+        "Authorization".to_owned(),
+        format!("Bearer {}", provider.host.token(scopes)),
+    )]);
+    contract_tests::verify(
+        &pact_dir().join(pact_file_name(consumer, PROVIDER)),
+        port_of(&provider.host.base),
+        headers,
+        &states,
     );
 }
 

@@ -291,6 +291,29 @@ impl Simulator<Payments> {
             .is_some()
     }
 
+    /// Puts a payment on the ledger under a chosen id (as if charged earlier), replacing one
+    /// with that id: a provider state for contract verification. Its key is `seeded-{id}`.
+    pub fn seed(&self, payment_id: &str, order_id: &str, amount: Money, status: PaymentStatus) {
+        let mut ledger = lock(&self.service.ledger);
+        let charge = Charge {
+            payment_id: payment_id.to_owned(),
+            order_id: order_id.to_owned(),
+            amount,
+            token: "seeded".to_owned(),
+            idempotency_key: format!("seeded-{payment_id}"),
+            status,
+            reason: None,
+        };
+        match ledger.by_id.get(payment_id) {
+            Some(&index) => ledger.charges[index] = charge,
+            None => {
+                let index = ledger.charges.len();
+                ledger.charges.push(charge);
+                ledger.by_id.insert(payment_id.to_owned(), index);
+            }
+        }
+    }
+
     /// Forgets every charge, idempotency key and refund.
     pub fn reset_data(&self) {
         *lock(&self.service.ledger) = Ledger::default();

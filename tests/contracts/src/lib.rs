@@ -20,9 +20,16 @@
 pub mod inbound;
 pub mod patterns;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use pact_models::pact::Pact;
+use pact_verifier::callback_executors::ProviderStateExecutor;
+use pact_verifier::{
+    FilterInfo, NullRequestFilterExecutor, PactSource, ProviderInfo, ProviderTransport,
+    VerificationOptions, verify_provider_async,
+};
 use serde_json::Value;
 
 /// `tests/pacts/` in the repository.
@@ -90,4 +97,65 @@ pub fn write_pact(pact: &(dyn Pact + Send + Sync), dir: &Path) -> String {
     let text = serde_json::to_string_pretty(&json).expect("pact JSON");
     std::fs::write(dir.join(&name), text).expect("write pact");
     name
+}
+
+/// Verifies the provider listening on `127.0.0.1:<port>` against the pact in `file`, with
+/// `headers` added to every request and `states` setting up provider states. Panics with
+/// the verifier's report when an interaction is not honoured, or when none was verified.
+pub fn verify<S>(file: &Path, port: u16, headers: HashMap<String, String>, states: &Arc<S>)
+where
+    S: ProviderStateExecutor + Send + Sync + 'static,
+{
+    let options = VerificationOptions::<NullRequestFilterExecutor> {
+        custom_headers: headers,
+        coloured_output: false,
+        request_timeout: 30_000,
+        ..VerificationOptions::default()
+    };
+    let pact = pact_models::pact::read_pact(file).expect("a readable pact");
+    let info = ProviderInfo {
+        name: pact.provider().name,
+        host: "127.0.0.1".into(),
+        transports: vec![ProviderTransport {
+            transport: "http".into(),
+            port: Some(port),
+            path: None,
+            scheme: Some("http".into()),
+        }],
+        ..ProviderInfo::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let result = runtime
+        .block_on(verify_provider_async(
+            info,
+            vec![PactSource::File(file.display().to_string())],
+            FilterInfo::None,
+            vec![],
+            &options,
+            None,
+            states,
+            None,
+        ))
+        .expect("the verifier ran");
+    assert!(
+        result.result,
+        "{} is not honoured:\n{}\n{:#?}",
+        file.display(),
+        result.output.join("\n"),
+        result.errors
+    );
+    assert!(
+        !result.interaction_results.is_empty(),
+        "no interaction of {} was verified",
+        file.display()
+    );
+}
+
+/// The port of a `http://127.0.0.1:<port>` base URL.
+pub fn port_of(base: &str) -> u16 {
+    base.trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {base}"))
 }
