@@ -334,12 +334,16 @@ fn readiness_is_503_when_key_value_fails_and_redis_down_only_degrades() {
 }
 
 #[test]
-fn an_inbound_traceparent_reaches_every_dependency_and_event_and_comes_back() {
+fn an_inbound_trace_context_reaches_every_dependency_and_event_and_comes_back() {
     let rig = rig(&[]);
+    let tracestate = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
     let created = rig.create(
         "t-1",
         demo::ACTIVE_USER,
-        &[("traceparent", INBOUND_TRACEPARENT)],
+        &[
+            ("traceparent", INBOUND_TRACEPARENT),
+            ("tracestate", tracestate),
+        ],
     );
     assert_eq!(created.status, 201, "{created:?}");
     let returned = created
@@ -359,6 +363,7 @@ fn an_inbound_traceparent_reaches_every_dependency_and_event_and_comes_back() {
         for request in requests {
             let sent = request.traceparent().unwrap_or_default();
             assert_eq!(trace_id_of(sent), INBOUND_TRACE_ID, "{name}: {sent}");
+            assert_eq!(request.header("tracestate"), Some(tracestate), "{name}");
         }
     }
 

@@ -39,6 +39,7 @@ async fn handle(mut request: Request) -> impl IntoResponse {
     let started_ms = clock::now_ms();
     let trace = telemetry::TraceParent::continue_or_start(telemetry::inbound(&request).as_deref());
     telemetry::stamp(&mut request, &trace);
+    let _tracestate = telemetry::hold_tracestate(&request, &trace);
     let route = routes::pattern(&request);
     let method = request.method().as_str().to_owned();
     let authorization = request

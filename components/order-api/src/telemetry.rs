@@ -16,6 +16,7 @@ use order_store::clock;
 use serde::Serialize;
 use serde_json::Value;
 use spin_sdk::http::{HeaderValue, Request};
+use std::sync::{Mutex, PoisonError};
 
 /// The trace context of one request, as this service continues it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +90,55 @@ pub(crate) fn stamp(request: &mut Request, trace: &TraceParent) {
     if let Ok(value) = HeaderValue::from_str(&trace.header_value()) {
         request.headers_mut().insert("traceparent", value);
     }
+}
+
+/// The inbound `tracestate` of the requests in flight in this instance, by the `traceparent`
+/// this service stamped on each (unique per request: its span id is new). Calls made while
+/// handling a request find it through [`tracestate_for`]; later work on the same order (a
+/// recovery pass) has no inbound `tracestate` and sends none.
+static TRACESTATES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// W3C Trace Context: a `tracestate` longer than this may be dropped; we drop it whole.
+const TRACESTATE_MAX_LEN: usize = 512;
+
+/// Keeps a request's inbound `tracestate` for its outbound calls until dropped.
+pub(crate) struct HeldTraceState(String);
+
+impl Drop for HeldTraceState {
+    fn drop(&mut self) {
+        TRACESTATES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(traceparent, _)| *traceparent != self.0);
+    }
+}
+
+/// Holds `request`'s `tracestate` (when present, printable ASCII and at most 512 bytes) for the
+/// calls made under `trace`.
+pub(crate) fn hold_tracestate(request: &Request, trace: &TraceParent) -> Option<HeldTraceState> {
+    let state = request
+        .headers()
+        .get("tracestate")
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.len() <= TRACESTATE_MAX_LEN)
+        .filter(|s| s.bytes().all(|b| (0x20..0x7f).contains(&b)))?;
+    let traceparent = trace.header_value();
+    TRACESTATES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push((traceparent.clone(), state.to_owned()));
+    Some(HeldTraceState(traceparent))
+}
+
+/// The inbound `tracestate` of the request in flight under `traceparent`, if any.
+pub(crate) fn tracestate_for(traceparent: &str) -> Option<String> {
+    TRACESTATES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(held, _)| held == traceparent)
+        .map(|(_, state)| state.clone())
 }
 
 /// The inbound `traceparent` header, if readable.

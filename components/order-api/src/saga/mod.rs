@@ -14,11 +14,12 @@ pub(crate) use steps::{compensate, transition};
 
 use crate::bindings::shop::order::types::{DependencyError, TraceContext};
 
-/// The trace context to send on every call made for `traceparent`.
+/// The trace context to send on every call made for `traceparent`, with the inbound
+/// `tracestate` while the request that carried it is in flight.
 pub(crate) fn trace(traceparent: Option<&str>) -> Option<TraceContext> {
     traceparent.map(|traceparent| TraceContext {
         traceparent: traceparent.to_owned(),
-        tracestate: None,
+        tracestate: crate::telemetry::tracestate_for(traceparent),
     })
 }
 
