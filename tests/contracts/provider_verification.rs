@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
 use contract_tests::inbound::{self, PROVIDER};
-use contract_tests::{check_against_checked_in, pact_dir, pact_file_name, port_of, write_pact};
+use contract_tests::{
+    SetUp, States, check_against_checked_in, pact_dir, pact_file_name, port_of, write_pact,
+};
 use integration_tests::{Host, HostBuilder, RedisServer, workspace_root};
-use pact_models::provider_states::ProviderState;
-use pact_verifier::callback_executors::ProviderStateExecutor;
 use serde_json::{Value, json};
 use simulators::Simulators;
 
@@ -44,14 +44,14 @@ fn provider() -> Provider {
 
 /// Sets up the inbound pacts' provider states through the API.
 #[derive(Debug)]
-struct States {
+struct ServiceStates {
     base: String,
     /// A token for placing orders and relaying the outbox (the state set-up's own client).
     authorization: String,
     next_key: AtomicU32,
 }
 
-impl States {
+impl ServiceStates {
     async fn send(
         &self,
         client: &reqwest::Client,
@@ -100,27 +100,14 @@ impl States {
 }
 
 #[async_trait]
-impl ProviderStateExecutor for States {
-    async fn call(
-        self: Arc<Self>,
-        _interaction_id: Option<String>,
-        state: &ProviderState,
-        setup: bool,
-        client: Option<&reqwest::Client>,
+impl SetUp for ServiceStates {
+    async fn set_up(
+        &self,
+        state: &str,
+        client: &reqwest::Client,
     ) -> anyhow::Result<HashMap<String, Value>> {
         let mut values = HashMap::new();
-        if !setup {
-            return Ok(values);
-        }
-        let owned;
-        let client = match client {
-            Some(client) => client,
-            None => {
-                owned = reqwest::Client::new();
-                &owned
-            }
-        };
-        match state.name.as_str() {
+        match state {
             inbound::STATE_CONFIRMED_ORDER => {
                 let id = self.confirmed_order(client).await?;
                 values.insert("orderId".into(), Value::String(id));
@@ -140,23 +127,19 @@ impl ProviderStateExecutor for States {
         }
         Ok(values)
     }
-
-    fn teardown(&self) -> bool {
-        false
-    }
 }
 
 /// Verifies the running service against `consumer`'s checked-in pact, with `scopes`.
 fn verify(consumer: &str, scopes: &str) {
     let provider = provider();
-    let states = Arc::new(States {
+    let states = Arc::new(States(ServiceStates {
         base: provider.host.base.clone(),
         authorization: format!(
             "Bearer {}",
             provider.host.token("orders:write orders:read orders:admin")
         ),
         next_key: AtomicU32::new(1),
-    });
+    }));
     let headers = HashMap::from([(
         "Authorization".to_owned(),
         format!("Bearer {}", provider.host.token(scopes)),

@@ -13,9 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use contract_tests::{pact_dir, pact_file_name, port_of, verify};
-use pact_models::provider_states::ProviderState;
-use pact_verifier::callback_executors::ProviderStateExecutor;
+use contract_tests::{SetUp, States, pact_dir, pact_file_name, port_of, verify};
 use serde_json::Value;
 use simulators::{Money, PaymentStatus, SimulatorOptions, Simulators, demo};
 
@@ -24,24 +22,19 @@ const CONSUMER: &str = "order-service";
 
 /// Sets up the outbound pacts' provider states on the simulators.
 #[derive(Debug)]
-struct States {
+struct SimulatorStates {
     sims: Arc<Simulators>,
 }
 
 #[async_trait]
-impl ProviderStateExecutor for States {
-    async fn call(
-        self: Arc<Self>,
-        _interaction_id: Option<String>,
-        state: &ProviderState,
-        setup: bool,
-        client: Option<&reqwest::Client>,
+impl SetUp for SimulatorStates {
+    async fn set_up(
+        &self,
+        state: &str,
+        client: &reqwest::Client,
     ) -> anyhow::Result<HashMap<String, Value>> {
-        if !setup {
-            return Ok(HashMap::new());
-        }
         let sims = &self.sims;
-        match state.name.as_str() {
+        match state {
             // Fresh stock for every inventory interaction: a released order id stays closed.
             "prd_keyboard has stock" | "prd_webcam is out of stock" => {
                 sims.inventory.reset_data();
@@ -54,8 +47,6 @@ impl ProviderStateExecutor for States {
                     "items": [{ "productId": demo::KEYBOARD, "quantity": 1 }],
                 });
                 let answer = client
-                    .cloned()
-                    .unwrap_or_default()
                     .post(format!("{}/inventory/reserve", sims.inventory.url()))
                     .header("content-type", "application/json")
                     .body(body.to_string())
@@ -89,13 +80,9 @@ impl ProviderStateExecutor for States {
         }
         Ok(HashMap::new())
     }
-
-    fn teardown(&self) -> bool {
-        false
-    }
 }
 
-fn simulators() -> (Arc<Simulators>, Arc<States>) {
+fn simulators() -> (Arc<Simulators>, Arc<States<SimulatorStates>>) {
     let sims = Arc::new(
         Simulators::spawn_with(SimulatorOptions {
             client_id: "order-service-pact".into(),
@@ -104,7 +91,7 @@ fn simulators() -> (Arc<Simulators>, Arc<States>) {
         })
         .expect("simulators"),
     );
-    let states = Arc::new(States { sims: sims.clone() });
+    let states = Arc::new(States(SimulatorStates { sims: sims.clone() }));
     (sims, states)
 }
 

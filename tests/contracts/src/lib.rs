@@ -24,7 +24,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use pact_models::pact::Pact;
+use pact_models::provider_states::ProviderState;
 use pact_verifier::callback_executors::ProviderStateExecutor;
 use pact_verifier::{
     FilterInfo, NullRequestFilterExecutor, PactSource, ProviderInfo, ProviderTransport,
@@ -99,13 +101,54 @@ pub fn write_pact(pact: &(dyn Pact + Send + Sync), dir: &Path) -> String {
     name
 }
 
+/// Puts a provider in the provider state a pact interaction names.
+#[async_trait]
+pub trait SetUp: std::fmt::Debug + Send + Sync {
+    /// Sets up the state named `state` (empty for an interaction without one), using `client`
+    /// for any HTTP it needs; returns the values `${name}` expressions in the request take.
+    async fn set_up(
+        &self,
+        state: &str,
+        client: &reqwest::Client,
+    ) -> anyhow::Result<HashMap<String, Value>>;
+}
+
+/// The verifier's state executor for a [`SetUp`]: set-up calls only (no teardown).
+#[derive(Debug)]
+pub struct States<T>(pub T);
+
+#[async_trait]
+impl<T: SetUp> ProviderStateExecutor for States<T> {
+    async fn call(
+        self: Arc<Self>,
+        _interaction_id: Option<String>,
+        state: &ProviderState,
+        setup: bool,
+        client: Option<&reqwest::Client>,
+    ) -> anyhow::Result<HashMap<String, Value>> {
+        if !setup {
+            return Ok(HashMap::new());
+        }
+        match client {
+            Some(client) => self.0.set_up(&state.name, client).await,
+            None => self.0.set_up(&state.name, &reqwest::Client::new()).await,
+        }
+    }
+
+    fn teardown(&self) -> bool {
+        false
+    }
+}
+
 /// Verifies the provider listening on `127.0.0.1:<port>` against the pact in `file`, with
 /// `headers` added to every request and `states` setting up provider states. Panics with
 /// the verifier's report when an interaction is not honoured, or when none was verified.
-pub fn verify<S>(file: &Path, port: u16, headers: HashMap<String, String>, states: &Arc<S>)
-where
-    S: ProviderStateExecutor + Send + Sync + 'static,
-{
+pub fn verify<T: SetUp + 'static>(
+    file: &Path,
+    port: u16,
+    headers: HashMap<String, String>,
+    states: &Arc<States<T>>,
+) {
     let options = VerificationOptions::<NullRequestFilterExecutor> {
         custom_headers: headers,
         coloured_output: false,
