@@ -408,6 +408,22 @@ fn a_request_without_or_with_a_malformed_traceparent_gets_a_fresh_valid_one() {
         trace_id_of(&fresh),
         "a new trace each time"
     );
+
+    // A restarted trace drops the inbound `tracestate` (it belonged to the discarded one).
+    let created = rig.create(
+        "t-restart",
+        demo::ACTIVE_USER,
+        &[
+            ("traceparent", "00-XYZ-00f067aa0ba902b7-01"),
+            ("tracestate", "congo=t61rcWkgMzE"),
+        ],
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    let user_calls = rig.sims.user.requests();
+    assert!(!user_calls.is_empty());
+    for request in user_calls {
+        assert_eq!(request.header("tracestate"), None, "{request:?}");
+    }
 }
 
 #[test]

@@ -275,6 +275,42 @@ fn a_charge_whose_answer_is_lost_is_202_and_polling_the_order_confirms_it_withou
 }
 
 #[test]
+fn with_the_payment_breaker_open_nothing_is_sent_and_the_order_is_a_503() {
+    let rig = rig_with(
+        &[
+            ("retry_max", "0"),
+            ("breaker_volume_threshold", "2"),
+            ("breaker_reset_timeout_ms", "60000"),
+        ],
+        None,
+    );
+    rig.sims.payment.set_fault(Fault::Status(503));
+    let body = |n: u32| order_body(demo::ACTIVE_USER, &[(demo::CABLE, n)], "tok_visa");
+    // Two charges fail with unknown outcomes (202 pending) and open Payment's breaker.
+    for (key, n) in [("k-open-1", 1), ("k-open-2", 2)] {
+        assert_eq!(rig.create(key, &body(n)).status, 202);
+    }
+    let sent = rig.sims.payment.calls();
+    let answer = rig.create("k-open-3", &body(3));
+    assert_eq!(answer.status, 503, "{answer:?}");
+    assert_eq!(problem_type(&answer), "dependency-unavailable");
+    assert_eq!(
+        rig.sims.payment.calls(),
+        sent,
+        "short-circuited: nothing sent"
+    );
+    let id = answer.json()["orderId"].as_str().unwrap().to_owned();
+    assert!(
+        rig.sims.inventory.was_released(&id),
+        "stock released at once"
+    );
+    assert_eq!(
+        rig.get(&format!("/api/v1/orders/{id}")).json()["status"],
+        "cancelled"
+    );
+}
+
+#[test]
 fn the_same_key_and_body_replays_the_first_answer_and_another_body_is_409() {
     let rig = rig();
     let body = order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_visa");

@@ -237,14 +237,32 @@ fn a_refund_notification_refunds_a_delivered_order() {
     assert_eq!(outbox_events(&rig, &id, "order.refunded.v1").len(), 1);
 }
 
+/// Cancels a `payment_pending` order as an admin: 202, `cancelled`, the payment still to
+/// settle (nothing captured, nothing refunded yet).
+fn cancel_pending(rig: &Rig, id: &str) {
+    let cancelled = rig.post(&format!("/api/v1/admin/orders/{id}/cancel"), "");
+    assert_eq!(
+        cancelled.status, 202,
+        "compensation continues: {cancelled:?}"
+    );
+    assert_eq!(cancelled.json()["status"], "cancelled", "{cancelled:?}");
+    assert!(rig.sims.inventory.was_released(id));
+    assert_eq!(rig.sims.payment.refunds(), 0);
+}
+
+fn recover(rig: &Rig) {
+    let report = rig.post("/api/v1/admin/orders/recover", "");
+    assert_eq!(report.status, 200, "{report:?}");
+}
+
 #[test]
 fn a_capture_after_the_order_was_cancelled_is_refunded_by_recovery() {
     let rig = rig_with(&[("saga_recovery_after_s", "0")], None);
     let (id, payment_id) = pending_order(&rig, "k-late");
-    // An admin cancels while the payment is pending: nothing captured, nothing to refund.
-    let cancelled = rig.post(&format!("/api/v1/admin/orders/{id}/cancel"), "");
-    assert_eq!(cancelled.status, 200, "{cancelled:?}");
-    assert_eq!(cancelled.json()["status"], "cancelled", "{cancelled:?}");
+    cancel_pending(&rig, &id);
+    // Still pending at Payment: recovery asks, refunds nothing, keeps watching.
+    recover(&rig);
+    assert_eq!(status(&rig, &id), "cancelled");
     assert_eq!(rig.sims.payment.refunds(), 0);
 
     // Payment captures it anyway, and says so.
@@ -260,11 +278,8 @@ fn a_capture_after_the_order_was_cancelled_is_refunded_by_recovery() {
     let (state, note) = inbox_row(&rig, "pay-evt-late");
     assert_eq!(state, "applied");
     assert!(note.unwrap_or_default().contains("refund"));
-    assert_eq!(
-        status(&rig, &id),
-        "refunded",
-        "reading the order ran recovery"
-    );
+    recover(&rig);
+    assert_eq!(status(&rig, &id), "refunded");
     assert_eq!(
         rig.sims.payment.refunds(),
         1,
@@ -278,7 +293,24 @@ fn a_capture_after_the_order_was_cancelled_is_refunded_by_recovery() {
         &rig,
         &notification("pay-evt-late", "payment.captured.v1", &id, &payment_id),
     );
-    let report = rig.post("/api/v1/admin/orders/recover", "");
-    assert_eq!(report.status, 200, "{report:?}");
+    recover(&rig);
     assert_eq!(rig.sims.payment.refunds(), 1);
+}
+
+#[test]
+fn a_capture_after_cancellation_whose_notification_is_lost_is_still_refunded() {
+    let rig = rig_with(&[("saga_recovery_after_s", "0")], None);
+    let (id, payment_id) = pending_order(&rig, "k-lost-note");
+    cancel_pending(&rig, &id);
+    // Captured at Payment; the notification never arrives (pub/sub is at-most-once).
+    assert!(
+        rig.sims
+            .payment
+            .settle(&payment_id, simulators::PaymentStatus::Captured)
+    );
+    recover(&rig);
+    assert_eq!(status(&rig, &id), "refunded");
+    assert_eq!(rig.sims.payment.refunds(), 1);
+    recover(&rig);
+    assert_eq!(rig.sims.payment.refunds(), 1, "refunded once");
 }

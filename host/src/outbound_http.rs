@@ -19,8 +19,9 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 
 use crate::allowed_hosts::AllowedHosts;
 
-/// How long an idle pooled connection is kept.
-const POOL_IDLE: Duration = Duration::from_secs(30);
+/// How long an idle pooled connection is kept: below common server keep-alive timeouts (Node's
+/// is 5 s), so a request is not written onto a connection the server is closing.
+const POOL_IDLE: Duration = Duration::from_secs(4);
 /// Idle connections kept per origin.
 const POOL_MAX_IDLE_PER_HOST: usize = 64;
 /// Connect + first byte, when the guest sets no timeouts (wasmtime's default is 600 s each).

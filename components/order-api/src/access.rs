@@ -12,7 +12,6 @@ use crate::problem::Problem;
 use crate::reply::Reply;
 use auth::{AuthError, IpAllowlist, Validator};
 use spin_sdk::http::{Request, StatusCode};
-use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -82,8 +81,8 @@ pub(crate) async fn require(request: &Request, scope: Scope) -> Result<Caller, R
     };
     let claims = outcome.map_err(|error| refusal(&error))?;
     let subject = claims.sub.unwrap_or_else(|| "unknown".to_string());
-    if let Some(authorization) = authorization {
-        remember_verified(authorization, &subject);
+    if let Some(traceparent) = header(request, "traceparent") {
+        remember_verified(traceparent, &subject);
     }
     Ok(Caller {
         subject,
@@ -91,37 +90,27 @@ pub(crate) async fn require(request: &Request, scope: Scope) -> Result<Caller, R
     })
 }
 
-/// Subjects of the credentials this instance verified last, by `Authorization` value, so
-/// the request log line names the caller only when its token was verified (a subject read
-/// from an unverified token could be anything). Instance memory, never logged itself.
-static VERIFIED: Mutex<VecDeque<(String, String)>> = Mutex::new(VecDeque::new());
-
-/// How many verified credentials are remembered.
-const VERIFIED_KEPT: usize = 32;
+/// The subjects of the requests in flight in this instance whose token was verified, by the
+/// `traceparent` the service stamped on each (unique per request), so the request log line
+/// names the caller only when this request's own token was verified. The entry is taken when
+/// the request ends; no token is kept.
+static VERIFIED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
 /// The longest subject a log line carries.
 const SUBJECT_MAX_CHARS: usize = 128;
 
-fn remember_verified(authorization: &str, subject: &str) {
-    let mut verified = VERIFIED.lock().unwrap_or_else(PoisonError::into_inner);
-    if verified.iter().any(|(seen, _)| seen == authorization) {
-        return;
-    }
-    if verified.len() >= VERIFIED_KEPT {
-        verified.pop_front();
-    }
+fn remember_verified(traceparent: &str, subject: &str) {
     let subject: String = subject.chars().take(SUBJECT_MAX_CHARS).collect();
-    verified.push_back((authorization.to_owned(), subject));
+    let mut verified = VERIFIED.lock().unwrap_or_else(PoisonError::into_inner);
+    verified.retain(|(seen, _)| seen != traceparent);
+    verified.push((traceparent.to_owned(), subject));
 }
 
-/// The subject of `authorization` if this instance verified it.
-pub(crate) fn verified_subject(authorization: &str) -> Option<String> {
-    VERIFIED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .find(|(seen, _)| seen == authorization)
-        .map(|(_, subject)| subject.clone())
+/// Takes the verified subject of the request stamped `traceparent`, if its token was verified.
+pub(crate) fn take_verified_subject(traceparent: &str) -> Option<String> {
+    let mut verified = VERIFIED.lock().unwrap_or_else(PoisonError::into_inner);
+    let index = verified.iter().position(|(seen, _)| seen == traceparent)?;
+    Some(verified.swap_remove(index).1)
 }
 
 /// A refused request: the error's status, its message as `detail` (fixed phrases, never

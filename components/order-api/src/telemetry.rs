@@ -27,6 +27,8 @@ pub(crate) struct TraceParent {
     pub(crate) span_id: String,
     /// 2 lowercase hex characters (`01` = sampled).
     pub(crate) flags: String,
+    /// Whether this continues a valid inbound `traceparent` (else a new trace started).
+    pub(crate) continued: bool,
 }
 
 impl TraceParent {
@@ -39,11 +41,13 @@ impl TraceParent {
                 trace_id,
                 span_id,
                 flags,
+                continued: true,
             },
             None => Self {
                 trace_id: non_zero_hex(16),
                 span_id,
                 flags: "01".to_owned(),
+                continued: false,
             },
         }
     }
@@ -113,21 +117,33 @@ impl Drop for HeldTraceState {
     }
 }
 
-/// Holds `request`'s `tracestate` (when present, printable ASCII and at most 512 bytes) for the
-/// calls made under `trace`.
+/// Holds `request`'s `tracestate` for the calls made under `trace`: only when `trace`
+/// continues the inbound `traceparent` (W3C: a restarted trace discards it), with every
+/// `tracestate` header line joined, and when the result is printable ASCII of at most 512 bytes.
 pub(crate) fn hold_tracestate(request: &Request, trace: &TraceParent) -> Option<HeldTraceState> {
-    let state = request
+    if !trace.continued {
+        return None;
+    }
+    let lines: Vec<&str> = request
         .headers()
-        .get("tracestate")
-        .and_then(|value| value.to_str().ok())
+        .get_all("tracestate")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
         .map(str::trim)
-        .filter(|s| !s.is_empty() && s.len() <= TRACESTATE_MAX_LEN)
-        .filter(|s| s.bytes().all(|b| (0x20..0x7f).contains(&b)))?;
+        .filter(|line| !line.is_empty())
+        .collect();
+    let state = lines.join(",");
+    let acceptable = !state.is_empty()
+        && state.len() <= TRACESTATE_MAX_LEN
+        && state.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if !acceptable {
+        return None;
+    }
     let traceparent = trace.header_value();
     TRACESTATES
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .push((traceparent.clone(), state.to_owned()));
+        .push((traceparent.clone(), state));
     Some(HeldTraceState(traceparent))
 }
 

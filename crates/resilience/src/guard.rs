@@ -129,6 +129,10 @@ impl<'a, S: BreakerStore, C: Clock, R: Random, O: Observer> Guard<'a, S, C, R, O
         let budget = Budget::start(clock.now_ms(), self.retry.budget_ms);
         let mut previous_delay_ms = self.retry.base_delay_ms;
         let mut number = 0;
+        // The failure of the last attempt made, if any: a breaker that opens during the
+        // retries then reports what happened on the wire, so `CircuitOpen` always means that
+        // nothing was sent (a caller may rely on it, e.g. to know a charge was never made).
+        let mut last_failure: Option<GuardError<E>> = None;
         loop {
             let permit = match self.breaker.admit().await {
                 Ok(Admission::Permitted(permit)) => {
@@ -138,7 +142,7 @@ impl<'a, S: BreakerStore, C: Clock, R: Random, O: Observer> Guard<'a, S, C, R, O
                     permit
                 }
                 Ok(Admission::Refused) => {
-                    let error = GuardError::CircuitOpen;
+                    let error = last_failure.take().unwrap_or(GuardError::CircuitOpen);
                     let stand_in = fallback(&error).await;
                     let tally = Tally {
                         short_circuits: 1,
@@ -202,6 +206,7 @@ impl<'a, S: BreakerStore, C: Clock, R: Random, O: Observer> Guard<'a, S, C, R, O
             match decision {
                 Decision::Retry { delay_ms } => {
                     self.record(Some(&permit), tally).await;
+                    last_failure = Some(error);
                     clock.sleep(delay_ms).await;
                     previous_delay_ms = delay_ms;
                     number += 1;

@@ -176,7 +176,7 @@ fn retry_after_from_the_dependency_is_honoured() {
 }
 
 #[test]
-fn a_breaker_opened_during_the_retries_stops_them() {
+fn a_breaker_opened_during_the_retries_stops_them_and_reports_the_last_attempt() {
     let f = fixture(2);
     let calls = Cell::new(0);
     let guard = Guard::new(&f.breaker, 1_000, &NoObserver).with_retry(policy());
@@ -184,7 +184,8 @@ fn a_breaker_opened_during_the_retries_stops_them() {
         calls.set(calls.get() + 1);
         async { Err(TestError::status(502)) }
     }));
-    assert_eq!(result, Err(GuardError::CircuitOpen));
+    // Not `CircuitOpen`: calls were made, and `CircuitOpen` means none was.
+    assert_eq!(result, Err(GuardError::Call(TestError::status(502))));
     assert_eq!(
         calls.get(),
         2,

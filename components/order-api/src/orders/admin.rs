@@ -188,7 +188,15 @@ async fn apply(
 ) -> Result<bool, crate::store::StoreError> {
     saga::transition(stored, next, reason);
     match next {
-        OrderStatus::Cancelled => compensate(db, stored).await,
+        OrderStatus::Cancelled => {
+            // The intent is stored before any side effect: a capture notification arriving
+            // during the calls below then finds the order `cancelled` and hands its refund
+            // to recovery, and a change that won the race (a capture that confirmed the
+            // order first) makes this write fail before any stock is released.
+            stored.saga_step = SagaStep::Compensating;
+            db.save_order(stored, clock::now_ms()).await?;
+            compensate(db, stored).await
+        }
         _ => {
             db.save_order(stored, clock::now_ms()).await?;
             Ok(true)

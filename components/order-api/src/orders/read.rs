@@ -39,15 +39,20 @@ pub(crate) async fn get_order(request: Request, id: &str) -> Reply {
     }
 }
 
-/// The order, after finishing its saga if that is stale: a client polling the `Location` of a
-/// 202 (a charge whose outcome was unknown) sees it resolved without waiting for an operator
-/// or the next order. One conditional `UPDATE` when the saga is unfinished, nothing otherwise.
+/// The order, after resolving its charge if that is stale: a client polling the `Location` of
+/// a 202 (a charge whose outcome was unknown) sees it settle without waiting for an operator
+/// or the next order. Only that step runs on a read — repeating the charge with the same key,
+/// which the buyer asked for — never a release, refund or cancellation. One conditional
+/// `UPDATE` when the charge is unresolved, nothing otherwise; if recovery fails, the order as
+/// loaded is answered.
 async fn load_settled(db: &Db, id: &str) -> Result<Option<StoredOrder>, StoreError> {
     match db.load_order(id).await? {
-        Some(stored) if stored.saga_step != SagaStep::Completed => {
-            if recovery::recover_order(db, id).await?.is_some() {
+        Some(stored) if stored.saga_step == SagaStep::ChargeRequested => {
+            if let Ok(Some(_)) = recovery::recover_order(db, id).await {
                 super::dispatch_events().await;
-                return db.load_order(id).await;
+                if let Ok(Some(settled)) = db.load_order(id).await {
+                    return Ok(Some(settled));
+                }
             }
             Ok(Some(stored))
         }

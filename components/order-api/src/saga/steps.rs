@@ -84,6 +84,27 @@ pub(crate) async fn charge_and_finish(
                 .map(Some)
         }
         Err(_) if runner == Runner::Recovery => Ok(None),
+        Err(DependencyError::CircuitOpen) => {
+            // Payment's breaker refused the call before anything was sent: certainly nothing
+            // was charged, so the order is undone at once and the client may retry.
+            let released = release(stored).await.is_ok();
+            transition(
+                stored,
+                OrderStatus::Cancelled,
+                Some("payment service circuit open; nothing was charged".into()),
+            );
+            stored.payment_token = None;
+            stored.saga_step = if released {
+                SagaStep::Completed
+            } else {
+                SagaStep::Compensating
+            };
+            db.save_order(stored, now).await?;
+            Ok(Some(Outcome::unavailable(
+                "the payment service is failing (its circuit breaker is open); nothing was charged, the order was cancelled and its stock released. Retry later".into(),
+                Some(&order_id),
+            )))
+        }
         Err(error) => {
             // The charge may have been made (a timeout, a lost answer, a 5xx after Payment
             // processed it): its outcome is unknown, so nothing is undone. The order stays
@@ -92,8 +113,12 @@ pub(crate) async fn charge_and_finish(
             // never charges twice) and confirms or fails the order. The client gets 202 with
             // the order, and its Idempotency-Key stays bound to it: a retry is not a new order.
             log_unresolved_charge(&order_id, &error);
+            // The order settles once its saga is stale for recovery: say when that is.
+            let settles_after_s = super::recovery::seconds_variable("saga_recovery_after_s", 60)
+                .await
+                .clamp(i64::from(RETRY_AFTER_S), 3600) as u32;
             Ok(Some(
-                Outcome::order(StatusCode::ACCEPTED, stored).with_retry_after(RETRY_AFTER_S),
+                Outcome::order(StatusCode::ACCEPTED, stored).with_retry_after(settles_after_s),
             ))
         }
     }
@@ -209,6 +234,28 @@ async fn resolve(
     if stored.order.status == OrderStatus::PaymentFailed {
         return true;
     }
+    // Ask before refunding: a refund of a payment that is not captured yet would be refused,
+    // and Payment may answer that same refusal to every later refund with the same key. A
+    // pending payment keeps the saga compensating, so recovery asks again until it settles
+    // (a capture after the cancellation is then refunded, even if its notification is lost).
+    let trace_context = trace.clone();
+    match payments::get_payment(payment_id.clone(), trace_context).await {
+        Ok(payment) => match payment.status {
+            PaymentStatus::Captured => {}
+            PaymentStatus::Pending => return false,
+            PaymentStatus::Declined => return true,
+            PaymentStatus::Refunded => {
+                transition(
+                    stored,
+                    OrderStatus::Refunded,
+                    Some("payment refunded".into()),
+                );
+                return true;
+            }
+        },
+        Err(DependencyError::NotFound) => return true,
+        Err(_) => return false,
+    }
     let key = SagaStep::refund_key(&stored.order.id);
     match payments::refund(payment_id, key, trace).await {
         Ok(_) => {
@@ -219,8 +266,7 @@ async fn resolve(
             );
             true
         }
-        // Not captured (pending/declined) or unknown: there is nothing to give back.
-        Err(DependencyError::Rejected(_) | DependencyError::NotFound) => true,
+        // Captured a moment ago but refused now, or a failure: ask again on the next pass.
         Err(_) => false,
     }
 }
