@@ -236,6 +236,14 @@ fn a_payment_outage_is_202_pending_and_recovery_charges_once_when_payment_is_bac
     assert_eq!(rig.sims.payment.charges_for(&id), 1, "one charge");
     assert_eq!(rig.sims.inventory.stock(demo::KEYBOARD), Some(22));
     assert_eq!(rig.sims.payment.refunds(), 0, "nothing to give back");
+
+    // Retrying with the key now tells the outcome: the same order, confirmed.
+    let settled = rig.create("k-down", &body);
+    assert_eq!(settled.status, 200, "{settled:?}");
+    assert_eq!(settled.json()["id"], json!(id));
+    assert_eq!(settled.json()["status"], "confirmed");
+    assert_eq!(settled.header("idempotent-replayed"), Some("true"));
+    assert_eq!(rig.sims.payment.charges_for(&id), 1);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::saga::{self, recovery};
 use crate::store::Claim;
-use domain::{CreateOrderRequest, DomainError};
+use domain::{CreateOrderRequest, DomainError, OrderStatus};
 use order_store::clock;
 use sha2::{Digest, Sha256};
 use spin_sdk::http::{Request, StatusCode};
@@ -66,6 +66,24 @@ pub(crate) async fn create(request: Request) -> Reply {
     match db.claim_key(&claim_key, &hash, stale_ms).await {
         Ok(Claim::Won) => {}
         Ok(Claim::Replay(stored)) => {
+            // A 202 was an order still settling: answer it as it is now, so a client retrying
+            // after `Retry-After` learns the outcome (200 once settled, 202 while not).
+            if let (202, Some(id)) = (stored.status, stored.order_id.as_deref())
+                && let Ok(Some(current)) = db.load_order(id).await
+            {
+                let settling = matches!(
+                    current.order.status,
+                    OrderStatus::Pending | OrderStatus::PaymentPending
+                );
+                let status = if settling {
+                    StatusCode::ACCEPTED
+                } else {
+                    StatusCode::OK
+                };
+                let body = serde_json::to_value(&current.order).unwrap_or_default();
+                return saga::outcome_reply(status, &body, Some(id), None)
+                    .with_header("idempotent-replayed", "true");
+            }
             let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
             let body = serde_json::from_str(&stored.body).unwrap_or_default();
             return saga::outcome_reply(status, &body, stored.order_id.as_deref(), None)
