@@ -40,8 +40,9 @@ pub(crate) async fn record(route: &str, method: &str, status: u16, latency_ms: u
 }
 
 /// Writes this instance's batch now, unless another request of this instance is writing it
-/// (then that write carries it). Used before a scrape, so the scrape counts every request this
-/// instance has answered.
+/// (then that write carries it). Used before a scrape, so the scrape counts what this
+/// instance answered — except a batch whose write is still running when the scrape reads,
+/// which the next scrape sees.
 pub(crate) async fn write_now() {
     if let Some(batch) = INSTANCE.with_borrow_mut(InstanceMetrics::begin_write) {
         write_batches(batch).await;
