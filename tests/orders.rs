@@ -283,6 +283,45 @@ fn a_charge_whose_answer_is_lost_is_202_and_polling_the_order_confirms_it_withou
 }
 
 #[test]
+fn an_unresolved_charge_past_its_max_age_is_cancelled_its_stock_released_and_any_charge_refunded() {
+    let rig = rig_with(
+        &[
+            ("retry_max", "1"),
+            ("saga_recovery_after_s", "0"),
+            ("charge_resolve_max_age_s", "0"),
+        ],
+        None,
+    );
+    rig.sims.payment.set_fault(Fault::Status(503));
+    let answer = rig.create(
+        "k-aged",
+        &order_body(demo::ACTIVE_USER, &[(demo::MONITOR, 2)], "tok_visa"),
+    );
+    assert_eq!(answer.status, 202, "{answer:?}");
+    let id = answer.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(rig.sims.inventory.stock(demo::MONITOR), Some(3));
+
+    // Payment still down and the order past its age: it stops holding the stock.
+    let report = rig.post("/api/v1/admin/orders/recover", "");
+    assert_eq!(report.status, 200, "{report:?}");
+    assert_eq!(status_of(&rig, &id), "cancelled", "{report:?}");
+    assert!(rig.sims.inventory.was_released(&id));
+    assert_eq!(rig.sims.inventory.stock(demo::MONITOR), Some(5));
+
+    // Payment back: the charge is resolved with its key and, having been made, refunded.
+    rig.sims.clear_faults();
+    let report = rig.post("/api/v1/admin/orders/recover", "");
+    assert_eq!(report.status, 200, "{report:?}");
+    assert_eq!(status_of(&rig, &id), "refunded", "{report:?}");
+    assert_eq!(rig.sims.payment.charges_for(&id), 1);
+    assert_eq!(rig.sims.payment.refunds(), 1, "no money kept");
+}
+
+fn status_of(rig: &Rig, id: &str) -> serde_json::Value {
+    rig.get(&format!("/api/v1/orders/{id}")).json()["status"].clone()
+}
+
+#[test]
 fn with_the_payment_breaker_open_nothing_is_sent_and_the_order_is_a_503() {
     let rig = rig_with(
         &[

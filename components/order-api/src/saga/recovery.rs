@@ -91,7 +91,26 @@ async fn recover_one(
             Ok(Some(cancelled_outcome(stored)))
         }
         RecoveryAction::RepeatChargeAndFinish => {
-            charge_and_finish(db, stored, Runner::Recovery).await
+            let outcome = charge_and_finish(db, stored, Runner::Recovery).await?;
+            if outcome.is_some() {
+                return Ok(outcome);
+            }
+            // Payment is still unreachable. Past `charge_resolve_max_age_s` the order stops
+            // holding its stock: it is cancelled and compensated, which releases the stock now
+            // and keeps resolving the charge (same key) to refund it if it was made.
+            let max_age_ms = seconds_variable("charge_resolve_max_age_s", 900).await * 1000;
+            let age_ms = clock::now_ms() - stored.order.created_at.millis();
+            if age_ms < max_age_ms {
+                return Ok(None);
+            }
+            let reason = format!(
+                "payment unresolved after {} s; cancelled, the charge is resolved and refunded if it was made",
+                max_age_ms / 1000
+            );
+            transition(stored, OrderStatus::Cancelled, Some(reason));
+            Ok(compensate(db, stored)
+                .await?
+                .then(|| cancelled_outcome(stored)))
         }
         RecoveryAction::ResumeCompensation => Ok(compensate(db, stored)
             .await?
