@@ -102,8 +102,17 @@ fn dev_tokens_are_accepted_for_their_scope_only() {
     assert_problem(&basic, 401, None);
     assert_eq!(basic.header("www-authenticate"), Some("Bearer"));
 
-    let ok = bearer(&host, &host.token("orders:stats"));
+    let stats_token = host.token("orders:stats");
+    let ok = bearer(&host, &stats_token);
     assert_eq!(ok.status, 200, "{ok:?}");
+    // Verified once, the same token is still held to its scope on every later request (an
+    // instance remembers verified tokens; it skips the signature check, never the scope).
+    assert_eq!(bearer(&host, &stats_token).status, 200);
+    let elsewhere = host.get_with(
+        "/api/v1/admin/orders",
+        &[("authorization", &format!("Bearer {stats_token}"))],
+    );
+    assert_problem(&elsewhere, 403, Some(&stats_token));
     let short = dev_token(&host.manifest, "orders:read orders:stats", 60);
     assert_eq!(bearer(&host, &short).status, 200);
 

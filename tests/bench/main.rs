@@ -1,6 +1,8 @@
-//! Benchmark (not a test): throughput and latency of the Order Service's `/health/live` versus a
-//! hello-world component, both served by the same `order-host` process in one run, plus the cost
-//! of instantiating each component. Prints a Markdown table for the README.
+//! Benchmark (not a test): throughput and latency of the Order Service's `/health/live`,
+//! `/health/ready` and an authenticated order read (`GET /api/v1/orders/{id}`: JWT verification
+//! and a SQLite read) versus a hello-world component, all served by the same `order-host`
+//! process in one run, plus the cost of instantiating each component. Prints a Markdown table
+//! for the README.
 //!
 //! Usage: `cargo run --release -p integration-tests --bin bench -- [--seconds 5] [--connections 16]
 //! [--setups 4]` (after `bash scripts/test.sh` or the component build it runs); `--setups 1` runs
@@ -107,14 +109,15 @@ fn process_cpu(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-async fn load(addr: &str, path: &str, seconds: u64, connections: usize, pid: u32) -> Run {
+async fn load(addr: &str, target: &Target, seconds: u64, connections: usize, pid: u32) -> Run {
     let cpu_before = process_cpu(pid);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let addr = addr.to_string();
-        let path: Arc<str> = Arc::from(path);
+        let path: Arc<str> = Arc::from(target.path.as_str());
+        let authorization = target.authorization.clone();
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(&addr)
                 .await
@@ -127,10 +130,11 @@ async fn load(addr: &str, path: &str, seconds: u64, connections: usize, pid: u32
             let mut latencies = Vec::new();
             let mut errors = 0;
             while Instant::now() < deadline {
-                let req = http::Request::get(&*path)
-                    .header("host", &addr)
-                    .body(Empty::<Bytes>::new())
-                    .unwrap();
+                let mut req = http::Request::get(&*path).header("host", &addr);
+                if let Some(value) = authorization.as_deref() {
+                    req = req.header("authorization", value);
+                }
+                let req = req.body(Empty::<Bytes>::new()).unwrap();
                 let t = Instant::now();
                 match sender.send_request(req).await {
                     Ok(resp) => {
@@ -202,6 +206,46 @@ async fn instantiation_times(manifest: &std::path::Path) -> Vec<(&'static str, D
     out
 }
 
+/// One thing to load: a label, a path and, for the order API, a bearer token.
+struct Target {
+    label: &'static str,
+    path: String,
+    authorization: Option<Arc<str>>,
+}
+
+impl Target {
+    fn open(label: &'static str, path: &str) -> Self {
+        Self {
+            label,
+            path: path.to_owned(),
+            authorization: None,
+        }
+    }
+}
+
+/// Places one order through the API and returns the authenticated read of it.
+fn order_read_target(host: &integration_tests::Host) -> Target {
+    let token = format!("Bearer {}", host.token("orders:read orders:write"));
+    let body = serde_json::json!({
+        "userId": simulators::demo::ACTIVE_USER,
+        "items": [{ "productId": simulators::demo::CABLE, "quantity": 1 }],
+        "paymentMethod": { "type": "card", "token": "tok_visa" },
+    });
+    let created = host.request(
+        "POST",
+        "/api/v1/orders",
+        &[("authorization", &token), ("idempotency-key", "bench-1")],
+        Some(&body.to_string()),
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.json()["id"].as_str().expect("order id").to_owned();
+    Target {
+        label: "GET /api/v1/orders/{id} (order-api: JWT RS256 verify + SQLite read)",
+        path: format!("/api/v1/orders/{id}"),
+        authorization: Some(Arc::from(token.as_str())),
+    }
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
@@ -234,38 +278,42 @@ fn main() {
             &["--max-instance-reuse-count", "1", "--no-pooling"],
         ),
     ];
+    let sims = simulators::Simulators::spawn().expect("simulators");
     for (setup, flags) in setups.into_iter().take(args.setups) {
         let host = flags
             .iter()
-            .fold(HostBuilder::new(&manifest), |b, f| b.arg(*f))
+            .fold(HostBuilder::new(&manifest).simulators(&sims), |b, f| {
+                b.arg(*f)
+            })
             .start();
         let addr = host.base.trim_start_matches("http://").to_string();
-        // Warm up both paths (first-request compile/instantiate costs are not the subject).
         let targets = [
-            ("/health/live (order-api)", "/health/live"),
-            (
+            Target::open("/health/live (order-api)", "/health/live"),
+            Target::open(
                 "/health/ready (order-api → SQLite, KV, composed adapters + emitter)",
                 "/health/ready",
             ),
-            ("hello-world component", "/bench/hello"),
+            order_read_target(&host),
+            Target::open("hello-world component", "/bench/hello"),
         ];
         // Warm up every path (first-request compile/instantiate costs are not the subject).
-        for (_, path) in targets {
-            runtime.block_on(load(&addr, path, 1, 2, host.pid()));
+        for target in &targets {
+            runtime.block_on(load(&addr, target, 1, 2, host.pid()));
         }
         let runs: Vec<Run> = targets
             .iter()
-            .map(|(_, path)| {
+            .map(|target| {
                 runtime.block_on(load(
                     &addr,
-                    path,
+                    target,
                     args.seconds,
                     args.connections,
                     host.pid(),
                 ))
             })
             .collect();
-        for ((target, _), run) in targets.iter().zip(&runs) {
+        for (target, run) in targets.iter().zip(&runs) {
+            let target = target.label;
             println!(
                 "| {setup} | {target} | {:.0} | {} | {} | {} | {:.0} |",
                 run.rps(),
@@ -275,14 +323,19 @@ fn main() {
                 run.host_cpu_per_request().as_secs_f64() * 1e6
             );
         }
-        let hello = runs[2].rps();
-        summary.push((setup, runs[0].rps() / hello, runs[1].rps() / hello));
+        let hello = runs[3].rps();
+        summary.push((
+            setup,
+            runs[0].rps() / hello,
+            runs[1].rps() / hello,
+            runs[2].rps() / hello,
+        ));
         host.stop();
     }
     println!();
-    for (setup, live, ready) in summary {
+    for (setup, live, ready, read) in summary {
         println!(
-            "- {setup}: /health/live at {live:.2}x and /health/ready at {ready:.2}x the hello-world throughput"
+            "- {setup}: /health/live at {live:.2}x, /health/ready at {ready:.2}x and an authenticated order read at {read:.2}x the hello-world throughput"
         );
     }
     println!();

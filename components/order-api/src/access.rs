@@ -7,6 +7,7 @@
 //! echoes the token: [`auth::AuthError`] messages are fixed phrases.
 
 mod keys;
+mod verified;
 
 use crate::problem::Problem;
 use crate::reply::Reply;
@@ -71,13 +72,23 @@ pub(crate) async fn require(request: &Request, scope: Scope) -> Result<Caller, R
     let now = now_s();
     let source = keys::KeySource::configured().await?;
     let jwks = source.keys(now, false).await?;
-    let outcome = match validator.authorize(authorization, &jwks, now, scope.as_str()) {
-        // A key rotated at the issuer: refetch a URL-sourced key set (rate limited) once.
-        Err(AuthError::UnknownKey) if source.is_remote() => {
-            let jwks = source.keys(now, true).await?;
-            validator.authorize(authorization, &jwks, now, scope.as_str())
+    let outcome = match verified::recheck(authorization, &jwks, &validator, now, scope) {
+        Some(outcome) => outcome,
+        None => {
+            let outcome = match validator.authorize(authorization, &jwks, now, scope.as_str()) {
+                // A key rotated at the issuer: refetch a URL-sourced key set (rate limited) once.
+                Err(AuthError::UnknownKey) if source.is_remote() => {
+                    let jwks = source.keys(now, true).await?;
+                    validator
+                        .authorize(authorization, &jwks, now, scope.as_str())
+                        .inspect(|claims| verified::remember(authorization, &jwks, claims))
+                }
+                outcome => {
+                    outcome.inspect(|claims| verified::remember(authorization, &jwks, claims))
+                }
+            };
+            outcome
         }
-        outcome => outcome,
     };
     let claims = outcome.map_err(|error| refusal(&error))?;
     let subject = claims.sub.unwrap_or_else(|| "unknown".to_string());

@@ -118,6 +118,14 @@ impl Validator {
         Ok(claims)
     }
 
+    /// Re-checks the claims of a token whose signature was already verified (issuer,
+    /// audience, time window, lifetime) at `now`, then requires `scope`: what a cache of
+    /// verified tokens must still do on every use.
+    pub fn recheck(&self, claims: &Claims, now: i64, scope: &str) -> Result<(), AuthError> {
+        self.check(claims, now)?;
+        claims.require_scope(scope)
+    }
+
     fn check(&self, claims: &Claims, now: i64) -> Result<(), AuthError> {
         if claims.iss != self.issuer {
             return Err(AuthError::WrongIssuer);

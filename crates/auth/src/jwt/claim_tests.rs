@@ -115,3 +115,33 @@ fn wrong_scope_is_403_after_a_valid_token() {
         401
     );
 }
+
+#[test]
+fn a_recheck_of_verified_claims_still_enforces_time_and_scope() {
+    let header = format!(
+        "Bearer {}",
+        ec_key(1).sign(&with(
+            json!({"scope": "orders:read", "exp": NOW + 60, "iat": NOW - 60})
+        ))
+    );
+    let v = Validator::new(ISS, AUD);
+    let claims = v
+        .authorize(Some(&header), &jwks(), NOW, "orders:read")
+        .expect("valid");
+    assert_eq!(v.recheck(&claims, NOW + 10, "orders:read"), Ok(()));
+    assert_eq!(
+        v.recheck(&claims, NOW + 10, "orders:admin"),
+        Err(AuthError::InsufficientScope("orders:admin".into()))
+    );
+    // Expired by now (past the 30 s leeway): a cached verification does not outlive the token.
+    assert_eq!(
+        v.recheck(&claims, NOW + 60 + 30, "orders:read"),
+        Err(AuthError::Expired)
+    );
+    // Another validator (issuer or audience changed) refuses the same claims.
+    let other = Validator::new("someone-else", AUD);
+    assert_eq!(
+        other.recheck(&claims, NOW, "orders:read"),
+        Err(AuthError::WrongIssuer)
+    );
+}
