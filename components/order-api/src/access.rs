@@ -74,21 +74,16 @@ pub(crate) async fn require(request: &Request, scope: Scope) -> Result<Caller, R
     let jwks = source.keys(now, false).await?;
     let outcome = match verified::recheck(authorization, &jwks, &validator, now, scope) {
         Some(outcome) => outcome,
-        None => {
-            let outcome = match validator.authorize(authorization, &jwks, now, scope.as_str()) {
-                // A key rotated at the issuer: refetch a URL-sourced key set (rate limited) once.
-                Err(AuthError::UnknownKey) if source.is_remote() => {
-                    let jwks = source.keys(now, true).await?;
-                    validator
-                        .authorize(authorization, &jwks, now, scope.as_str())
-                        .inspect(|claims| verified::remember(authorization, &jwks, claims))
-                }
-                outcome => {
-                    outcome.inspect(|claims| verified::remember(authorization, &jwks, claims))
-                }
-            };
-            outcome
-        }
+        None => match validator.authorize(authorization, &jwks, now, scope.as_str()) {
+            // A key rotated at the issuer: refetch a URL-sourced key set (rate limited) once.
+            Err(AuthError::UnknownKey) if source.is_remote() => {
+                let jwks = source.keys(now, true).await?;
+                validator
+                    .authorize(authorization, &jwks, now, scope.as_str())
+                    .inspect(|claims| verified::remember(authorization, &jwks, claims))
+            }
+            outcome => outcome.inspect(|claims| verified::remember(authorization, &jwks, claims)),
+        },
     };
     let claims = outcome.map_err(|error| refusal(&error))?;
     let subject = claims.sub.unwrap_or_else(|| "unknown".to_string());
