@@ -42,18 +42,7 @@ pub(crate) async fn charge_and_finish(
         compensate(db, stored).await?;
         return Ok(Some(cancelled_outcome(stored)));
     };
-    let request = ChargeRequest {
-        order_id: order_id.clone(),
-        amount: Money {
-            amount_minor: stored.order.total.amount_minor,
-            currency: stored.order.total.currency.to_string(),
-        },
-        payment_method: PaymentMethod {
-            kind: stored.payment_method_type.clone(),
-            token,
-        },
-        idempotency_key: SagaStep::charge_key(&order_id),
-    };
+    let request = charge_request(stored, token);
     let answer = payments::charge(request, trace(stored.traceparent.as_deref())).await;
     let now = clock::now_ms();
     match answer {
@@ -135,6 +124,23 @@ fn log_unresolved_charge(order_id: &str, error: &DependencyError) {
     }));
 }
 
+/// The charge for a stored order, always with its one payment key ([`SagaStep::charge_key`]):
+/// a repeat is answered with the first result, never charged twice.
+fn charge_request(stored: &StoredOrder, token: String) -> ChargeRequest {
+    ChargeRequest {
+        order_id: stored.order.id.clone(),
+        amount: Money {
+            amount_minor: stored.order.total.amount_minor,
+            currency: stored.order.total.currency.to_string(),
+        },
+        payment_method: PaymentMethod {
+            kind: stored.payment_method_type.clone(),
+            token,
+        },
+        idempotency_key: SagaStep::charge_key(&stored.order.id),
+    }
+}
+
 /// Payment refused: release stock, `payment_failed`, 402 carrying the order id.
 async fn payment_failed(
     db: &Db,
@@ -202,19 +208,7 @@ async fn resolve(
     }
     // A token without a payment id: a charge was sent but its answer was lost.
     if let (None, Some(token)) = (&stored.order.payment_id, &stored.payment_token) {
-        let order_id = stored.order.id.clone();
-        let request = ChargeRequest {
-            order_id: order_id.clone(),
-            amount: Money {
-                amount_minor: stored.order.total.amount_minor,
-                currency: stored.order.total.currency.to_string(),
-            },
-            payment_method: PaymentMethod {
-                kind: stored.payment_method_type.clone(),
-                token: token.clone(),
-            },
-            idempotency_key: SagaStep::charge_key(&order_id),
-        };
+        let request = charge_request(stored, token.clone());
         match payments::charge(request, trace.clone()).await {
             Ok(payment) => match payment.status {
                 PaymentStatus::Declined => return true,
