@@ -89,10 +89,7 @@ fn a_declined_payment_is_402_with_the_order_id_and_releases_the_stock() {
         "stock released"
     );
     assert!(rig.sims.inventory.was_released(&id));
-    assert_eq!(
-        rig.get(&format!("/api/v1/orders/{id}")).json()["status"],
-        "payment_failed"
-    );
+    assert_eq!(status_of(&rig, &id), "payment_failed");
 
     let again = rig.create("k-decline", &body);
     assert_eq!(
@@ -120,10 +117,7 @@ fn short_stock_is_409_naming_the_product_and_nothing_is_charged() {
     assert_eq!(rig.sims.payment.calls(), 0);
     assert_eq!(rig.sims.inventory.stock(demo::MOUSE), Some(100));
     let id = answer.json()["orderId"].as_str().unwrap().to_owned();
-    assert_eq!(
-        rig.get(&format!("/api/v1/orders/{id}")).json()["status"],
-        "cancelled"
-    );
+    assert_eq!(status_of(&rig, &id), "cancelled");
 }
 
 #[test]
@@ -317,6 +311,7 @@ fn an_unresolved_charge_past_its_max_age_is_cancelled_its_stock_released_and_any
     assert_eq!(rig.sims.payment.refunds(), 1, "no money kept");
 }
 
+/// The order's current `status`, as `GET /api/v1/orders/{id}` answers it.
 fn status_of(rig: &Rig, id: &str) -> serde_json::Value {
     rig.get(&format!("/api/v1/orders/{id}")).json()["status"].clone()
 }
@@ -351,10 +346,7 @@ fn with_the_payment_breaker_open_nothing_is_sent_and_the_order_is_a_503() {
         rig.sims.inventory.was_released(&id),
         "stock released at once"
     );
-    assert_eq!(
-        rig.get(&format!("/api/v1/orders/{id}")).json()["status"],
-        "cancelled"
-    );
+    assert_eq!(status_of(&rig, &id), "cancelled");
 }
 
 #[test]
@@ -510,10 +502,7 @@ fn a_pending_payment_is_202_and_reconciliation_confirms_it_once_captured() {
         "confirmed",
         "{report:?}"
     );
-    assert_eq!(
-        rig.get(&format!("/api/v1/orders/{id}")).json()["status"],
-        "confirmed"
-    );
+    assert_eq!(status_of(&rig, &id), "confirmed");
     assert_eq!(rig.sims.payment.charges_for(&id), 1);
 }
 
@@ -585,10 +574,7 @@ fn reading_a_stale_payment_pending_order_reconciles_it_with_payment() {
     );
     // Younger than payment_reconcile_after_s: answered from storage, Payment not asked.
     let before = rig.sims.payment.calls_to("GET /payments/{id}");
-    assert_eq!(
-        rig.get(&format!("/api/v1/orders/{id}")).json()["status"],
-        "payment_pending"
-    );
+    assert_eq!(status_of(&rig, &id), "payment_pending");
     assert_eq!(rig.sims.payment.calls_to("GET /payments/{id}"), before);
     std::thread::sleep(Duration::from_millis(1100));
     // Older: the read asks Payment and applies the capture.
