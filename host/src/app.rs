@@ -12,8 +12,9 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use crate::allowed_hosts::AllowedHosts;
-use crate::compose::{self, Inherited, Plug};
+use crate::compose::{self, Dependency, Inherited};
 use crate::ctx::{ComponentCaps, Ctx, HostServices};
+use crate::dependency_name::DependencyName;
 use crate::engine::{self, EngineOptions};
 use crate::instance_reuse::InstanceReuse;
 use crate::kv::KvBackend;
@@ -43,6 +44,9 @@ pub struct AppOptions {
     pub engine: EngineOptions,
     /// Variable values that take precedence over `SPIN_VARIABLE_*` (name → value).
     pub variable_overrides: HashMap<String, String>,
+    /// Set `TCP_NODELAY` on accepted connections. Spin does not (`false` is Spin's behaviour);
+    /// see [`HttpTrigger::new`].
+    pub tcp_nodelay: bool,
 }
 
 /// A loaded application, ready to serve.
@@ -125,7 +129,11 @@ impl App {
                 routes.push((Route::parse(pattern)?, handler));
                 ids.push((pattern.clone(), Arc::from(trigger.component.as_str())));
             }
-            Some(Arc::new(HttpTrigger::new(Router::new(routes)?, ids)))
+            Some(Arc::new(HttpTrigger::new(
+                Router::new(routes)?,
+                ids,
+                options.tcp_nodelay,
+            )))
         };
 
         let default_address = manifest
@@ -229,43 +237,39 @@ impl Loader<'_> {
         let decl = &self.manifest.components[id];
         let mut bytes = self.read_wasm(id)?;
         if !decl.dependencies.is_empty() {
-            let mut plugs = Vec::new();
-            for (import, dep) in &decl.dependencies {
-                let (provider_id, provider) = match (&dep.component, &dep.path) {
-                    (Some(pid), _) => (
-                        pid.clone(),
-                        self.read_wasm(pid)
-                            .with_context(|| format!("dependency `{pid}`"))?,
-                    ),
+            let mut dependencies = Vec::new();
+            for (entry, dep) in &decl.dependencies {
+                let provider = match (&dep.component, &dep.path) {
+                    (Some(pid), _) => self
+                        .read_wasm(pid)
+                        .with_context(|| format!("dependency `{pid}`"))?,
                     (None, Some(path)) => {
                         let p = self.manifest.resolve(path);
-                        (
-                            path.clone(),
-                            std::fs::read(&p).with_context(|| {
-                                format!("cannot read dependency {}", p.display())
-                            })?,
-                        )
+                        std::fs::read(&p)
+                            .with_context(|| format!("cannot read dependency {}", p.display()))?
                     }
                     (None, None) => unreachable!("validated by Manifest::parse"),
                 };
-                let inherited = if decl.dependencies_inherit_configuration {
+                // Spin spreads `dependencies_inherit_configuration = true` onto every entry;
+                // otherwise an entry inherits what its own `inherit_configuration` says, and
+                // nothing by default (`spin/crates/manifest/src/normalize.rs`).
+                let inherited = if decl.dependencies_inherit_configuration == Some(true) {
                     Inherited::All
                 } else {
                     match &dep.inherit_configuration {
                         Some(InheritConfiguration::All(true)) => Inherited::All,
                         Some(InheritConfiguration::Some(list)) => Inherited::Some(list.clone()),
-                        _ => Inherited::None,
+                        Some(InheritConfiguration::All(false)) | None => Inherited::Some(vec![]),
                     }
                 };
-                plugs.push(Plug {
-                    import: import.clone(),
-                    provider_id,
+                dependencies.push(Dependency {
+                    name: DependencyName::parse(entry)?,
                     provider,
-                    export: dep.export.clone().unwrap_or_else(|| import.clone()),
+                    export: dep.export.clone(),
                     inherited,
                 });
             }
-            bytes = compose::compose(id, bytes, plugs)?;
+            bytes = compose::compose(id, bytes, dependencies)?;
         }
         let component = Component::new(self.engine, &bytes)
             .map_err(crate::log::wasmtime_error)

@@ -1,150 +1,242 @@
-//! Component dependencies (`[component.x.dependencies]`), composed as Spin 4.1 does at load time:
-//! each import named in the manifest is satisfied by the provider component's export of the same
-//! name (or the `export` given), and every other import of either side stays an import of the
-//! composed component, for the host to link.
+//! Component dependencies (`[component.x.dependencies]`), composed exactly as Spin 4.1 composes
+//! them at load time (`spin/crates/compose/src/lib.rs`):
+//!
+//! 1. the depending component is registered in a wac composition graph under its component id;
+//! 2. for each entry, the imports it matches are collected (package- or interface-level, with or
+//!    without version; see [`DependencyName::matches_import`]); an entry that matches nothing is
+//!    refused;
+//! 3. each entry's component is registered **as its own package, named after the entry's
+//!    package** (`shop:adapters` for `shop:adapters@0.1.0`), and instantiated once: a second
+//!    entry for the same package fails with wac's "package `…` has already been registered in
+//!    the graph";
+//! 4. an import matched by two entries is a conflict;
+//! 5. each matched import is satisfied by the provider's export of the same name (or the entry's
+//!    `export`), which must exist (types-only interfaces included) and be a subtype of the import;
+//! 6. every export of the depending component is re-exported; the provider's other imports stay
+//!    imports of the composition, for the host to link.
+//!
+//! The messages are Spin's, so a failure here reads like the failure `spin up` would print.
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result, bail};
-use wac_graph::{CompositionGraph, EncodeOptions, types::Package};
+use anyhow::{Context, Result, anyhow, bail};
+use wac_graph::types::{Package, SubtypeChecker, WorldId};
+use wac_graph::{CompositionGraph, EncodeOptions, NodeId};
 
-/// One resolved dependency: the socket's import name, the provider's bytes and its export name.
-pub struct Plug {
-    /// Import of the depending component, e.g. `shop:order/users@0.1.0`.
-    pub import: String,
-    /// Identifies the provider in messages and deduplicates instantiations.
-    pub provider_id: String,
-    /// The provider component.
+use crate::dependency_name::DependencyName;
+
+/// One `[component.x.dependencies]` entry, resolved to its provider's bytes.
+pub struct Dependency {
+    /// The entry's name, e.g. `shop:adapters@0.1.0`.
+    pub name: DependencyName,
+    /// The provider component (`component = …` or `path = …`).
     pub provider: Vec<u8>,
-    /// The provider's export that satisfies the import.
-    pub export: String,
+    /// The entry's `export`: which of the provider's exports satisfies the import (only with
+    /// an interface-level name; Spin refuses it on package-level names).
+    pub export: Option<String>,
     /// Which of the depending component's capabilities the provider inherits.
     pub inherited: Inherited,
 }
 
-/// What a dependency inherits from the component that depends on it.
-#[derive(Debug, Clone)]
+/// What a dependency inherits from the component that depends on it (Spin's
+/// `InheritConfiguration`, after `dependencies_inherit_configuration` is spread onto entries).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inherited {
-    /// Nothing (Spin's default): any capability use is `access-denied` on Spin.
-    None,
     /// Everything.
     All,
-    /// The named capabilities (`key_value_stores`, `sqlite_databases`, `allowed_outbound_hosts`,
-    /// `variables`, ...).
+    /// The named capability sets (`key_value_stores`, `sqlite_databases`,
+    /// `allowed_outbound_hosts`, `variables`, …); empty is Spin's default.
     Some(Vec<String>),
 }
 
-/// The manifest capability an import needs, if it is a capability at all.
+/// The manifest capability set an import belongs to (`spin/crates/capabilities/src/lib.rs`),
+/// if it is a capability at all.
 fn capability_of(import: &str) -> Option<&'static str> {
     let name = import.split('@').next().unwrap_or(import);
     match name {
         "spin:key-value/key-value" | "wasi:keyvalue/store" => Some("key_value_stores"),
         "spin:sqlite/sqlite" => Some("sqlite_databases"),
         "spin:variables/variables" | "wasi:config/store" => Some("variables"),
+        "wasi:cli/environment" => Some("environment"),
+        "wasi:filesystem/preopens" => Some("files"),
         "spin:redis/redis"
+        | "spin:mqtt/mqtt"
+        | "spin:mysql/mysql"
+        | "spin:postgres/postgres"
         | "wasi:http/client"
-        | "wasi:http/handler"
-        | "wasi:http/outgoing-handler" => Some("allowed_outbound_hosts"),
+        | "wasi:http/outgoing-handler"
+        | "wasi:sockets/ip-name-lookup"
+        | "wasi:sockets/tcp-create-socket"
+        | "wasi:sockets/tcp"
+        | "wasi:sockets/udp-create-socket"
+        | "wasi:sockets/udp" => Some("allowed_outbound_hosts"),
         _ => None,
     }
 }
 
-/// A composed component shares one set of grants, so this host cannot give a dependency *less*
-/// than its parent. Instead it refuses, at load time, any dependency that would be denied a
-/// capability on real Spin, so local runs never hide a production `access-denied`.
-fn check_inheritance(provider_id: &str, imports: &[String], inherited: &Inherited) -> Result<()> {
+/// Spin wraps a dependency that does not inherit a capability in a deny-all adapter, so every
+/// use of it fails at run time. A composed component shares one set of grants in this host, so
+/// it cannot give a dependency *less* than its parent: instead it refuses, at load time, a
+/// dependency that imports a capability it does not inherit. Stricter than Spin (Spin loads
+/// it and denies the call), never laxer.
+fn check_inheritance(
+    entry: &DependencyName,
+    imports: &[String],
+    inherited: &Inherited,
+) -> Result<()> {
+    let Inherited::Some(granted) = inherited else {
+        return Ok(());
+    };
     for import in imports {
         let Some(capability) = capability_of(import) else {
             continue;
         };
-        let granted = match inherited {
-            Inherited::All => true,
-            Inherited::None => false,
-            Inherited::Some(list) => list.iter().any(|c| c == capability),
-        };
-        if !granted {
+        if !granted.iter().any(|c| c == capability) {
             bail!(
-                "dependency `{provider_id}` imports {import}, which needs `{capability}`, but does not inherit it; \
-                 set `dependencies_inherit_configuration = true` or `inherit_configuration` on the dependency"
+                "dependency '{entry}' imports {import}, which needs `{capability}`, but does not inherit it \
+                 (Spin would deny every such call); set `dependencies_inherit_configuration = true` on the \
+                 component or `inherit_configuration` on the dependency"
             );
         }
     }
     Ok(())
 }
 
-/// Composes `socket` with its `plugs` into one component. One provider instance serves every
-/// import it satisfies, as in Spin.
-pub fn compose(socket_id: &str, socket: Vec<u8>, plugs: Vec<Plug>) -> Result<Vec<u8>> {
-    let mut graph = CompositionGraph::new();
-    let socket_pkg = Package::from_bytes(&package_name(socket_id), None, socket, graph.types_mut())
-        .with_context(|| format!("component `{socket_id}` is not a valid component"))?;
-    let socket_ty = socket_pkg.ty();
-    let socket_pkg = graph.register_package(socket_pkg)?;
-    let socket_inst = graph.instantiate(socket_pkg);
+/// A registered dependency: where it sits in the graph and how the manifest named it.
+#[derive(Clone)]
+struct Registered {
+    name: DependencyName,
+    instance: NodeId,
+    world: WorldId,
+    export: Option<String>,
+}
 
-    let mut provider_instances = BTreeMap::new();
-    for plug in plugs {
-        if !graph.types()[socket_ty].imports.contains_key(&plug.import) {
+/// Composes component `component_id` with its dependencies into one component, as Spin does.
+/// Errors carry Spin's messages (see the module documentation for the rules).
+pub fn compose(
+    component_id: &str,
+    component: Vec<u8>,
+    dependencies: Vec<Dependency>,
+) -> Result<Vec<u8>> {
+    compose_inner(component_id, component, dependencies)
+        .with_context(|| format!("failed to resolve dependencies for component \"{component_id}\""))
+}
+
+fn compose_inner(
+    component_id: &str,
+    component: Vec<u8>,
+    dependencies: Vec<Dependency>,
+) -> Result<Vec<u8>> {
+    let mut graph = CompositionGraph::new();
+    let (world, instance) = register(&mut graph, component_id, component)
+        .context("an error occurred when preparing dependencies")?;
+    let import_names: Vec<String> = graph.types()[world].imports.keys().cloned().collect();
+
+    let mut mappings: BTreeMap<String, Vec<Registered>> = BTreeMap::new();
+    for dependency in dependencies {
+        let matched: Vec<&String> = import_names
+            .iter()
+            .filter(|import| dependency.name.matches_import(import))
+            .collect();
+        if matched.is_empty() {
             bail!(
-                "component `{socket_id}` declares dependency \"{}\" but does not import it",
-                plug.import
+                "dependency '{}' doesn't match any imports of component '{component_id}'",
+                dependency.name
             );
         }
-        let inst = match provider_instances.get(&plug.provider_id) {
-            Some(inst) => *inst,
-            None => {
-                let pkg = Package::from_bytes(
-                    &package_name(&plug.provider_id),
-                    None,
-                    plug.provider,
-                    graph.types_mut(),
-                )
-                .with_context(|| {
-                    format!("dependency `{}` is not a valid component", plug.provider_id)
-                })?;
-                let exports: Vec<String> =
-                    graph.types()[pkg.ty()].exports.keys().cloned().collect();
-                let imports: Vec<String> =
-                    graph.types()[pkg.ty()].imports.keys().cloned().collect();
-                check_inheritance(&plug.provider_id, &imports, &plug.inherited)?;
-                if !exports.contains(&plug.export) {
-                    bail!(
-                        "component `{}` does not export \"{}\" needed by `{socket_id}` (it exports: {})",
-                        plug.provider_id,
-                        plug.export,
-                        exports.join(", ")
-                    );
-                }
-                let pkg = graph.register_package(pkg)?;
-                let inst = graph.instantiate(pkg);
-                provider_instances.insert(plug.provider_id.clone(), inst);
-                inst
-            }
+        let (dep_world, dep_instance) = register(
+            &mut graph,
+            dependency.name.registration_name(),
+            dependency.provider,
+        )
+        .context("an error occurred when preparing dependencies")?;
+        let provider_imports: Vec<String> =
+            graph.types()[dep_world].imports.keys().cloned().collect();
+        check_inheritance(&dependency.name, &provider_imports, &dependency.inherited)?;
+        let registered = Registered {
+            name: dependency.name,
+            instance: dep_instance,
+            world: dep_world,
+            export: dependency.export,
         };
-        let export = graph
-            .alias_instance_export(inst, &plug.export)
-            .with_context(|| format!("`{}` has no export \"{}\"", plug.provider_id, plug.export))?;
-        graph
-            .set_instantiation_argument(socket_inst, &plug.import, export)
-            .with_context(|| {
-                format!(
-                    "\"{}\" exported by `{}` does not match what `{socket_id}` imports",
-                    plug.export, plug.provider_id
-                )
-            })?;
+        for import in matched {
+            mappings
+                .entry(import.clone())
+                .or_default()
+                .push(registered.clone());
+        }
     }
 
-    let exports: Vec<String> = graph.types()[socket_ty].exports.keys().cloned().collect();
+    let conflicts: Vec<String> = mappings
+        .iter()
+        .filter(|(_, infos)| infos.len() > 1)
+        .map(|(import, infos)| {
+            let names: Vec<String> = infos.iter().map(|i| i.name.to_string()).collect();
+            format!(
+                "import '{import}' satisfied by dependencies: '{}'",
+                names.join(", ")
+            )
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        bail!(
+            "component '{component_id}' has dependency conflicts: {}",
+            conflicts.join("; ")
+        );
+    }
+
+    let mut cache = Default::default();
+    let mut arguments = Vec::new();
+    for (import, mut infos) in mappings {
+        let info = infos.remove(0);
+        let export_name = info.export.clone().unwrap_or_else(|| import.clone());
+        let Some(export_ty) = graph.types()[info.world].exports.get(&export_name).copied() else {
+            bail!(
+                "dependency '{}' doesn't export '{export_name}' to satisfy import '{import}'",
+                info.name
+            );
+        };
+        let import_ty = graph.types()[world].imports[&import];
+        SubtypeChecker::new(&mut cache)
+            .is_subtype(export_ty, graph.types(), import_ty, graph.types())
+            .with_context(|| {
+                format!(
+                    "dependency '{}' exports '{export_name}' which is not compatible with import '{import}'",
+                    info.name
+                )
+            })
+            .context("an error occurred when preparing dependencies")?;
+        let node = graph
+            .alias_instance_export(info.instance, &export_name)
+            .map_err(|e| anyhow!(e))
+            .context("an error occurred when preparing dependencies")?;
+        arguments.push((import, node));
+    }
+    for (import, node) in arguments {
+        graph
+            .set_instantiation_argument(instance, &import, node)
+            .map_err(|e| anyhow!(e))
+            .context("an error occurred when preparing dependencies")?;
+    }
+
+    let exports: Vec<String> = graph.types()[world].exports.keys().cloned().collect();
     for name in exports {
-        let node = graph.alias_instance_export(socket_inst, &name)?;
+        let node = graph.alias_instance_export(instance, &name)?;
         graph.export(node, &name)?;
     }
     graph
         .encode(EncodeOptions::default())
-        .with_context(|| format!("composing `{socket_id}` with its dependencies failed"))
+        .map_err(|e| anyhow!(e))
+        .context("failed to encode composition graph")
 }
 
-/// wac package names must look like `ns:name`.
-fn package_name(component_id: &str) -> String {
-    format!("app:{}", component_id.replace('_', "-"))
+/// Registers `bytes` as package `name` and instantiates it once.
+fn register(graph: &mut CompositionGraph, name: &str, bytes: Vec<u8>) -> Result<(WorldId, NodeId)> {
+    let package = Package::from_bytes(name, None, bytes, graph.types_mut())?;
+    let world = package.ty();
+    let package = graph.register_package(package)?;
+    Ok((world, graph.instantiate(package)))
 }
+
+#[cfg(test)]
+mod tests;

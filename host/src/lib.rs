@@ -14,6 +14,7 @@ mod bindings;
 pub mod builder;
 pub mod compose;
 pub mod ctx;
+pub mod dependency_name;
 pub mod dev_token;
 pub mod engine;
 pub mod instance_reuse;

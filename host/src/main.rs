@@ -68,6 +68,10 @@ struct UpArgs {
     /// SPIN_VARIABLE_*_SERVICE_URL / SPIN_VARIABLE_AUTH_TOKEN_URL is set).
     #[arg(long)]
     no_simulators: bool,
+    /// Set TCP_NODELAY on accepted connections. Spin does not, and neither does order-host
+    /// by default, so a response that leaves in pieces stalls here as it would on Spin.
+    #[arg(long)]
+    tcp_nodelay: bool,
 }
 
 fn main() {
@@ -106,6 +110,7 @@ fn up(args: UpArgs) -> Result<()> {
             pooling: !args.no_pooling,
         },
         variable_overrides,
+        tcp_nodelay: args.tcp_nodelay,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use crate::dependency_name::{self, DependencyName};
+
 /// A parsed `spin.toml` plus the directory it was read from (relative paths resolve there).
 #[derive(Debug, Clone)]
 pub struct Manifest {
@@ -117,9 +119,20 @@ pub struct ComponentDecl {
     /// Component dependencies: import name → provider.
     #[serde(default)]
     pub dependencies: BTreeMap<String, DependencyDecl>,
-    /// Every dependency inherits this component's configuration.
+    /// `true`: every dependency inherits this component's configuration. Set at all (even
+    /// `false`), it excludes per-dependency `inherit_configuration`, as in Spin.
     #[serde(default)]
-    pub dependencies_inherit_configuration: bool,
+    pub dependencies_inherit_configuration: Option<bool>,
+    /// `files` (not served by this host): only recorded so that a component with files is
+    /// refused as a dependency, as Spin refuses it.
+    #[serde(default)]
+    pub files: Option<toml::Value>,
+    /// `ai_models` (not served by this host): recorded for the dependency check.
+    #[serde(default)]
+    pub ai_models: Option<toml::Value>,
+    /// `allowed_http_hosts` (Spin 1 form): recorded for the dependency check.
+    #[serde(default)]
+    pub allowed_http_hosts: Option<toml::Value>,
     /// `[component.<id>.build]`.
     pub build: Option<BuildDecl>,
 }
@@ -284,29 +297,65 @@ impl Manifest {
             }
         }
         for (id, c) in &self.components {
-            for (import, dep) in &c.dependencies {
-                if let Some(provider) = &dep.component {
-                    known(
-                        provider,
-                        &format!("[component.{id}.dependencies] \"{import}\""),
-                    )?;
-                    if provider == id {
-                        bail!("component `{id}` cannot depend on itself");
-                    }
-                } else if dep.path.is_none() {
-                    bail!(
-                        "[component.{id}.dependencies] \"{import}\": order-host loads `component = ...` and `path = ...` dependencies only"
-                    );
-                }
-                if c.dependencies_inherit_configuration && dep.inherit_configuration.is_some() {
-                    bail!(
-                        "[component.{id}]: dependencies_inherit_configuration and a per-dependency inherit_configuration cannot both be set"
-                    );
-                }
-            }
+            self.validate_dependencies(id, c)?;
             for name in c.variables.keys() {
                 validate_variable_name(name)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Spin 4.1's checks of a component's `dependencies` (`spin/crates/manifest/src/schema/v2.rs`
+    /// `ComponentDependencies::validate` and `normalize.rs`): names parse; a package-level name
+    /// takes no `export`; entries of one package are disjoint; `dependencies_inherit_configuration`
+    /// and per-entry `inherit_configuration` exclude each other; a component used as a
+    /// dependency has no resources or permissions of its own.
+    fn validate_dependencies(&self, id: &str, c: &ComponentDecl) -> Result<()> {
+        let mut names = Vec::new();
+        for (entry, dep) in &c.dependencies {
+            let name = DependencyName::parse(entry)
+                .with_context(|| format!("component {id:?} has invalid dependencies"))?;
+            if let DependencyName::Package(p) = &name
+                && p.interface.is_none()
+                && dep.export.is_some()
+            {
+                bail!(
+                    "component {id:?} has invalid dependencies: using an export to satisfy the package dependency {entry:?} is not currently permitted"
+                );
+            }
+            if let Some(provider) = &dep.component {
+                if !self.components.contains_key(provider) {
+                    bail!("dependency ID {provider} does not exist");
+                }
+                if provider == id {
+                    bail!("component `{id}` cannot depend on itself");
+                }
+                acceptable_dependency(provider, &self.components[provider], id)?;
+            } else if dep.path.is_none() {
+                bail!(
+                    "[component.{id}.dependencies] \"{entry}\": order-host loads `component = ...` and `path = ...` dependencies only"
+                );
+            }
+            names.push(name);
+        }
+        for (i, a) in names.iter().enumerate() {
+            for b in &names[i + 1..] {
+                if dependency_name::conflicting(a, b) {
+                    bail!(
+                        "component {id:?} has invalid dependencies: \"{a}\" dependency conflicts with \"{b}\""
+                    );
+                }
+            }
+        }
+        if c.dependencies_inherit_configuration.is_some()
+            && c.dependencies
+                .values()
+                .any(|d| d.inherit_configuration.is_some())
+        {
+            bail!(
+                "Component `{id}` specifies both `dependencies_inherit_configuration` and per-dependency \
+                 `inherit_configuration`. These are mutually exclusive; use one or the other."
+            );
         }
         Ok(())
     }
@@ -358,6 +407,53 @@ fn validate_variable_name(name: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Spin refuses a component with resources or permissions of its own as a dependency: they
+/// would not apply once it is composed (`spin/crates/manifest/src/normalize.rs`
+/// `ensure_is_acceptable_dependency`).
+fn acceptable_dependency(provider: &str, c: &ComponentDecl, depender: &str) -> Result<()> {
+    let mut surprises = Vec::new();
+    let set = |v: &Option<toml::Value>| match v {
+        None => false,
+        Some(toml::Value::Array(a)) => !a.is_empty(),
+        Some(toml::Value::Table(t)) => !t.is_empty(),
+        Some(_) => true,
+    };
+    if set(&c.ai_models) {
+        surprises.push("ai_models");
+    }
+    if set(&c.allowed_http_hosts) {
+        surprises.push("allowed_http_hosts");
+    }
+    if !c.allowed_outbound_hosts.is_empty() {
+        surprises.push("allowed_outbound_hosts");
+    }
+    if !c.dependencies.is_empty() {
+        surprises.push("dependencies");
+    }
+    if !c.environment.is_empty() {
+        surprises.push("environment");
+    }
+    if set(&c.files) {
+        surprises.push("files");
+    }
+    if !c.key_value_stores.is_empty() {
+        surprises.push("key_value_stores");
+    }
+    if !c.sqlite_databases.is_empty() {
+        surprises.push("sqlite_databases");
+    }
+    if !c.variables.is_empty() {
+        surprises.push("variables");
+    }
+    if surprises.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "Dependencies may not have their own resources or permissions. Component {provider} cannot be used as a dependency of {depender} because it specifies: {}",
+        surprises.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -423,7 +519,78 @@ source = "/abs/listener.wasm"
             "{ component = \"adapters\", inherit_configuration = true }",
         );
         let err = Manifest::parse(&text, PathBuf::from("/")).unwrap_err();
-        assert!(format!("{err:#}").contains("cannot both be set"), "{err:#}");
+        assert!(format!("{err:#}").contains("mutually exclusive"), "{err:#}");
+        // Spin refuses the pair even when the component-level flag is `false`.
+        let text = text.replace(
+            "dependencies_inherit_configuration = true",
+            "dependencies_inherit_configuration = false",
+        );
+        let err = Manifest::parse(&text, PathBuf::from("/")).unwrap_err();
+        assert!(format!("{err:#}").contains("mutually exclusive"), "{err:#}");
+    }
+
+    #[test]
+    fn a_dependency_with_resources_of_its_own_is_refused() {
+        for grant in [
+            "key_value_stores = [\"default\"]",
+            "allowed_outbound_hosts = [\"http://x.test\"]",
+            "files = [\"static/**\"]",
+            "variables = { a = \"b\" }",
+        ] {
+            let text = MINIMAL.replace(
+                "source = \"adapters.wasm\"",
+                &format!("source = \"adapters.wasm\"\n{grant}"),
+            );
+            let err = format!(
+                "{:#}",
+                Manifest::parse(&text, PathBuf::from("/")).unwrap_err()
+            );
+            assert!(
+                err.contains(
+                    "Component adapters cannot be used as a dependency of api because it specifies"
+                ),
+                "{grant}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_package_level_entry_may_not_name_an_export() {
+        let text = MINIMAL.replace(
+            "\"shop:order/users@0.1.0\" = { component = \"adapters\" }",
+            "\"shop:order@0.1.0\" = { component = \"adapters\", export = \"x\" }",
+        );
+        let err = format!(
+            "{:#}",
+            Manifest::parse(&text, PathBuf::from("/")).unwrap_err()
+        );
+        assert!(
+            err.contains("using an export to satisfy the package dependency"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn overlapping_entries_of_one_package_are_refused() {
+        let text = MINIMAL.replace(
+            "\"shop:order/users@0.1.0\" = { component = \"adapters\" }",
+            "\"shop:order/users@0.1.0\" = { component = \"adapters\" }\n\"shop:order@0.1.0\" = { component = \"adapters\" }",
+        );
+        let err = format!(
+            "{:#}",
+            Manifest::parse(&text, PathBuf::from("/")).unwrap_err()
+        );
+        assert!(err.contains("dependency conflicts with"), "{err}");
+    }
+
+    #[test]
+    fn malformed_entry_names_are_refused() {
+        let text = MINIMAL.replace("\"shop:order/users@0.1.0\"", "\"shop:order/users@next\"");
+        let err = format!(
+            "{:#}",
+            Manifest::parse(&text, PathBuf::from("/")).unwrap_err()
+        );
+        assert!(err.contains("invalid version in dependency name"), "{err}");
     }
 
     #[test]

@@ -81,12 +81,27 @@ impl HandlerState for ComponentInstances {
 pub struct HttpTrigger {
     router: Router<Arc<HttpComponent>>,
     ids: Vec<(String, Arc<str>)>,
+    tcp_nodelay: bool,
 }
 
 impl HttpTrigger {
     /// Routes (pattern → component) in manifest order.
-    pub fn new(router: Router<Arc<HttpComponent>>, ids: Vec<(String, Arc<str>)>) -> Self {
-        Self { router, ids }
+    ///
+    /// `tcp_nodelay`: whether accepted sockets get `TCP_NODELAY`. Spin 4.1 leaves Nagle's
+    /// algorithm on (`spin/crates/trigger-http/src/server.rs` accepts and serves the stream as
+    /// is), so a response that leaves in two writes, the second after the first is unacked,
+    /// waits for the client's delayed ACK (~40 ms on Linux). `false` reproduces that, so a
+    /// response pattern that stalls on Spin stalls here too.
+    pub fn new(
+        router: Router<Arc<HttpComponent>>,
+        ids: Vec<(String, Arc<str>)>,
+        tcp_nodelay: bool,
+    ) -> Self {
+        Self {
+            router,
+            ids,
+            tcp_nodelay,
+        }
     }
 
     /// Mean time to create a fresh instance (new store + instantiation from the pre-instance)
@@ -127,9 +142,9 @@ impl HttpTrigger {
                     continue;
                 }
             };
-            // Without TCP_NODELAY every response whose handler suspends waits ~40 ms for
-            // Nagle + delayed ACK.
-            let _ = stream.set_nodelay(true);
+            if self.tcp_nodelay {
+                let _ = stream.set_nodelay(true);
+            }
             let trigger = self.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {

@@ -182,6 +182,7 @@ async fn instantiation_times(manifest: &std::path::Path) -> Vec<(&'static str, D
         reuse: Default::default(),
         engine: Default::default(),
         variable_overrides: Default::default(),
+        tcp_nodelay: false,
     };
     let app = order_host::App::load(&options).await.expect("load app");
     let http = app.http.expect("http trigger");

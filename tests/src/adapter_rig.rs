@@ -41,16 +41,6 @@ pub fn manifest_with(services: impl IntoIterator<Item = (String, String)>) -> St
         .iter()
         .map(|(k, _)| format!("{k} = \"{{{{ {k} }}}}\"\n"))
         .collect();
-    let imports: String = [
-        "users",
-        "products",
-        "inventory",
-        "payments",
-        "dependency-health",
-    ]
-    .iter()
-    .map(|i| format!("\"shop:order/{i}@0.1.0\" = {{ component = \"dependency-adapters\" }}\n"))
-    .collect();
     format!(
         r#"spin_manifest_version = 2
 [application]
@@ -69,7 +59,8 @@ allowed_outbound_hosts = ["{{{{ user_service_url }}}}", "{{{{ product_service_ur
 dependencies_inherit_configuration = true
 
 [component.driver.dependencies]
-{imports}
+"shop:adapters@0.1.0" = {{ component = "dependency-adapters" }}
+
 [component.driver.variables]
 {passed}
 [component.dependency-adapters]

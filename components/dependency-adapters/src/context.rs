@@ -3,7 +3,7 @@
 
 use resilience::{Breaker, Guard, GuardError, Observer, Source, Transition};
 
-use crate::bindings::shop::order::types::{DataSource, DependencyError, TraceContext};
+use crate::bindings::exports::shop::adapters::types::{DataSource, DependencyError, TraceContext};
 use crate::clock::{WasiClock, WasiRandom};
 use crate::config::{self, Settings};
 use crate::kv::{BreakerKeys, Kv};

@@ -5,7 +5,7 @@
 
 use resilience::BreakerState as State;
 
-use crate::bindings::exports::shop::order::dependency_health::{BreakerState, DependencyStatus};
+use crate::bindings::exports::shop::adapters::dependency_health::{BreakerState, DependencyStatus};
 use crate::context::Context;
 use crate::service::Service;
 

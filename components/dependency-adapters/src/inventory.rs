@@ -11,10 +11,10 @@ use resilience::Idempotency;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::bindings::exports::shop::order::inventory::{
+use crate::bindings::exports::shop::adapters::inventory::{
     ReservationOutcome, StockLine, StockShortage,
 };
-use crate::bindings::shop::order::types::{DependencyError, TraceContext};
+use crate::bindings::exports::shop::adapters::types::{DependencyError, TraceContext};
 use crate::context::{Context, TransitionLog, dependency_error};
 use crate::outbound::{Answer, Call, CallError};
 use crate::service::Service;

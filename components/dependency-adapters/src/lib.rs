@@ -36,20 +36,22 @@ mod service;
 mod token;
 mod users;
 
-/// Bindings for the `shop:order/dependency-adapters` world.
+/// Bindings for the `shop:adapters/dependency-adapters` world.
 mod bindings {
     #![allow(missing_docs, dead_code, clippy::all)]
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "shop:order/dependency-adapters",
+        world: "shop:adapters/dependency-adapters",
+        // The interfaces live in `wit/deps/*` packages: generate bindings for them too.
+        generate_all,
     });
 }
 
-use bindings::exports::shop::order::{
+use bindings::exports::shop::adapters::types::{DependencyError, TraceContext};
+use bindings::exports::shop::adapters::{
     dependency_health, inventory as inventory_api, payments as payments_api,
     products as products_api, users as users_api,
 };
-use bindings::shop::order::types::{DependencyError, TraceContext};
 
 /// The exported implementation; all state lives in the host (key-value), none here.
 struct Adapters;

@@ -13,7 +13,7 @@ use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{EmptyBody, FullBody, OptionalBody};
 use spin_sdk::wasip3::http::types::ErrorCode;
 
-use crate::bindings::shop::order::types::{DependencyError, TraceContext};
+use crate::bindings::exports::shop::adapters::types::{DependencyError, TraceContext};
 use crate::clock::WasiClock;
 use crate::service::Service;
 

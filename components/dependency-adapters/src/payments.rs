@@ -12,8 +12,8 @@ use resilience::Idempotency;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::bindings::exports::shop::order::payments::{ChargeRequest, Payment, PaymentStatus};
-use crate::bindings::shop::order::types::{DependencyError, TraceContext};
+use crate::bindings::exports::shop::adapters::payments::{ChargeRequest, Payment, PaymentStatus};
+use crate::bindings::exports::shop::adapters::types::{DependencyError, TraceContext};
 use crate::context::{Context, TransitionLog, dependency_error};
 use crate::outbound::{Answer, Call, CallError, segment};
 use crate::service::Service;

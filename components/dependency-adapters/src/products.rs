@@ -17,8 +17,8 @@ use resilience::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::exports::shop::order::products::{Product, ProductLookup, ProductOutcome};
-use crate::bindings::shop::order::types::{DependencyError, Money, TraceContext};
+use crate::bindings::exports::shop::adapters::products::{Product, ProductLookup, ProductOutcome};
+use crate::bindings::exports::shop::adapters::types::{DependencyError, Money, TraceContext};
 use crate::clock::WasiClock;
 use crate::context::{Context, data_source};
 use crate::kv::product_key;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use spin_sdk::http::FullBody;
 use spin_sdk::http::body::IncomingBodyExt;
 
-use crate::bindings::shop::order::types::DependencyError;
+use crate::bindings::exports::shop::adapters::types::DependencyError;
 use crate::clock::WasiClock;
 use crate::config::Settings;
 use crate::kv::{Kv, token_key};

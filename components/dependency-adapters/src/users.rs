@@ -9,8 +9,8 @@
 use resilience::{CacheEntry, Clock, Idempotency, Source};
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::exports::shop::order::users::{User, UserLookup, UserStatus};
-use crate::bindings::shop::order::types::{DependencyError, TraceContext};
+use crate::bindings::exports::shop::adapters::types::{DependencyError, TraceContext};
+use crate::bindings::exports::shop::adapters::users::{User, UserLookup, UserStatus};
 use crate::clock::WasiClock;
 use crate::context::{Context, TransitionLog, data_source, dependency_error};
 use crate::kv::user_key;

@@ -1,7 +1,7 @@
 //! The variables the relay reads. Composed into its caller, the emitter sees the caller's
 //! variables; the optional ones fall back to defaults so any app with an outbox can use it.
 
-use crate::bindings::exports::shop::order::events::EventsError;
+use crate::bindings::exports::shop::events::events::EventsError;
 
 /// Used when the app does not define `outbox_max_attempts`.
 const DEFAULT_MAX_ATTEMPTS: u32 = 10;

@@ -17,16 +17,18 @@ mod config;
 mod outbox;
 mod relay;
 
-/// Bindings for the `shop:order/event-emitter` world.
+/// Bindings for the `shop:events/event-emitter` world.
 mod bindings {
     #![allow(missing_docs, dead_code, clippy::all)]
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "shop:order/event-emitter",
+        world: "shop:events/event-emitter",
+        // The interfaces live in `wit/deps/*` packages: generate bindings for them too.
+        generate_all,
     });
 }
 
-use bindings::exports::shop::order::events::{
+use bindings::exports::shop::events::events::{
     DispatchReport, EventStatus, EventsError, Guest, OutboxEntry, OutboxStats,
 };
 

@@ -2,7 +2,7 @@
 //! runs on it.
 //! Times are INTEGER Unix epoch milliseconds so "due" is a plain comparison.
 
-use crate::bindings::exports::shop::order::events::{
+use crate::bindings::exports::shop::events::events::{
     EventStatus, EventsError, OutboxEntry, OutboxStats,
 };
 use spin_sdk::sqlite::{Connection, RowResult, Value};

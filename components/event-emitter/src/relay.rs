@@ -19,7 +19,7 @@
 //! but an outage never dead-letters: it is not the events' fault, and a long outage must not
 //! turn the whole outbox into dead letters. The pass then fails with `broker`.
 
-use crate::bindings::exports::shop::order::events::{DispatchReport, EventsError};
+use crate::bindings::exports::shop::events::events::{DispatchReport, EventsError};
 use crate::clock;
 use crate::config::RelayConfig;
 use crate::outbox::{DueEvent, Outbox};

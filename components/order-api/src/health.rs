@@ -10,8 +10,8 @@
 //! - Redis (`redis_url`, `PING` with a short timeout): the outbox keeps events until the
 //!   relay can deliver them, so orders are still safe to take.
 
-use crate::bindings::shop::order::dependency_health::{self, BreakerState, DependencyStatus};
-use crate::bindings::shop::order::events::{self, OutboxStats};
+use crate::bindings::shop::adapters::dependency_health::{self, BreakerState, DependencyStatus};
+use crate::bindings::shop::events::events::{self, OutboxStats};
 use crate::reply::Reply;
 use futures::FutureExt;
 use serde_json::{Map, Value, json};

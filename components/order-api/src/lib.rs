@@ -25,6 +25,8 @@ mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
         world: "shop:order/order-api",
+        // The interfaces live in `wit/deps/*` packages: generate bindings for them too.
+        generate_all,
     });
 }
 

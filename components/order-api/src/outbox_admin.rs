@@ -4,7 +4,7 @@
 //! errors become problem+json.
 
 use crate::access::{self, Scope};
-use crate::bindings::shop::order::events::{
+use crate::bindings::shop::events::events::{
     self, EventStatus, EventsError, OutboxEntry, OutboxStats,
 };
 use crate::problem::Problem;

@@ -10,7 +10,7 @@
 //! buckets are gauges with an `le` label, which `histogram_quantile` accepts.
 
 use super::text::{Exposition, Kind, le};
-use crate::bindings::shop::order::dependency_health::{BreakerState, DependencyStatus};
+use crate::bindings::shop::adapters::dependency_health::{BreakerState, DependencyStatus};
 use resilience::breaker::{LatencyHistogram, RollingWindow};
 use spin_sdk::key_value::Store;
 

@@ -22,7 +22,7 @@ mod dependencies;
 mod http;
 mod text;
 
-use crate::bindings::shop::order::{dependency_health, events};
+use crate::bindings::{shop::adapters::dependency_health, shop::events::events};
 use crate::reply::Reply;
 use crate::routes;
 use request_metrics::{BOUNDS_MS, RouteRecord};

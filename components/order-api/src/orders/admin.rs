@@ -5,7 +5,7 @@ use super::input::{instant, invalid_input, query_param, read_body};
 use super::read::{list, status_filter};
 use super::{dispatch_events, open_db, order_not_found, order_reply, storage_problem};
 use crate::access::{self, Scope};
-use crate::bindings::shop::order::payments;
+use crate::bindings::shop::adapters::payments;
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::saga::{self, compensate, recovery};

@@ -5,7 +5,7 @@ pub(crate) mod create;
 mod input;
 pub(crate) mod read;
 
-use crate::bindings::shop::order::events;
+use crate::bindings::shop::events::events;
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::store::{Db, StoreError, StoredOrder};

@@ -2,10 +2,10 @@
 
 use super::steps::{Runner, charge_and_finish, finish, release, transition};
 use super::{Outcome, describe, trace};
-use crate::bindings::shop::order::inventory::{self, ReservationOutcome, StockLine};
-use crate::bindings::shop::order::products;
-use crate::bindings::shop::order::types::DependencyError;
-use crate::bindings::shop::order::users::{self, UserStatus};
+use crate::bindings::shop::adapters::inventory::{self, ReservationOutcome, StockLine};
+use crate::bindings::shop::adapters::products;
+use crate::bindings::shop::adapters::types::DependencyError;
+use crate::bindings::shop::adapters::users::{self, UserStatus};
 use crate::problem::Problem;
 use crate::store::{Db, StoreError, StoredOrder};
 use domain::{
@@ -61,7 +61,7 @@ pub(crate) async fn create_order(
 /// The buyer exists and may order.
 async fn check_buyer(
     user_id: &str,
-    trace: Option<crate::bindings::shop::order::types::TraceContext>,
+    trace: Option<crate::bindings::shop::adapters::types::TraceContext>,
 ) -> Result<(), Outcome> {
     match users::get_user(user_id.to_owned(), trace).await {
         Ok(lookup) if lookup.user.status == UserStatus::Active => Ok(()),
@@ -102,7 +102,7 @@ async fn check_buyer(
 /// Fetches every product concurrently and prices the lines.
 async fn price(
     request: &ValidatedOrder,
-    trace: Option<crate::bindings::shop::order::types::TraceContext>,
+    trace: Option<crate::bindings::shop::adapters::types::TraceContext>,
 ) -> Result<Vec<PricedItem>, Outcome> {
     let ids: Vec<String> = request.items.iter().map(|i| i.product_id.clone()).collect();
     let outcomes = products::get_products(ids, trace).await;

@@ -12,7 +12,7 @@ pub(crate) use create::create_order;
 pub(crate) use outcome::{Outcome, RETRY_AFTER_S, reply as outcome_reply};
 pub(crate) use steps::{compensate, transition};
 
-use crate::bindings::shop::order::types::{DependencyError, TraceContext};
+use crate::bindings::shop::adapters::types::{DependencyError, TraceContext};
 
 /// The trace context to send on every call made for `traceparent`, with the inbound
 /// `tracestate` while the request that carried it is in flight.

@@ -5,7 +5,7 @@ use super::steps::{
     Runner, cancelled_outcome, charge_and_finish, compensate, finish, release, transition,
 };
 use super::{Outcome, trace};
-use crate::bindings::shop::order::payments::{self, PaymentStatus};
+use crate::bindings::shop::adapters::payments::{self, PaymentStatus};
 use crate::store::{Db, StoreError, StoredOrder};
 use domain::{OrderStatus, RecoveryAction};
 use order_store::clock;

@@ -2,9 +2,11 @@
 //! charging (always with [`SagaStep::charge_key`]), releasing stock and compensating.
 
 use super::{Outcome, RETRY_AFTER_S, describe, trace};
-use crate::bindings::shop::order::inventory;
-use crate::bindings::shop::order::payments::{self, ChargeRequest, PaymentMethod, PaymentStatus};
-use crate::bindings::shop::order::types::{DependencyError, Money};
+use crate::bindings::shop::adapters::inventory;
+use crate::bindings::shop::adapters::payments::{
+    self, ChargeRequest, PaymentMethod, PaymentStatus,
+};
+use crate::bindings::shop::adapters::types::{DependencyError, Money};
 use crate::problem::Problem;
 use crate::store::{Db, StoreError, StoredOrder};
 use domain::{OrderStatus, SagaStep, Timestamp};
@@ -201,7 +203,7 @@ pub(crate) async fn compensate(db: &Db, stored: &mut StoredOrder) -> Result<bool
 /// The dependency calls of [`compensate`]; `false` when one failed.
 async fn resolve(
     stored: &mut StoredOrder,
-    trace: Option<crate::bindings::shop::order::types::TraceContext>,
+    trace: Option<crate::bindings::shop::adapters::types::TraceContext>,
 ) -> bool {
     if release(stored).await.is_err() {
         return false;
