@@ -300,17 +300,65 @@ fn payment_notification_published_on_redis_reaches_payment_listener() {
     assert_ne!(status, "malformed");
 }
 
+/// Spin's Redis trigger connects before the app serves; a configured address that cannot be
+/// reached ends `spin up` with "Redis trigger failed to connect to …". So does `order-host`.
 #[test]
-fn redis_unreachable_is_a_warning_and_http_keeps_serving() {
+fn a_configured_redis_that_cannot_be_reached_fails_start_up_as_on_spin() {
     let dead_port = integration_tests::free_port();
-    let host = HostBuilder::new(workspace_root().join("spin.toml"))
+    let (code, err) = HostBuilder::new(workspace_root().join("spin.toml"))
         .variable("redis_url", format!("redis://127.0.0.1:{dead_port}"))
-        .start();
-    assert_eq!(host.get("/health/live").status, 200);
-    eventually(Duration::from_secs(10), "a warning about Redis", || {
-        host.stderr()
-            .contains("Redis trigger cannot reach")
-            .then_some(())
+        .expect_failure();
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!(
+            "Redis trigger failed to connect to redis://127.0.0.1:{dead_port}"
+        )),
+        "{err}"
+    );
+}
+
+/// With no `redis_url` configured, `up` starts a local `redis-server` (as it starts the
+/// simulators), points the app at it, and stops it with the host.
+#[test]
+fn with_no_redis_configured_up_starts_a_local_one_that_the_trigger_uses() {
+    let host = HostBuilder::new(workspace_root().join("spin.toml")).start();
+    let url = eventually(
+        Duration::from_secs(10),
+        "the local Redis banner line",
+        || {
+            host.stdout()
+                .lines()
+                .find_map(|l| l.strip_prefix("Local Redis (redis_url): "))
+                .map(str::to_string)
+        },
+    );
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let event = r#"{"specversion":"1.0","id":"evt-local","type":"payment.captured.v1","source":"payment","data":{"paymentId":"p-1","orderId":"o-1"}}"#;
+    let receivers: i64 = redis::cmd("PUBLISH")
+        .arg("payments.events")
+        .arg(event)
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(
+        receivers, 1,
+        "the trigger subscribed before the host served"
+    );
+    let db = host.state_dir.join("sqlite_db.db");
+    eventually(Duration::from_secs(20), "the inbox row", || {
+        let c = rusqlite::Connection::open(&db).ok()?;
+        c.query_row(
+            "SELECT 1 FROM payment_inbox WHERE event_id = 'evt-local'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+    });
+
+    // Killed without a chance to clean up, the host still takes its Redis with it.
+    host.stop();
+    eventually(Duration::from_secs(10), "the local Redis to stop", || {
+        client.get_connection().is_err().then_some(())
     });
 }
 
@@ -469,4 +517,58 @@ fn instances_are_reused_up_to_the_configured_count_and_dropped_when_idle() {
         ),
         (1, 1, 1)
     );
+}
+
+/// Spin leaves `TCP_NODELAY` off on accepted sockets (and so does `order-host` by default): a
+/// response whose chunked terminator leaves in a second write waits ~40 ms for the client's
+/// delayed ACK on a kept-alive connection. Every order-api response therefore carries a
+/// `Content-Length` that matches its body and is never chunked, so it leaves in one write.
+#[test]
+fn every_order_api_response_has_a_content_length_and_is_not_chunked() {
+    let host = HostBuilder::new(workspace_root().join("spin.toml")).start();
+    let token = host.token("orders:read orders:write orders:admin orders:stats");
+    let bearer = format!("Bearer {token}");
+    let auth = [("authorization", bearer.as_str())];
+    let answers = [
+        ("live", host.get("/health/live")),
+        ("ready", host.get("/health/ready")),
+        ("openapi", host.get("/openapi.json")),
+        ("metrics", host.get("/metrics")),
+        ("unknown path", host.get("/no/such/path")),
+        ("no token", host.get("/api/v1/orders/ord_missing")),
+        (
+            "unknown order",
+            host.get_with("/api/v1/orders/ord_missing", &auth),
+        ),
+        (
+            "statistics",
+            host.get_with("/api/v1/orders/statistics", &auth),
+        ),
+        ("admin list", host.get_with("/api/v1/admin/orders", &auth)),
+        (
+            "bad create",
+            host.request(
+                "POST",
+                "/api/v1/orders",
+                &[
+                    auth[0],
+                    ("content-type", "application/json"),
+                    ("idempotency-key", "k1"),
+                ],
+                Some("{"),
+            ),
+        ),
+    ];
+    for (what, answer) in answers {
+        assert_eq!(
+            answer.header("content-length"),
+            Some(answer.body.len().to_string().as_str()),
+            "{what}: {answer:?}"
+        );
+        assert_eq!(
+            answer.header("transfer-encoding"),
+            None,
+            "{what}: {answer:?}"
+        );
+    }
 }

@@ -165,6 +165,7 @@ impl App {
                 .or_insert_with(|| RedisSubscription {
                     address,
                     channels: HashMap::new(),
+                    connected: None,
                 })
                 .channels
                 .insert(channel, handler);
@@ -173,6 +174,17 @@ impl App {
             http,
             redis: by_address.into_values().collect(),
         })
+    }
+
+    /// Connects every Redis trigger subscription before the app serves, as Spin does.
+    ///
+    /// # Errors
+    /// The first subscription that cannot connect (Spin exits in that case too).
+    pub async fn connect_triggers(&mut self) -> Result<()> {
+        for subscription in &mut self.redis {
+            subscription.connect().await?;
+        }
+        Ok(())
     }
 }
 

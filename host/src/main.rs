@@ -1,5 +1,6 @@
 //! The `order-host` command line (ARCHITECTURE §10).
 
+mod local_redis;
 mod simulators;
 
 use std::net::SocketAddr;
@@ -87,15 +88,24 @@ fn main() {
 }
 
 fn up(args: UpArgs) -> Result<()> {
+    let manifest = Manifest::load(&args.manifest)?;
     if !args.no_build {
-        builder::build_all(&Manifest::load(&args.manifest)?)?;
+        builder::build_all(&manifest)?;
     }
-    // Kept until `up` returns: the simulators serve as long as the app does.
+    // Kept until `up` returns: the simulators and the local Redis serve as long as the app does.
     let running_simulators = simulators::start(args.no_simulators)?;
     let sims = running_simulators.as_ref();
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| manifest.root.join(".spin"));
+    let local_redis = local_redis::start(&manifest, &state_dir)?;
+    let mut overrides = simulators::variable_overrides(sims);
+    if let Some(redis) = &local_redis {
+        overrides.insert(redis.variable.0.clone(), redis.variable.1.clone());
+    }
     // With no JWKS configured, trust the development key `order-host token` signs with.
-    let variable_overrides =
-        order_host::dev_token::with_dev_jwks(&args.manifest, simulators::variable_overrides(sims))?;
+    let variable_overrides = order_host::dev_token::with_dev_jwks(&args.manifest, overrides)?;
     let options = AppOptions {
         manifest: args.manifest,
         runtime_config: args.runtime_config,
@@ -116,7 +126,8 @@ fn up(args: UpArgs) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let app = App::load(&options).await?;
+        let mut app = App::load(&options).await?;
+        app.connect_triggers().await?;
         let listener = order_host::trigger_http::bind(options.listen).await?;
         let addr = listener.local_addr()?;
         println!("Serving http://{addr}");
@@ -130,6 +141,9 @@ fn up(args: UpArgs) -> Result<()> {
             }
         }
         simulators::print(sims);
+        if let Some(redis) = &local_redis {
+            println!("Local Redis ({}): {}", redis.variable.0, redis.variable.1);
+        }
         tokio::select! {
             served = order_host::serve(app, listener) => served,
             _ = shutdown_signal() => Ok(()),

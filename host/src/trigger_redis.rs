@@ -1,7 +1,12 @@
 //! The Redis trigger: one subscription per server address covering every channel routed to a
 //! component; each message runs in a fresh instance (as in Spin) calling
-//! `spin:redis/inbound-redis.handle-message`. If Redis is unreachable the HTTP side keeps
-//! serving and the subscription is retried with capped exponential backoff.
+//! `spin:redis/inbound-redis.handle-message`.
+//!
+//! Start-up is Spin's: every subscription connects before the app serves, and an unreachable
+//! server fails start-up with Spin's message (`Redis trigger failed to connect to …`,
+//! `spin/crates/trigger-redis/src/lib.rs`). A subscription lost *after* start-up is retried
+//! with capped exponential backoff while HTTP keeps serving; Spin instead ends its Redis trigger
+//! (and `spin up` exits) — a difference the README's compatibility table states.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -56,16 +61,39 @@ pub struct RedisSubscription {
     pub address: String,
     /// Channel → component.
     pub channels: HashMap<String, Arc<RedisComponent>>,
+    /// The subscription made by [`RedisSubscription::connect`], consumed by `run`.
+    pub connected: Option<redis::aio::PubSub>,
 }
 
 impl RedisSubscription {
-    /// Subscribes and dispatches until the task is dropped; reconnects on failure.
-    pub async fn run(self) {
+    /// Connects and subscribes to every channel, as Spin does before it serves.
+    ///
+    /// # Errors
+    /// `Redis trigger failed to connect to <address>` (password redacted) with the cause, when
+    /// the server cannot be reached or refuses a subscription.
+    pub async fn connect(&mut self) -> anyhow::Result<()> {
+        let pubsub = self.subscribe().await.map_err(|e| {
+            anyhow::anyhow!(
+                "Redis trigger failed to connect to {}: {e}",
+                redact(&self.address)
+            )
+        })?;
+        self.connected = Some(pubsub);
+        Ok(())
+    }
+
+    /// Dispatches messages until the task is dropped, starting with the subscription made by
+    /// `connect` (or a new one); reconnects with backoff if the subscription is lost.
+    pub async fn run(mut self) {
         let shown = redact(&self.address);
         let mut backoff = Duration::from_millis(200);
         let mut warned = false;
         loop {
-            match self.subscribe().await {
+            let subscribed = match self.connected.take() {
+                Some(pubsub) => Ok(pubsub),
+                None => self.subscribe().await,
+            };
+            match subscribed {
                 Ok(mut pubsub) => {
                     backoff = Duration::from_millis(200);
                     warned = false;

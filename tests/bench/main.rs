@@ -5,8 +5,9 @@
 //! for the README.
 //!
 //! Usage: `cargo run --release -p integration-tests --bin bench -- [--seconds 5] [--connections 16]
-//! [--setups 4]` (after `bash scripts/test.sh` or the component build it runs); `--setups 1` runs
-//! only the default setup, for quick before/after comparisons.
+//! [--setups 5]` (after `bash scripts/test.sh` or the component build it runs); `--setups 1` runs
+//! only the default setup, for quick before/after comparisons; `--setups 2` adds the same setup
+//! with `--tcp-nodelay`, to compare Spin's sockets (no `TCP_NODELAY`) with Nagle off.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +28,7 @@ fn args() -> Args {
     let mut args = Args {
         seconds: 5,
         connections: 16,
-        setups: 4,
+        setups: 5,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -37,7 +38,7 @@ fn args() -> Args {
             ("--connections", Some(v)) => args.connections = v as usize,
             ("--setups", Some(v)) => args.setups = v as usize,
             _ => {
-                eprintln!("usage: bench [--seconds N] [--connections N] [--setups 1..4]");
+                eprintln!("usage: bench [--seconds N] [--connections N] [--setups 1..5]");
                 std::process::exit(2);
             }
         }
@@ -261,10 +262,15 @@ fn main() {
     println!("| setup | target | req/s | p50 ms | p99 ms | errors | host CPU µs/req |");
     println!("|---|---|---|---|---|---|---|");
     let mut summary = Vec::new();
-    let setups: [(&str, &[&str]); 4] = [
+    let mut order_reads = Vec::new();
+    let setups: [(&str, &[&str]); 5] = [
         (
             "reuse 128/16 (Spin 4 default), pooling (default)",
             &["--max-instance-reuse-count", "128"],
+        ),
+        (
+            "as above, with TCP_NODELAY (not Spin)",
+            &["--max-instance-reuse-count", "128", "--tcp-nodelay"],
         ),
         (
             "reuse 128/16, on-demand",
@@ -331,12 +337,27 @@ fn main() {
             runs[1].rps() / hello,
             runs[2].rps() / hello,
         ));
+        order_reads.push((setup, runs[2].rps(), runs[2].percentile(0.50)));
         host.stop();
     }
     println!();
     for (setup, live, ready, read) in summary {
         println!(
             "- {setup}: /health/live at {live:.2}x, /health/ready at {ready:.2}x and an authenticated order read at {read:.2}x the hello-world throughput"
+        );
+    }
+    // Spin leaves TCP_NODELAY off; the app's responses must not stall on it (issue 15).
+    if let [
+        (spin_setup, spin_rps, spin_p50),
+        (nodelay_setup, nodelay_rps, nodelay_p50),
+        ..,
+    ] = order_reads[..]
+    {
+        println!(
+            "- authenticated order read, Spin's sockets ({spin_setup}) vs TCP_NODELAY ({nodelay_setup}): {spin_rps:.0} vs {nodelay_rps:.0} req/s ({:.2}x), p50 {} vs {} ms",
+            spin_rps / nodelay_rps,
+            ms(spin_p50),
+            ms(nodelay_p50)
         );
     }
     println!();

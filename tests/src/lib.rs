@@ -232,8 +232,14 @@ impl HostBuilder {
         });
         let (tx, rx) = std::sync::mpsc::channel();
         let out_pipe = child.stdout.take().expect("stdout");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let out_sink = stdout.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(out_pipe).lines().map_while(Result::ok) {
+                if let Ok(mut s) = out_sink.lock() {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
                 if let Some(addr) = line.strip_prefix("Serving ") {
                     let _ = tx.send(addr.trim().to_string());
                 }
@@ -253,6 +259,7 @@ impl HostBuilder {
             child,
             base,
             stderr,
+            stdout,
             state_dir,
             manifest: self.manifest,
             _temp: temp,
@@ -266,6 +273,7 @@ pub struct Host {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     stderr: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<String>>,
     /// Where its default stores live.
     pub state_dir: PathBuf,
     /// The manifest it serves.
@@ -392,6 +400,11 @@ impl Host {
     /// The host process id (the benchmark reads its CPU time).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Everything the host printed on stdout so far (the banner: routes, simulators, local Redis).
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Everything the host printed on stderr so far.
