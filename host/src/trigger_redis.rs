@@ -1,5 +1,5 @@
 //! The Redis trigger: one subscription per server address covering every channel routed to a
-//! component; each message runs in a fresh instance (as in Spin) calling
+//! component; each message runs, one after another (as Spin awaits each), in a fresh instance calling
 //! `spin:redis/inbound-redis.handle-message`.
 //!
 //! Start-up is Spin's: every subscription connects before the app serves, and an unreachable
@@ -111,15 +111,15 @@ impl RedisSubscription {
                             continue;
                         };
                         let payload = msg.get_payload_bytes().to_vec();
-                        // Messages are independent; a slow handler must not hold up the next.
-                        tokio::spawn(async move {
-                            if let Err(e) = component.handle(payload).await {
-                                crate::log::error(
-                                    &component.caps.id,
-                                    &format!("message on `{channel}` failed: {e:#}"),
-                                );
-                            }
-                        });
+                        // One message at a time, as Spin's subscriber awaits each handler before
+                        // reading the next (`spin/crates/trigger-redis/src/lib.rs`): a slow
+                        // handler holds up the channel on Spin, so it does here.
+                        if let Err(e) = component.handle(payload).await {
+                            crate::log::error(
+                                &component.caps.id,
+                                &format!("message on `{channel}` failed: {e:#}"),
+                            );
+                        }
                     }
                     crate::log::warn(
                         "redis",
