@@ -95,7 +95,11 @@ fn dispatch_appends_each_event_once_to_the_stream_and_publishes_it() {
 fn redis_outage_keeps_events_pending_and_redelivers_each_once_when_redis_is_back() {
     let port = free_port();
     let url = format!("redis://127.0.0.1:{port}");
-    let rig = rig(&url, &[]);
+    // The Redis trigger needs the server at start-up (as on Spin); the outage comes after.
+    let rig = {
+        let _up_at_start = PortRedis::start(port);
+        rig(&url, &[])
+    };
     let written: BTreeSet<String> = rig.insert_events(&["evt-1", "evt-2"]).into_iter().collect();
 
     let down = rig.admin("POST", "/api/v1/admin/outbox/dispatch");

@@ -11,6 +11,8 @@ use simulators::{Fault, demo};
 
 #[path = "orders/admin.rs"]
 mod admin;
+#[path = "orders/hardening.rs"]
+mod hardening;
 #[path = "orders/rig.rs"]
 mod rig;
 
@@ -419,6 +421,7 @@ fn a_saga_interrupted_after_the_charge_is_finished_by_recovery_with_one_charge()
             .post(&format!("{base}/api/v1/orders"))
             .header("authorization", &auth)
             .header("idempotency-key", "k-crash")
+            .header("content-type", "application/json")
             .send(body.as_str());
     });
     assert!(
@@ -471,6 +474,7 @@ fn a_saga_interrupted_after_the_charge_is_finished_by_recovery_with_one_charge()
     let retry_headers = [
         ("authorization", token.as_str()),
         ("idempotency-key", "k-crash"),
+        ("content-type", "application/json"),
     ];
     let retry = host.request("POST", "/api/v1/orders", &retry_headers, Some(&body));
     assert_eq!(retry.status, 201, "{retry:?}");

@@ -58,7 +58,11 @@ fn an_order_created_through_the_api_yields_its_events_once_with_the_inbound_trac
 fn orders_succeed_while_redis_is_down_and_their_events_go_out_once_when_it_is_back() {
     let port = integration_tests::free_port();
     let url = format!("redis://127.0.0.1:{port}");
-    let rig = rig(&url, &[]);
+    // The Redis trigger needs the server at start-up (as on Spin); the outage comes after.
+    let rig = {
+        let _up_at_start = PortRedis::start(port);
+        rig(&url, &[])
+    };
     let auth = format!("Bearer {}", rig.host.token("orders:write orders:admin"));
     let mut order_ids = BTreeSet::new();
     for n in 0..3 {

@@ -57,7 +57,12 @@ pub(crate) async fn ready() -> Reply {
         RedisCheck::Ok => "ok",
         RedisCheck::NotConfigured => "not_configured",
         RedisCheck::Failed(error) => {
-            reasons.push(format!("redis (degraded): {error}"));
+            // The driver's text goes to the log, not to the (unauthenticated) response.
+            let error_id = order_store::clock::random_hex(8);
+            crate::telemetry::log_internal_error(&error_id, "readiness-redis", &error);
+            reasons.push(format!(
+                "redis (degraded): unreachable (error id {error_id})"
+            ));
             "failed"
         }
     };
@@ -144,8 +149,12 @@ impl Report {
                 Some(value)
             }
             Err(error) => {
+                // The raw error goes to the log; the response names the check and the id.
+                let error_id = order_store::clock::random_hex(8);
+                crate::telemetry::log_internal_error(&error_id, "readiness", &error);
                 self.checks.insert(name.into(), "failed".into());
-                self.errors.insert(name.into(), error.into());
+                self.errors
+                    .insert(name.into(), format!("failed (error id {error_id})").into());
                 None
             }
         }

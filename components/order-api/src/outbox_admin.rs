@@ -110,18 +110,20 @@ pub(crate) async fn replay(request: Request, event_id: &str) -> Reply {
 /// operator must fix; an unreachable Redis is a 503 worth retrying.
 fn events_problem(error: &EventsError) -> Problem {
     match error {
-        EventsError::Broker(detail) => Problem::typed(
+        EventsError::Broker(detail) => Problem::internal(
             StatusCode::SERVICE_UNAVAILABLE,
             "broker-unavailable",
             "Event broker unavailable",
-            format!("Redis: {detail}"),
+            "the event broker (Redis) could not be reached or refused the events; they stay pending, retry later",
+            detail,
         )
         .retry_after(5),
-        EventsError::Storage(detail) => Problem::typed(
+        EventsError::Storage(detail) => Problem::internal(
             StatusCode::INTERNAL_SERVER_ERROR,
             "outbox-storage",
             "Outbox storage failed",
-            detail.clone(),
+            "the outbox could not be read or written; retry later",
+            detail,
         ),
         EventsError::InvalidConfig(detail) => Problem::typed(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -11,36 +11,36 @@ const TYPE_BASE: &str = "https://order-service.dev/problems/";
 pub(crate) struct Problem {
     status: StatusCode,
     detail: String,
-    allow: Option<&'static str>,
-    /// `(slug, title)` of a specific problem type; `None` is `about:blank`.
-    kind: Option<(&'static str, &'static str)>,
+    allow: Option<String>,
+    accept_post: Option<&'static str>,
+    /// `(slug, title)` of the specific problem type.
+    kind: (&'static str, &'static str),
     extensions: Map<String, Value>,
     retry_after_s: Option<u32>,
 }
 
 impl Problem {
-    /// 404: no resource at this path.
+    /// 404 `not-found`: no resource at this path.
     pub(crate) fn not_found(path: &str) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            detail: format!("no resource at {path}"),
-            allow: None,
-            kind: None,
-            extensions: Map::new(),
-            retry_after_s: None,
-        }
+        Self::typed(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("no resource at {path}"),
+        )
     }
 
-    /// 405: the resource exists but not for this method; `allow` lists the methods it has.
-    pub(crate) fn method_not_allowed(method: &str, path: &str, allow: &'static str) -> Self {
-        Self {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            detail: format!("{method} is not supported on {path}; use {allow}"),
-            allow: Some(allow),
-            kind: None,
-            extensions: Map::new(),
-            retry_after_s: None,
-        }
+    /// 405 `method-not-allowed`: the resource exists but not for this method; `allow` lists
+    /// the methods it has (sent as `Allow`, RFC 9110 §15.5.6).
+    pub(crate) fn method_not_allowed(method: &str, path: &str, allow: &str) -> Self {
+        let mut problem = Self::typed(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            format!("{method} is not supported on {path}; use {allow}"),
+        );
+        problem.allow = Some(allow.to_owned());
+        problem
     }
 
     /// A specific problem: `type` is `https://order-service.dev/problems/{slug}`.
@@ -54,15 +54,45 @@ impl Problem {
             status,
             detail: detail.into(),
             allow: None,
-            kind: Some((slug, title)),
+            accept_post: None,
+            kind: (slug, title),
             extensions: Map::new(),
             retry_after_s: None,
         }
     }
 
+    /// A failure inside the service (storage, broker): `detail` says what failed in the
+    /// service's words; the raw error (driver, SQL or Redis text) goes only to the log line
+    /// `internal_error`, which carries the same `errorId` as the body (issue 16: no internal
+    /// text in responses).
+    pub(crate) fn internal(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: &str,
+        raw_error: &str,
+    ) -> Self {
+        let error_id = order_store::clock::random_hex(8);
+        crate::telemetry::log_internal_error(&error_id, slug, raw_error);
+        Self::typed(
+            status,
+            slug,
+            title,
+            format!("{detail} (error id {error_id})"),
+        )
+        .with("errorId", error_id)
+    }
+
     /// Adds an extension member (`orderId`, `field`, `productId`, …).
     pub(crate) fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.extensions.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Adds `Accept-Post: media_type` (the media types a POST accepts; W3C LDP §7.1, as
+    /// RFC 9110 §15.5.16 suggests for a 415).
+    pub(crate) fn with_accept_post(mut self, media_type: &'static str) -> Self {
+        self.accept_post = Some(media_type);
         self
     }
 
@@ -79,13 +109,8 @@ impl Problem {
 
     /// The body as JSON.
     pub(crate) fn body(&self) -> Value {
-        let (type_uri, title) = match self.kind {
-            Some((slug, title)) => (format!("{TYPE_BASE}{slug}"), title),
-            None => (
-                "about:blank".to_owned(),
-                self.status.canonical_reason().unwrap_or("Error"),
-            ),
-        };
+        let (slug, title) = self.kind;
+        let type_uri = format!("{TYPE_BASE}{slug}");
         let mut body = json!({
             "type": type_uri,
             "title": title,
@@ -100,11 +125,14 @@ impl Problem {
         body
     }
 
-    /// The response. With `type: about:blank`, `title` is the status phrase (RFC 9457 §4.2.1).
+    /// The response (`application/problem+json`, with `Allow` and `Retry-After` when set).
     pub(crate) fn into_reply(self) -> Reply {
         let mut reply = Reply::json_as(self.status, "application/problem+json", &self.body());
-        if let Some(allow) = self.allow {
+        if let Some(allow) = &self.allow {
             reply = reply.with_header("allow", allow);
+        }
+        if let Some(media_type) = self.accept_post {
+            reply = reply.with_header("accept-post", media_type);
         }
         if let Some(seconds) = self.retry_after_s {
             reply = reply.with_header("retry-after", &seconds.to_string());

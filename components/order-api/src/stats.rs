@@ -62,7 +62,7 @@ pub(crate) async fn statistics(request: &Request) -> Reply {
 
     let db = match Db::open().await {
         Ok(db) => db,
-        Err(error) => return unavailable(&format!("database: {error}")),
+        Err(error) => return unavailable(&error.to_string()),
     };
     let totals = aggregate(&db, "'all'", from_ms, to_ms).await;
     let periods = aggregate(&db, query.group_by.period_sql(), from_ms, to_ms).await;
@@ -148,12 +148,13 @@ fn money(amount_minor: i64, currency: &str) -> Value {
 }
 
 /// The database could not answer: 503, the cause for operators in `detail`.
-fn unavailable(detail: &str) -> Reply {
-    Problem::typed(
+fn unavailable(raw_error: &str) -> Reply {
+    Problem::internal(
         StatusCode::SERVICE_UNAVAILABLE,
         "storage-unavailable",
         "Storage unavailable",
-        detail.to_string(),
+        "the order database could not answer the statistics query; retry later",
+        raw_error,
     )
     .into_reply()
 }

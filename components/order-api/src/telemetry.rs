@@ -224,6 +224,20 @@ pub(crate) fn log_request(entry: &RequestLog<'_>) {
     }
 }
 
+/// Logs a failure inside the service (storage, broker) with the raw error text, which never
+/// goes to the client: the problem it answers carries the same `errorId`.
+pub(crate) fn log_internal_error(error_id: &str, problem: &str, error: &str) {
+    emit(&serde_json::json!({
+        "ts": iso_now(),
+        "level": "error",
+        "component": "order-api",
+        "event": "internal_error",
+        "errorId": error_id,
+        "problem": problem,
+        "error": error,
+    }));
+}
+
 /// Writes one JSON line on stderr in a single write. (`eprintln!("{value}")` writes every JSON
 /// token separately — about 40 host calls and `write` system calls per line — and lines
 /// of concurrent instances can then interleave.)

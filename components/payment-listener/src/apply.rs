@@ -143,7 +143,7 @@ async fn change_order(db: &Db, n: &Notification, now: i64) -> Result<Outcome, St
     stored
         .order
         .transition(to, Timestamp(now), reason)
-        .map_err(|error| StoreError(error.to_string()))?;
+        .map_err(|error| StoreError::Failed(error.to_string()))?;
     // A failed payment hands the saga to order-api's recovery, which releases the stock.
     let hand_over = (to == OrderStatus::PaymentFailed).then_some(SagaStep::Compensating);
     db.save_status_change(&stored, hand_over, traceparent.as_deref(), now)

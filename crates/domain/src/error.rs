@@ -16,6 +16,12 @@ pub enum DomainError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The body repeats a JSON object member (see [`crate::parse_strict`]); `key` names it.
+    #[error("the JSON object member `{key}` appears more than once; send each member once")]
+    DuplicateMember {
+        /// The repeated member name.
+        key: String,
+    },
     /// Amounts in different currencies were combined.
     #[error("currency mismatch: {left} and {right} cannot be combined in one order")]
     CurrencyMismatch {

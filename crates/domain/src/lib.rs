@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod json;
 mod money;
 mod order;
 mod request;
@@ -15,6 +16,7 @@ mod status;
 mod time;
 
 pub use error::DomainError;
+pub use json::{StrictJsonError, parse_strict};
 pub use money::{Currency, Money};
 pub use order::{Order, OrderLine, PricedItem, StatusChange};
 pub use request::{CreateOrderRequest, OrderItemRequest, PaymentMethod, ValidatedOrder, limits};

@@ -61,8 +61,12 @@ pub struct CreateOrderRequest;
 impl CreateOrderRequest {
     /// Parses and validates a JSON body.
     pub fn parse(body: &[u8]) -> Result<ValidatedOrder, DomainError> {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| DomainError::invalid("body", format!("not valid JSON: {e}")))?;
+        let value: Value = crate::json::parse_strict(body).map_err(|e| match &e {
+            crate::StrictJsonError::DuplicateKey { key } => {
+                DomainError::DuplicateMember { key: key.clone() }
+            }
+            crate::StrictJsonError::Syntax(_) => DomainError::invalid("body", e.to_string()),
+        })?;
         let Value::Object(object) = value else {
             return Err(DomainError::invalid("body", "must be a JSON object"));
         };

@@ -3,24 +3,38 @@
 
 use spin_sdk::sqlite::{Connection, RowResult, Value};
 
-/// A storage failure. order-api turns it into a 500 (or 503 when [busy](Self::is_busy))
-/// problem at its HTTP edge; payment-listener returns it to the trigger, which logs it.
+/// Why a storage operation failed. order-api turns it into a problem at its HTTP edge (409
+/// for [`Conflict`](Self::Conflict), 503 when [busy](Self::is_busy), else 500 without the
+/// text, which only its log line carries); payment-listener returns it to the trigger.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// Optimistic concurrency: the order's `version` moved since this writer read it, so
+    /// another writer changed it first and this write was not applied (issue 16).
+    #[error("order `{order_id}` changed since it was read")]
+    Conflict {
+        /// The order that changed.
+        order_id: String,
+    },
+    /// The database failed; the text is the driver's (for logs only).
+    #[error("{0}")]
+    Failed(String),
+}
 
 impl StoreError {
     /// The database stayed locked past the host's busy timeout: a transient condition the
-    /// caller should retry, not a failure.
+    /// caller should retry, not a failure. (`spin:sqlite` reports it only as text.)
     pub fn is_busy(&self) -> bool {
-        let text = self.0.to_ascii_lowercase();
+        let Self::Failed(text) = self else {
+            return false;
+        };
+        let text = text.to_ascii_lowercase();
         text.contains("database is locked") || text.contains("database is busy")
     }
 }
 
 impl From<spin_sdk::sqlite::Error> for StoreError {
     fn from(error: spin_sdk::sqlite::Error) -> Self {
-        Self(format!("sqlite: {error:?}"))
+        Self::Failed(format!("sqlite: {error:?}"))
     }
 }
 

@@ -27,6 +27,9 @@ pub struct StoredOrder {
     pub traceparent: Option<String>,
     /// History entries already stored; later ones are new (and get their events).
     saved_history: usize,
+    /// The row's `version` when it was read (0 for a new order); every save is conditional
+    /// on it and moves it on by one.
+    version: i64,
 }
 
 impl StoredOrder {
@@ -47,7 +50,13 @@ impl StoredOrder {
             shipping_address,
             traceparent,
             saved_history: 0,
+            version: 0,
         }
+    }
+
+    /// The `version` this copy was read at (or last saved as).
+    pub fn version(&self) -> i64 {
+        self.version
     }
 
     /// Records that every history entry is stored now. Call it only once the transaction
@@ -55,13 +64,20 @@ impl StoredOrder {
     pub fn mark_saved(&mut self) {
         self.saved_history = self.order.status_history.len();
     }
+
+    /// Records that a save of this copy ([`Db::save_status_change`]) committed: the row is at
+    /// the next version now. Call it only after the commit.
+    pub fn mark_changed(&mut self) {
+        self.mark_saved();
+        self.version += 1;
+    }
 }
 
 /// The `orders` columns [`Db::hydrate`] reads, in its order; select them as
 /// `SELECT {ORDER_COLUMNS} FROM orders …`.
 pub const ORDER_COLUMNS: &str = "id, user_id, status, currency, total_minor, payment_id,
     reservation_id, payment_method_type, payment_token, shipping_address, saga_step,
-    traceparent, created_at, updated_at";
+    traceparent, created_at, updated_at, version";
 
 impl Db {
     /// Whether order-api has created the orders schema yet (another component may run first).
@@ -142,27 +158,31 @@ impl Db {
     pub async fn save_order(&self, stored: &mut StoredOrder, now: i64) -> Result<(), StoreError> {
         self.transaction(async |db| {
             let o = &stored.order;
-            db.exec(
-                "UPDATE orders SET status = ?, payment_id = ?, reservation_id = ?,
-                    payment_token = ?, saga_step = ?, saga_updated_at = ?, updated_at = ?
-                 WHERE id = ?",
-                vec![
-                    Value::Text(o.status.as_str().to_owned()),
-                    o.payment_id.clone().into(),
-                    stored.reservation_id.clone().into(),
-                    stored.payment_token.clone().into(),
-                    Value::Text(stored.saga_step.as_str().to_owned()),
-                    Value::Integer(now),
-                    Value::Integer(o.updated_at.millis()),
-                    Value::Text(o.id.clone()),
-                ],
-            )
-            .await?;
+            let changed = db
+                .exec(
+                    "UPDATE orders SET status = ?, payment_id = ?, reservation_id = ?,
+                        payment_token = ?, saga_step = ?, saga_updated_at = ?, updated_at = ?,
+                        version = version + 1
+                     WHERE id = ? AND version = ?",
+                    vec![
+                        Value::Text(o.status.as_str().to_owned()),
+                        o.payment_id.clone().into(),
+                        stored.reservation_id.clone().into(),
+                        stored.payment_token.clone().into(),
+                        Value::Text(stored.saga_step.as_str().to_owned()),
+                        Value::Integer(now),
+                        Value::Integer(o.updated_at.millis()),
+                        Value::Text(o.id.clone()),
+                        Value::Integer(stored.version),
+                    ],
+                )
+                .await?;
+            conditional(changed, &o.id)?;
             db.append_history(stored, stored.traceparent.as_deref(), now)
                 .await
         })
         .await?;
-        stored.mark_saved();
+        stored.mark_changed();
         Ok(())
     }
 
@@ -170,7 +190,10 @@ impl Db {
     /// was loaded with its event, carrying `traceparent`. `hand_over` also moves the saga to
     /// that step (`saga_updated_at = now`), e.g. to `compensating` for order-api's recovery
     /// pass. Leaves payment, reservation and token as they are. Runs inside the caller's
-    /// transaction; call [`StoredOrder::mark_saved`] once it commits.
+    /// transaction; call [`StoredOrder::mark_changed`] once it commits.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the row is no longer at `stored`'s version.
     pub async fn save_status_change(
         &self,
         stored: &StoredOrder,
@@ -182,30 +205,34 @@ impl Db {
         let status = Value::Text(o.status.as_str().to_owned());
         let updated_at = Value::Integer(o.updated_at.millis());
         let id = Value::Text(o.id.clone());
-        match hand_over {
+        let version = Value::Integer(stored.version);
+        let changed = match hand_over {
             None => {
                 self.exec(
-                    "UPDATE orders SET status = ?, updated_at = ? WHERE id = ?",
-                    vec![status, updated_at, id],
+                    "UPDATE orders SET status = ?, updated_at = ?, version = version + 1
+                     WHERE id = ? AND version = ?",
+                    vec![status, updated_at, id, version],
                 )
                 .await?
             }
             Some(step) => {
                 self.exec(
                     "UPDATE orders SET status = ?, updated_at = ?, saga_step = ?,
-                        saga_updated_at = ?
-                     WHERE id = ?",
+                        saga_updated_at = ?, version = version + 1
+                     WHERE id = ? AND version = ?",
                     vec![
                         status,
                         updated_at,
                         Value::Text(step.as_str().to_owned()),
                         Value::Integer(now),
                         id,
+                        version,
                     ],
                 )
                 .await?
             }
         };
+        conditional(changed, &o.id)?;
         self.append_history(stored, traceparent, now).await
     }
 
@@ -256,12 +283,12 @@ impl Db {
     pub async fn hydrate(&self, row: &RowResult) -> Result<StoredOrder, StoreError> {
         let id = text(row, 0)?;
         let currency = Currency::parse(&text(row, 3)?)
-            .map_err(|error| StoreError(format!("order {id}: {error}")))?;
+            .map_err(|error| StoreError::Failed(format!("order {id}: {error}")))?;
         let items = self.load_lines(&id, &currency).await?;
         let status_history = self.load_history(&id).await?;
         let saga = text(row, 10)?;
-        let saga_step =
-            SagaStep::parse(&saga).ok_or_else(|| StoreError(format!("saga step `{saga}`")))?;
+        let saga_step = SagaStep::parse(&saga)
+            .ok_or_else(|| StoreError::Failed(format!("saga step `{saga}`")))?;
         let saved_history = status_history.len();
         Ok(StoredOrder {
             order: Order {
@@ -282,6 +309,7 @@ impl Db {
             shipping_address: opt_text(row, 9),
             traceparent: opt_text(row, 11),
             saved_history,
+            version: int(row, 14)?,
         })
     }
 
@@ -334,7 +362,18 @@ impl Db {
     }
 }
 
+/// `Ok` when a conditional `UPDATE … WHERE id = ? AND version = ?` changed the row; a
+/// [`StoreError::Conflict`] when another writer moved the version first.
+fn conditional(changed: u64, order_id: &str) -> Result<(), StoreError> {
+    if changed == 0 {
+        return Err(StoreError::Conflict {
+            order_id: order_id.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// A stored status name.
 fn parse_status(name: &str) -> Result<OrderStatus, StoreError> {
-    OrderStatus::parse(name).ok_or_else(|| StoreError(format!("unknown status `{name}`")))
+    OrderStatus::parse(name).ok_or_else(|| StoreError::Failed(format!("unknown status `{name}`")))
 }

@@ -22,14 +22,16 @@ pub fn order_event(
     now: i64,
 ) -> Result<CloudEvent, StoreError> {
     let data = serde_json::to_value(order)
-        .map_err(|error| StoreError(format!("order {} as JSON: {error}", order.id)))?;
+        .map_err(|error| StoreError::Failed(format!("order {} as JSON: {error}", order.id)))?;
     CloudEvent::builder(event_id, ORDER_EVENT_SOURCE, event_type)
         .time_ms(now)
         .subject(order.id.clone())
         .json_data(data)
         .traceparent(traceparent.filter(|t| events::is_valid_traceparent(t)))
         .build()
-        .map_err(|error| StoreError(format!("order {} event {event_type}: {error}", order.id)))
+        .map_err(|error| {
+            StoreError::Failed(format!("order {} event {event_type}: {error}", order.id))
+        })
 }
 
 impl Db {

@@ -7,7 +7,7 @@ use spin_sdk::sqlite::RowResult;
 pub fn text(row: &RowResult, index: usize) -> Result<String, StoreError> {
     row.get::<&str>(index)
         .map(str::to_owned)
-        .ok_or_else(|| StoreError(format!("column {index} is not text")))
+        .ok_or_else(|| StoreError::Failed(format!("column {index} is not text")))
 }
 
 /// A nullable TEXT column.
@@ -18,5 +18,5 @@ pub fn opt_text(row: &RowResult, index: usize) -> Option<String> {
 /// A NOT NULL INTEGER column.
 pub fn int(row: &RowResult, index: usize) -> Result<i64, StoreError> {
     row.get::<i64>(index)
-        .ok_or_else(|| StoreError(format!("column {index} is not an integer")))
+        .ok_or_else(|| StoreError::Failed(format!("column {index} is not an integer")))
 }

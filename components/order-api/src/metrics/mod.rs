@@ -52,8 +52,9 @@ fn store_error(route: &str, error: &str) {
 pub(crate) async fn scrape() -> Reply {
     // This instance's own batch first, so a scrape counts every request it answered before.
     http::write_now().await;
+    let routes: Vec<&'static str> = routes::patterns().collect();
     let (requests, dependencies, outbox) = futures::join!(
-        http::load_all(routes::PATTERNS),
+        http::load_all(&routes),
         dependency_health::status(),
         events::stats(),
     );

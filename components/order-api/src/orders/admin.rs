@@ -1,15 +1,17 @@
 //! Admin endpoints (scope `orders:admin`): list, cancel with compensation, status changes,
 //! saga recovery and payment reconciliation.
 
-use super::input::{instant, invalid_input, query_param, read_body};
+use super::input::{instant, invalid_input, query_param, read_json_body, strict_json};
 use super::read::{list, status_filter};
-use super::{dispatch_events, open_db, order_not_found, order_reply, storage_problem};
+use super::{
+    dispatch_events, open_db, order_changed, order_not_found, order_reply, storage_problem,
+};
 use crate::access::{self, Scope};
 use crate::bindings::shop::adapters::payments;
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::saga::{self, compensate, recovery};
-use crate::store::{Db, ListFilter, StoredOrder};
+use crate::store::{Db, ListFilter, StoreError, StoredOrder};
 use domain::{OrderStatus, SagaStep};
 use order_store::clock;
 use serde_json::{Value, json};
@@ -103,11 +105,13 @@ pub(crate) async fn set_status(request: Request, id: &str) -> Reply {
     if let Err(reply) = access::require(&request, Scope::OrdersAdmin).await {
         return reply;
     }
-    let body = match read_body(request).await {
-        Ok(body) => body,
+    let value: Value = match read_json_body(request)
+        .await
+        .and_then(|body| strict_json(&body))
+    {
+        Ok(value) => value,
         Err(problem) => return problem.into_reply(),
     };
-    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let Some(status) = value["status"].as_str().and_then(OrderStatus::parse) else {
         let names: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
         return invalid_input(
@@ -175,6 +179,11 @@ async fn change(id: &str, next: OrderStatus, reason: Option<String>) -> Reply {
     match result {
         Ok(true) => order_reply(StatusCode::OK, &stored),
         Ok(false) => order_reply(StatusCode::ACCEPTED, &stored),
+        Err(StoreError::Conflict { .. }) => {
+            // Lost the race: answer with the status the winner left, read after the fact.
+            let now = db.load_order(id).await.ok().flatten();
+            order_changed(id, now.as_ref().map(|s| s.order.status.as_str()))
+        }
         Err(error) => storage_problem(&error),
     }
 }

@@ -1,7 +1,7 @@
 //! `POST /api/v1/orders` (scope `orders:write`): validate, claim the `Idempotency-Key`, run
 //! the saga, keep the answer for replays.
 
-use super::input::{header, invalid_input, read_body};
+use super::input::{header, invalid_input, malformed_body, read_json_body};
 use super::{dispatch_events, open_db, storage_problem};
 use crate::access::{self, Scope};
 use crate::problem::Problem;
@@ -45,7 +45,7 @@ pub(crate) async fn create(request: Request) -> Reply {
         .filter(|t| t.len() == 55 && t.is_ascii())
         .map(str::to_owned)
         .unwrap_or_else(|| format!("00-{}-{}-01", clock::random_hex(16), clock::random_hex(8)));
-    let body = match read_body(request).await {
+    let body = match read_json_body(request).await {
         Ok(body) => body,
         Err(problem) => return problem.into_reply(),
     };
@@ -133,13 +133,10 @@ pub(crate) async fn create(request: Request) -> Reply {
 /// A refused request body: malformed JSON is 400, a wrong field 422; both name the field.
 fn validation_problem(error: &DomainError) -> Problem {
     match error {
-        DomainError::Invalid { field, reason } if field == "body" => Problem::typed(
-            StatusCode::BAD_REQUEST,
-            "malformed-body",
-            "Malformed request body",
-            format!("the body is not a valid order: {reason}"),
-        )
-        .with("field", field.as_str()),
+        DomainError::Invalid { field, reason } if field == "body" => {
+            malformed_body(field, &format!("the body is not a valid order: {reason}"))
+        }
+        DomainError::DuplicateMember { key } => malformed_body(key, &error.to_string()),
         DomainError::Invalid { field, reason } => Problem::typed(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-field",

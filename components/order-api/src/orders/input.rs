@@ -47,6 +47,70 @@ pub(crate) async fn read_body(request: Request) -> Result<Vec<u8>, Problem> {
     Ok(body)
 }
 
+/// Reads a JSON request body: the media type must be `application/json` or
+/// `application/*+json` (RFC 6839 structured suffix; parameters and case ignored, RFC 9110
+/// §8.3.1), else 415 with `Accept-Post` naming what is accepted; a missing `Content-Type` is 415
+/// too, since a body of unknown type is not read as JSON. Then [`read_body`]'s size limit.
+pub(crate) async fn read_json_body(request: Request) -> Result<Vec<u8>, Problem> {
+    let content_type = header(&request, "content-type");
+    if !content_type.is_some_and(is_json_media_type) {
+        let detail = match content_type {
+            Some(given) => format!(
+                "the body must be JSON: send `Content-Type: application/json` (got `{given}`)"
+            ),
+            None => "the body must be JSON: send `Content-Type: application/json`".to_owned(),
+        };
+        return Err(Problem::typed(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            detail,
+        )
+        .with("accept", vec!["application/json", "application/*+json"])
+        .with_accept_post("application/json"));
+    }
+    read_body(request).await
+}
+
+/// `application/json` or `application/<anything>+json`, with any parameters, in any case.
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let Some(subtype) = essence.strip_prefix("application/") else {
+        return false;
+    };
+    subtype == "json"
+        || subtype
+            .strip_suffix("+json")
+            .is_some_and(|prefix| !prefix.is_empty() && !prefix.contains('/'))
+}
+
+/// A request body parsed as strict JSON (no duplicate member names, see
+/// [`domain::parse_strict`]); 400 `malformed-body` naming the repeated member, or the syntax
+/// error.
+pub(crate) fn strict_json(body: &[u8]) -> Result<serde_json::Value, Problem> {
+    domain::parse_strict(body).map_err(|error| match &error {
+        domain::StrictJsonError::DuplicateKey { key } => malformed_body(key, &error.to_string()),
+        domain::StrictJsonError::Syntax(_) => malformed_body("body", &error.to_string()),
+    })
+}
+
+/// 400 `malformed-body`: the body is not the JSON it must be; `field` names the member at
+/// fault (or `body`).
+pub(crate) fn malformed_body(field: &str, detail: &str) -> Problem {
+    Problem::typed(
+        StatusCode::BAD_REQUEST,
+        "malformed-body",
+        "Malformed request body",
+        detail,
+    )
+    .with("field", field)
+}
+
 /// 400 naming the input that is wrong.
 pub(crate) fn invalid_input(field: &str, detail: impl Into<String>) -> Problem {
     Problem::typed(

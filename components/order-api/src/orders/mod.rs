@@ -17,8 +17,12 @@ async fn open_db() -> Result<Db, Reply> {
     Db::open().await.map_err(|error| storage_problem(&error))
 }
 
-/// A storage failure as a 500 problem.
+/// A storage failure as a problem: 409 when another writer changed the order first, 503 when
+/// the database stayed busy, else 500 (the driver's text only in the log).
 fn storage_problem(error: &StoreError) -> Reply {
+    if let StoreError::Conflict { order_id } = error {
+        return order_changed(order_id, None);
+    }
     if error.is_busy() {
         // Another writer holds the database; nothing was lost (the saga resumes from its
         // recorded step), so tell clients to retry with the same Idempotency-Key.
@@ -31,12 +35,38 @@ fn storage_problem(error: &StoreError) -> Reply {
         .retry_after(1)
         .into_reply();
     }
-    Problem::typed(
+    Problem::internal(
         StatusCode::INTERNAL_SERVER_ERROR,
         "storage-failure",
         "The order database failed",
-        format!("{error}; retry later"),
+        "the order database failed; nothing was changed by this request unless its order reports otherwise; retry later",
+        &error.to_string(),
     )
+    .into_reply()
+}
+
+/// 409 `order-changed`: another writer changed the order between this request's read and its
+/// write, so nothing was applied; `current` is the status it has now, when known.
+fn order_changed(id: &str, current: Option<&str>) -> Reply {
+    let detail = match current {
+        Some(status) => format!(
+            "order `{id}` changed while this request was processed and is now `{status}`; nothing was applied. Read it again and decide"
+        ),
+        None => format!(
+            "order `{id}` changed while this request was processed; nothing was applied. Read it again and decide"
+        ),
+    };
+    let problem = Problem::typed(
+        StatusCode::CONFLICT,
+        "order-changed",
+        "Order changed",
+        detail,
+    )
+    .with("orderId", id);
+    match current {
+        Some(status) => problem.with("status", status),
+        None => problem,
+    }
     .into_reply()
 }
 

@@ -39,7 +39,7 @@ pub(super) async fn ensure(db: &Db) -> Result<(), StoreError> {
             }
             for statement in *statements {
                 db.exec(statement, vec![]).await.map_err(|error| {
-                    StoreError(format!("migration {version} ({name}): {error}"))
+                    StoreError::Failed(format!("migration {version} ({name}): {error}"))
                 })?;
             }
             db.exec(

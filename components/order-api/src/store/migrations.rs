@@ -67,4 +67,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &[&str])] = &[
     // The outbox has one definition, shared with event-emitter and payment-listener; it is
     // idempotent (`IF NOT EXISTS`), so databases created before it moved here are unaffected.
     (2, "outbox (crates/events)", events::OUTBOX_SCHEMA),
+    // Optimistic concurrency: every write of an order is `... WHERE id = ? AND version = ?`
+    // and bumps it, so a writer that read an older version changes nothing (issue 16).
+    (
+        3,
+        "orders.version",
+        &["ALTER TABLE orders ADD COLUMN version INTEGER NOT NULL DEFAULT 0"],
+    ),
 ];
