@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test. On a fresh machine it first installs what the tests need: the
-# wasm32-wasip2 Rust target and redis-server. Then it builds the release host and the release
+# wasm32-wasip2 Rust target, redis-server and schemathesis (PyPI). Then it builds the release host and the release
 # components (the same .wasm files `order-host up` serves) and runs the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,13 @@ if ! command -v redis-server >/dev/null 2>&1; then
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >/dev/null
+fi
+
+# schemathesis drives the running service from its OpenAPI document (tests/orders/conformance.rs).
+schemathesis_version="4.32.5"
+if ! schemathesis --version 2>/dev/null | grep -q "$schemathesis_version"; then
+    echo "==> installing schemathesis $schemathesis_version"
+    python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
 
 # All wasm crates of the workspace (components and test fixtures).

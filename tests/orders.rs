@@ -11,6 +11,8 @@ use simulators::{Fault, demo};
 
 #[path = "orders/admin.rs"]
 mod admin;
+#[path = "orders/conformance.rs"]
+mod conformance;
 #[path = "orders/hardening.rs"]
 mod hardening;
 #[path = "orders/rig.rs"]

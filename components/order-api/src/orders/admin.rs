@@ -1,7 +1,9 @@
 //! Admin endpoints (scope `orders:admin`): list, cancel with compensation, status changes,
 //! saga recovery and payment reconciliation.
 
-use super::input::{instant, invalid_input, query_param, read_json_body, strict_json};
+use super::input::{
+    instant, invalid_input, optional_json_object, query_param, read_json_body, strict_json,
+};
 use super::read::{list, status_filter};
 use super::{
     dispatch_events, open_db, order_changed, order_not_found, order_reply, storage_problem,
@@ -92,12 +94,20 @@ pub(crate) async fn cancel(request: Request, id: &str) -> Reply {
     if let Err(reply) = access::require(&request, Scope::OrdersAdmin).await {
         return reply;
     }
-    change(
-        id,
-        OrderStatus::Cancelled,
-        Some("cancelled by an administrator".into()),
-    )
-    .await
+    let reason = match optional_json_object(request).await {
+        Ok(None) => None,
+        Ok(Some(body)) => match body.get("reason") {
+            None => None,
+            Some(Value::String(reason)) => Some(reason.chars().take(500).collect::<String>()),
+            Some(_) => {
+                return invalid_input("reason", "reason must be text (at most 500 characters)")
+                    .into_reply();
+            }
+        },
+        Err(problem) => return problem.into_reply(),
+    };
+    let reason = reason.unwrap_or_else(|| "cancelled by an administrator".into());
+    change(id, OrderStatus::Cancelled, Some(reason)).await
 }
 
 /// `POST /api/v1/admin/orders/{orderId}/status` with `{status, reason?}`.

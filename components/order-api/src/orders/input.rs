@@ -52,7 +52,29 @@ pub(crate) async fn read_body(request: Request) -> Result<Vec<u8>, Problem> {
 /// §8.3.1), else 415 with `Accept-Post` naming what is accepted; a missing `Content-Type` is 415
 /// too, since a body of unknown type is not read as JSON. Then [`read_body`]'s size limit.
 pub(crate) async fn read_json_body(request: Request) -> Result<Vec<u8>, Problem> {
-    let content_type = header(&request, "content-type");
+    check_json_media_type(header(&request, "content-type"))?;
+    read_body(request).await
+}
+
+/// An optional JSON object body (`POST …/cancel {reason?}`): an empty body is `None`; any
+/// other body must be a JSON media type and a strict JSON object, else 415 / 400.
+pub(crate) async fn optional_json_object(
+    request: Request,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, Problem> {
+    let content_type = header(&request, "content-type").map(str::to_owned);
+    let body = read_body(request).await?;
+    if body.is_empty() {
+        return Ok(None);
+    }
+    check_json_media_type(content_type.as_deref())?;
+    match strict_json(&body)? {
+        serde_json::Value::Object(members) => Ok(Some(members)),
+        _ => Err(malformed_body("body", "the body must be a JSON object")),
+    }
+}
+
+/// 415 unless `content_type` is a JSON media type (see [`read_json_body`]).
+fn check_json_media_type(content_type: Option<&str>) -> Result<(), Problem> {
     if !content_type.is_some_and(is_json_media_type) {
         let detail = match content_type {
             Some(given) => format!(
@@ -69,7 +91,7 @@ pub(crate) async fn read_json_body(request: Request) -> Result<Vec<u8>, Problem>
         .with("accept", vec!["application/json", "application/*+json"])
         .with_accept_post("application/json"));
     }
-    read_body(request).await
+    Ok(())
 }
 
 /// `application/json` or `application/<anything>+json`, with any parameters, in any case.
