@@ -12,13 +12,13 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use crate::allowed_hosts::AllowedHosts;
-use crate::compose::{self, Dependency, Inherited};
+use crate::compose::{self, Dependency};
 use crate::ctx::{ComponentCaps, Ctx, HostServices};
 use crate::dependency_name::DependencyName;
 use crate::engine::{self, EngineOptions};
 use crate::instance_reuse::InstanceReuse;
 use crate::kv::KvBackend;
-use crate::manifest::{InheritConfiguration, Manifest};
+use crate::manifest::Manifest;
 use crate::redis::RedisConnections;
 use crate::routes::{Route, Router};
 use crate::runtime_config::{KvBackendConfig, RuntimeConfig};
@@ -262,23 +262,11 @@ impl Loader<'_> {
                     }
                     (None, None) => unreachable!("validated by Manifest::parse"),
                 };
-                // Spin spreads `dependencies_inherit_configuration = true` onto every entry;
-                // otherwise an entry inherits what its own `inherit_configuration` says, and
-                // nothing by default (`spin/crates/manifest/src/normalize.rs`).
-                let inherited = if decl.dependencies_inherit_configuration == Some(true) {
-                    Inherited::All
-                } else {
-                    match &dep.inherit_configuration {
-                        Some(InheritConfiguration::All(true)) => Inherited::All,
-                        Some(InheritConfiguration::Some(list)) => Inherited::Some(list.clone()),
-                        Some(InheritConfiguration::All(false)) | None => Inherited::Some(vec![]),
-                    }
-                };
                 dependencies.push(Dependency {
                     name: DependencyName::parse(entry)?,
                     provider,
                     export: dep.export.clone(),
-                    inherited,
+                    inherited: compose::inherited(decl.dependencies_inherit_configuration, dep),
                 });
             }
             bytes = compose::compose(id, bytes, dependencies)?;

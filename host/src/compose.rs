@@ -49,6 +49,26 @@ pub enum Inherited {
     Some(Vec<String>),
 }
 
+/// What one dependency entry inherits, as Spin normalizes it
+/// (`spin/crates/manifest/src/normalize.rs`, `spin/crates/loader/src/local.rs` `locked_inherit`):
+/// `dependencies_inherit_configuration = true` on the component gives every entry everything;
+/// otherwise the entry's own `inherit_configuration` (`true`, `false` or a list) decides, and
+/// nothing is inherited by default.
+pub fn inherited(
+    dependencies_inherit_configuration: Option<bool>,
+    entry: &crate::manifest::DependencyDecl,
+) -> Inherited {
+    use crate::manifest::InheritConfiguration;
+    if dependencies_inherit_configuration == Some(true) {
+        return Inherited::All;
+    }
+    match &entry.inherit_configuration {
+        Some(InheritConfiguration::All(true)) => Inherited::All,
+        Some(InheritConfiguration::Some(list)) => Inherited::Some(list.clone()),
+        Some(InheritConfiguration::All(false)) | None => Inherited::Some(vec![]),
+    }
+}
+
 /// The manifest capability set an import belongs to (`spin/crates/capabilities/src/lib.rs`),
 /// if it is a capability at all.
 fn capability_of(import: &str) -> Option<&'static str> {

@@ -251,6 +251,7 @@ fn outbox_json(stats: &OutboxStats) -> Value {
         "pending": stats.pending,
         "dead": stats.dead,
         "delivered": stats.delivered,
-        "oldestPendingAtMs": stats.oldest_pending_at_ms,
+        // RFC 3339, as in `GET /api/v1/admin/outbox` and every other time on this API.
+        "oldestPendingAt": stats.oldest_pending_at_ms.map(|ms| domain::Timestamp(ms).to_string()),
     })
 }

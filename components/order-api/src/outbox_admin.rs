@@ -199,11 +199,5 @@ fn query_param(request: &Request, name: &str) -> Option<String> {
 
 /// 400 naming the query parameter that is wrong (the same shape as the order endpoints').
 fn invalid_query(name: &str, detail: String) -> Problem {
-    Problem::typed(
-        StatusCode::BAD_REQUEST,
-        "invalid-request",
-        "Invalid request",
-        format!("`{name}` {detail}"),
-    )
-    .with("field", name)
+    Problem::invalid_parameter(name, format!("`{name}` {detail}"))
 }

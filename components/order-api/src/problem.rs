@@ -43,6 +43,18 @@ impl Problem {
         problem
     }
 
+    /// 400 `invalid-parameter`: query parameter `name` is malformed (the one shape every route
+    /// uses for query parameters; `parameter` names it).
+    pub(crate) fn invalid_parameter(name: &str, detail: impl Into<String>) -> Self {
+        Self::typed(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameter",
+            "Invalid query parameter",
+            detail,
+        )
+        .with("parameter", name)
+    }
+
     /// A specific problem: `type` is `https://order-service.dev/problems/{slug}`.
     pub(crate) fn typed(
         status: StatusCode,

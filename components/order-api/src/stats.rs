@@ -47,13 +47,10 @@ pub(crate) async fn statistics(request: &Request) -> Reply {
     let query = match parse(request.uri().query().unwrap_or_default()) {
         Ok(query) => query,
         Err(error) => {
-            return Problem::typed(
-                StatusCode::BAD_REQUEST,
-                "invalid-parameter",
-                "Invalid query parameter",
+            return Problem::invalid_parameter(
+                error.parameter,
                 format!("query parameter `{}` {}", error.parameter, error.reason),
             )
-            .with("parameter", error.parameter)
             .into_reply();
         }
     };

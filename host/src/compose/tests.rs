@@ -340,3 +340,37 @@ fn the_repository_manifest_composes_under_spins_rules() {
         "every shop:* import is satisfied"
     );
 }
+
+fn entry(inherit: &str) -> crate::manifest::DependencyDecl {
+    let text = format!(
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n[component.a]\nsource = \"a.wasm\"\n[component.a.dependencies]\n\"x:y\" = {{ component = \"b\"{inherit} }}\n[component.b]\nsource = \"b.wasm\"\n"
+    );
+    let manifest = crate::manifest::Manifest::parse(&text, "/".into()).expect("manifest");
+    manifest.components["a"].dependencies["x:y"].clone()
+}
+
+#[test]
+fn inheritance_follows_spins_normalisation() {
+    use super::inherited;
+    // Nothing by default, nothing with `false`.
+    assert_eq!(inherited(None, &entry("")), Inherited::Some(vec![]));
+    assert_eq!(inherited(Some(false), &entry("")), Inherited::Some(vec![]));
+    assert_eq!(
+        inherited(None, &entry(", inherit_configuration = false")),
+        Inherited::Some(vec![])
+    );
+    // The component-level flag gives every entry everything.
+    assert_eq!(inherited(Some(true), &entry("")), Inherited::All);
+    // Per entry: `true` or a list of capability sets.
+    assert_eq!(
+        inherited(None, &entry(", inherit_configuration = true")),
+        Inherited::All
+    );
+    assert_eq!(
+        inherited(
+            None,
+            &entry(", inherit_configuration = [\"key_value_stores\"]")
+        ),
+        Inherited::Some(vec!["key_value_stores".into()])
+    );
+}

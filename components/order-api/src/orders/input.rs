@@ -192,7 +192,9 @@ pub(crate) fn limit(request: &Request) -> Result<u32, Problem> {
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| invalid_input("limit", "limit must be a whole number from 1 to 100")),
+            .ok_or_else(|| {
+                Problem::invalid_parameter("limit", "limit must be a whole number from 1 to 100")
+            }),
     }
 }
 
@@ -207,7 +209,7 @@ pub(crate) fn cursor(request: &Request) -> Result<Option<Cursor>, Problem> {
         return Ok(None);
     };
     let bad = || {
-        invalid_input(
+        Problem::invalid_parameter(
             "cursor",
             "cursor must be a nextCursor value from a previous page",
         )
@@ -229,7 +231,7 @@ pub(crate) fn instant(name: &str, text: &str) -> Result<i64, Problem> {
     domain::Timestamp::parse_rfc3339(text)
         .map(domain::Timestamp::millis)
         .ok_or_else(|| {
-            invalid_input(
+            Problem::invalid_parameter(
                 name,
                 format!("{name} must be RFC 3339 (2026-11-25T10:00:00Z) or epoch milliseconds"),
             )

@@ -1,6 +1,6 @@
 //! `GET /api/v1/orders/{orderId}` and `GET /api/v1/users/{userId}/orders` (scope `orders:read`).
 
-use super::input::{cursor, encode_cursor, invalid_input, limit, query_param};
+use super::input::{cursor, encode_cursor, limit, query_param};
 use super::{open_db, order_not_found, order_reply, storage_problem};
 use crate::access::{self, Scope};
 use crate::problem::Problem;
@@ -82,7 +82,7 @@ pub(super) fn status_filter(request: &Request) -> Result<Option<OrderStatus>, Pr
         None => Ok(None),
         Some(name) => OrderStatus::parse(&name).map(Some).ok_or_else(|| {
             let names: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
-            invalid_input(
+            Problem::invalid_parameter(
                 "status",
                 format!("status must be one of {}", names.join(", ")),
             )
