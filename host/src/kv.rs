@@ -82,6 +82,7 @@ impl KvBackend {
 
     /// The value of `key`, if any.
     pub async fn get(&self, key: String) -> Result<Option<Vec<u8>>, Error> {
+        crate::op_counts::key_value_operation();
         match self {
             Self::Sqlite { label, conn } => {
                 let label = label.clone();
@@ -100,6 +101,7 @@ impl KvBackend {
 
     /// Sets `key` to `value`.
     pub async fn set(&self, key: String, value: Vec<u8>) -> Result<(), Error> {
+        crate::op_counts::key_value_operation();
         match self {
             Self::Sqlite { label, conn } => {
                 let label = label.clone();
@@ -119,6 +121,7 @@ impl KvBackend {
 
     /// Deletes `key`; deleting a missing key is not an error.
     pub async fn delete(&self, key: String) -> Result<(), Error> {
+        crate::op_counts::key_value_operation();
         match self {
             Self::Sqlite { label, conn } => {
                 let label = label.clone();
@@ -135,6 +138,7 @@ impl KvBackend {
 
     /// Whether `key` exists.
     pub async fn exists(&self, key: String) -> Result<bool, Error> {
+        crate::op_counts::key_value_operation();
         match self {
             Self::Sqlite { label, conn } => {
                 let label = label.clone();
@@ -150,6 +154,7 @@ impl KvBackend {
 
     /// Every key of the store.
     pub async fn keys(&self) -> Result<Vec<String>, Error> {
+        crate::op_counts::key_value_operation();
         match self {
             Self::Sqlite { label, conn } => {
                 let label = label.clone();

@@ -21,6 +21,7 @@ pub mod instance_reuse;
 mod kv;
 mod log;
 pub mod manifest;
+pub mod op_counts;
 mod outbound_http;
 mod redis;
 pub mod routes;

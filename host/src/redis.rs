@@ -82,6 +82,7 @@ async fn query<V: redis::FromRedisValue>(
     cmd: redis::Cmd,
 ) -> wasmtime::Result<Result<V, Error>> {
     let (mut conn, address) = conn_of(accessor, r)?;
+    crate::op_counts::redis_command();
     match cmd.query_async::<V>(&mut conn).await {
         Ok(v) => Ok(Ok(v)),
         Err(e) => {

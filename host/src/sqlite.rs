@@ -50,6 +50,12 @@ impl SqliteDatabase {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Counts committed write transactions for the benchmarks (`op_counts`); `false` lets
+        // the commit proceed.
+        conn.commit_hook(Some(|| {
+            crate::op_counts::sqlite_write_transaction();
+            false
+        }));
         Ok(conn)
     }
 
@@ -103,6 +109,7 @@ fn run_statement(
     params: Vec<Value>,
 ) -> Result<Executed, Error> {
     let io = |e: rusqlite::Error| Error::Io(e.to_string());
+    crate::op_counts::sqlite_statement();
     let mut stmt = conn.prepare_cached(sql).map_err(io)?;
     let columns: Vec<String> = stmt
         .column_names()

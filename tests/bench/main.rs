@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use integration_tests::{HostBuilder, wasm, workspace_root};
 
@@ -119,6 +119,8 @@ async fn load(addr: &str, target: &Target, seconds: u64, connections: usize, pid
         let addr = addr.to_string();
         let path: Arc<str> = Arc::from(target.path.as_str());
         let authorization = target.authorization.clone();
+        let body = target.body.clone();
+        let connection = tasks.len();
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(&addr)
                 .await
@@ -130,12 +132,29 @@ async fn load(addr: &str, target: &Target, seconds: u64, connections: usize, pid
             tokio::spawn(conn);
             let mut latencies = Vec::new();
             let mut errors = 0;
+            let mut sent = 0u64;
             while Instant::now() < deadline {
-                let mut req = http::Request::get(&*path).header("host", &addr);
+                let method = if body.is_some() { "POST" } else { "GET" };
+                let mut req = http::Request::builder()
+                    .method(method)
+                    .uri(&*path)
+                    .header("host", &addr);
                 if let Some(value) = authorization.as_deref() {
                     req = req.header("authorization", value);
                 }
-                let req = req.body(Empty::<Bytes>::new()).unwrap();
+                let payload = match body.as_deref() {
+                    // A create-order target: one new order per request.
+                    Some(json) => {
+                        sent += 1;
+                        req = req.header("content-type", "application/json").header(
+                            "idempotency-key",
+                            format!("bench-{RUN}-{connection}-{sent}", RUN = run_nonce()),
+                        );
+                        Bytes::from(json.to_owned())
+                    }
+                    None => Bytes::new(),
+                };
+                let req = req.body(Full::new(payload)).unwrap();
                 let t = Instant::now();
                 match sender.send_request(req).await {
                     Ok(resp) => {
@@ -170,6 +189,81 @@ async fn load(addr: &str, target: &Target, seconds: u64, connections: usize, pid
     run.requests = run.latencies.len();
     run.latencies.sort();
     run
+}
+
+/// Host operations per created order, counted in-process (`order_host::op_counts`): 50 orders
+/// one after another, then a pause for work that runs after the response (event relay,
+/// metrics), divided by 50.
+async fn create_order_counts(
+    manifest: &std::path::Path,
+    sims: &simulators::Simulators,
+) -> (f64, f64, f64, f64) {
+    const ORDERS: u64 = 50;
+    let state = tempfile::tempdir().expect("tempdir");
+    let redis = integration_tests::RedisServer::start();
+    let mut overrides: std::collections::HashMap<String, String> =
+        sims.spin_variables().into_iter().collect();
+    overrides.insert("redis_url".into(), redis.url());
+    let overrides = order_host::dev_token::with_dev_jwks(manifest, overrides).expect("dev key");
+    let options = order_host::AppOptions {
+        manifest: manifest.to_path_buf(),
+        runtime_config: None,
+        state_dir: Some(state.path().to_path_buf()),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        reuse: Default::default(),
+        engine: Default::default(),
+        variable_overrides: overrides,
+        tcp_nodelay: false,
+    };
+    let mut app = order_host::App::load(&options).await.expect("load app");
+    app.connect_triggers().await.expect("redis trigger");
+    let listener = order_host::trigger_http::bind(options.listen)
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(order_host::serve(app, listener));
+    let token = format!(
+        "Bearer {}",
+        integration_tests::dev_token(manifest, "orders:write", 900)
+    );
+    let body = create_order_body();
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut place = async |key: String| {
+        let req = http::Request::post("/api/v1/orders")
+            .header("host", addr.to_string())
+            .header("authorization", &token)
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(Full::new(Bytes::from(body.clone())))
+            .unwrap();
+        sender.ready().await.expect("connection ready");
+        let resp = sender.send_request(req).await.expect("order");
+        assert_eq!(resp.status(), 201, "order not created");
+        let _ = resp.into_body().collect().await;
+    };
+    // Warm-up: migrations, caches and tokens are not per-order costs.
+    for n in 0..5 {
+        place(format!("count-warm-{n}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = order_host::op_counts::OpCounts::now();
+    for n in 0..ORDERS {
+        place(format!("count-{n}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let counts = order_host::op_counts::OpCounts::now().since(before);
+    server.abort();
+    let per = |v: u64| v as f64 / ORDERS as f64;
+    (
+        per(counts.sqlite_write_transactions),
+        per(counts.sqlite_statements),
+        per(counts.key_value_operations),
+        per(counts.redis_commands),
+    )
 }
 
 /// Instantiation cost measured in-process with the host library, same engine settings as `up`.
@@ -208,11 +302,13 @@ async fn instantiation_times(manifest: &std::path::Path) -> Vec<(&'static str, D
     out
 }
 
-/// One thing to load: a label, a path and, for the order API, a bearer token.
+/// One thing to load: a label, a path, for the order API a bearer token, and for a POST its
+/// JSON body (each request then carries a new `Idempotency-Key`).
 struct Target {
     label: &'static str,
     path: String,
     authorization: Option<Arc<str>>,
+    body: Option<Arc<str>>,
 }
 
 impl Target {
@@ -221,7 +317,44 @@ impl Target {
             label,
             path: path.to_owned(),
             authorization: None,
+            body: None,
         }
+    }
+}
+
+/// Distinguishes this process's idempotency keys from an earlier run's on the same state.
+fn run_nonce() -> u32 {
+    static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *NONCE.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default()
+    })
+}
+
+/// The create-order body of the benchmark: one user, two products (reserve, charge, confirm).
+fn create_order_body() -> String {
+    serde_json::json!({
+        "userId": simulators::demo::ACTIVE_USER,
+        "items": [
+            { "productId": simulators::demo::CABLE, "quantity": 1 },
+            { "productId": simulators::demo::MOUSE, "quantity": 1 },
+        ],
+        "paymentMethod": { "type": "card", "token": "tok_visa" },
+    })
+    .to_string()
+}
+
+/// `POST /api/v1/orders`, a new order per request.
+fn create_order_target(host: &integration_tests::Host) -> Target {
+    Target {
+        label: "POST /api/v1/orders (user, 2 products, reserve, charge, confirm, 2 events)",
+        path: "/api/v1/orders".to_owned(),
+        authorization: Some(Arc::from(
+            format!("Bearer {}", host.token("orders:write")).as_str(),
+        )),
+        body: Some(Arc::from(create_order_body().as_str())),
     }
 }
 
@@ -236,7 +369,11 @@ fn order_read_target(host: &integration_tests::Host) -> Target {
     let created = host.request(
         "POST",
         "/api/v1/orders",
-        &[("authorization", &token), ("idempotency-key", "bench-1")],
+        &[
+            ("authorization", &token),
+            ("idempotency-key", "bench-1"),
+            ("content-type", "application/json"),
+        ],
         Some(&body.to_string()),
     );
     assert_eq!(created.status, 201, "{created:?}");
@@ -245,6 +382,7 @@ fn order_read_target(host: &integration_tests::Host) -> Target {
         label: "GET /api/v1/orders/{id} (order-api: JWT RS256 verify + SQLite read)",
         path: format!("/api/v1/orders/{id}"),
         authorization: Some(Arc::from(token.as_str())),
+        body: None,
     }
 }
 
@@ -263,6 +401,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|");
     let mut summary = Vec::new();
     let mut order_reads = Vec::new();
+    let mut creates = Vec::new();
     let setups: [(&str, &[&str]); 5] = [
         (
             "reuse 128/16 (Spin 4 default), pooling (default)",
@@ -286,6 +425,10 @@ fn main() {
         ),
     ];
     let sims = simulators::Simulators::spawn().expect("simulators");
+    // Stock for every order the create target can place: the stand-ins must not be the limit.
+    for product in [simulators::demo::CABLE, simulators::demo::MOUSE] {
+        sims.inventory.set_stock(product, u32::MAX / 2);
+    }
     for (setup, flags) in setups.into_iter().take(args.setups) {
         let host = flags
             .iter()
@@ -302,6 +445,7 @@ fn main() {
             ),
             order_read_target(&host),
             Target::open("hello-world component", "/bench/hello"),
+            create_order_target(&host),
         ];
         // Warm up every path (first-request compile/instantiate costs are not the subject).
         for target in &targets {
@@ -338,6 +482,7 @@ fn main() {
             runs[2].rps() / hello,
         ));
         order_reads.push((setup, runs[2].rps(), runs[2].percentile(0.50)));
+        creates.push((setup, runs[4].rps() / hello));
         host.stop();
     }
     println!();
@@ -360,6 +505,17 @@ fn main() {
             ms(nodelay_p50)
         );
     }
+    for (setup, ratio) in creates {
+        println!("- {setup}: create-order at {ratio:.3}x the hello-world throughput");
+    }
+    println!();
+    let counts = runtime.block_on(create_order_counts(&manifest, &sims));
+    println!("| per created order (in-process, 50 sequential orders, relay included) | count |");
+    println!("|---|---|");
+    println!("| SQLite write transactions | {:.1} |", counts.0);
+    println!("| SQLite statements | {:.1} |", counts.1);
+    println!("| key-value operations | {:.1} |", counts.2);
+    println!("| Redis commands | {:.1} |", counts.3);
     println!();
     let instantiation = runtime.block_on(instantiation_times(&manifest));
     println!("| component | mean instantiation (new store + instance) |");
