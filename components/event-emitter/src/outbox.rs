@@ -83,6 +83,54 @@ impl Outbox {
         Ok(self.db.changes().await == 1)
     }
 
+    /// Takes every due row of `event_ids` for this relay pass in one statement (one write
+    /// transaction), pushing their next attempt to `lease_until`; returns the ids taken (rows
+    /// another pass took first, or that are no longer due, are left out). Parameterised: one
+    /// `?` per id.
+    pub(crate) async fn claim_all(
+        &self,
+        event_ids: &[String],
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Vec<String>, EventsError> {
+        if event_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; event_ids.len()].join(", ");
+        let sql = format!(
+            "UPDATE outbox SET next_attempt_at = ?
+             WHERE status = 'pending' AND next_attempt_at <= ? AND event_id IN ({placeholders})
+             RETURNING event_id"
+        );
+        let mut params = vec![Value::Integer(lease_until), Value::Integer(now)];
+        params.extend(event_ids.iter().map(|id| Value::Text(id.clone())));
+        let rows = self.query(&sql, params).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| row.get::<&str>(0).map(str::to_owned))
+            .collect())
+    }
+
+    /// Records deliveries Redis accepted without a note, in one statement: each row's
+    /// attempts go up by one (a claim leaves them as they were).
+    pub(crate) async fn mark_all_delivered(
+        &self,
+        event_ids: &[String],
+        now: i64,
+    ) -> Result<(), EventsError> {
+        if event_ids.is_empty() {
+            return Ok(());
+        }
+        let placeholders = vec!["?"; event_ids.len()].join(", ");
+        let sql = format!(
+            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?,
+             last_error = NULL WHERE event_id IN ({placeholders})"
+        );
+        let mut params = vec![Value::Integer(now)];
+        params.extend(event_ids.iter().map(|id| Value::Text(id.clone())));
+        self.query(&sql, params).await.map(drop)
+    }
+
     /// Records a delivery Redis accepted; `note` keeps what went wrong on the way (a failed
     /// PUBLISH after a stored XADD) for operators.
     pub(crate) async fn mark_delivered(

@@ -57,16 +57,24 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
         }
     };
 
-    for event in due {
-        if !claim(&outbox, &event, now).await? {
-            continue;
-        }
+    // One write to take every due row and one to mark the clean deliveries: two short
+    // transactions per pass however many events it carries.
+    let ids: Vec<String> = due.iter().map(|e| e.event_id.clone()).collect();
+    let taken = outbox
+        .claim_all(&ids, now, now.saturating_add(LEASE_MS))
+        .await?;
+    let mut delivered = Vec::new();
+    for event in due.into_iter().filter(|e| taken.contains(&e.event_id)) {
         report.attempted += 1;
         let attempts = event.attempts.saturating_add(1);
         match deliver(&redis, &event, config.stream_maxlen).await {
-            Ok(note) => {
+            Ok(None) => {
+                delivered.push(event.event_id.clone());
+                report.delivered += 1;
+            }
+            Ok(Some(note)) => {
                 outbox
-                    .mark_delivered(&event.event_id, attempts, clock::now_ms(), note.as_deref())
+                    .mark_delivered(&event.event_id, attempts, clock::now_ms(), Some(&note))
                     .await?;
                 report.delivered += 1;
             }
@@ -88,6 +96,9 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
             }
         }
     }
+    outbox
+        .mark_all_delivered(&delivered, clock::now_ms())
+        .await?;
     Ok(report)
 }
 

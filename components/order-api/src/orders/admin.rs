@@ -82,7 +82,7 @@ async fn batch(
         Ok(report) => report,
         Err(error) => return storage_problem(&error),
     };
-    dispatch_events().await;
+    dispatch_events();
     Reply::json(
         StatusCode::OK,
         &json!({ name: report, "count": report.len() }),
@@ -185,7 +185,7 @@ async fn change(id: &str, next: OrderStatus, reason: Option<String>) -> Reply {
         .into_reply();
     }
     let result = apply(&db, &mut stored, next, reason).await;
-    dispatch_events().await;
+    dispatch_events();
     match result {
         Ok(true) => order_reply(StatusCode::OK, &stored),
         Ok(false) => order_reply(StatusCode::ACCEPTED, &stored),

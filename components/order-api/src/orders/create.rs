@@ -126,7 +126,7 @@ pub(crate) async fn create(request: Request) -> Reply {
     if let Err(error) = kept {
         return storage_problem(&error);
     }
-    dispatch_events().await;
+    dispatch_events();
     outcome.into_reply()
 }
 

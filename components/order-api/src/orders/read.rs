@@ -49,7 +49,7 @@ async fn load_settled(db: &Db, id: &str) -> Result<Option<StoredOrder>, StoreErr
     match db.load_order(id).await? {
         Some(stored) if stored.saga_step == SagaStep::ChargeRequested => {
             if let Ok(Some(_)) = recovery::recover_order(db, id).await {
-                super::dispatch_events().await;
+                super::dispatch_events();
                 if let Ok(Some(settled)) = db.load_order(id).await {
                     return Ok(Some(settled));
                 }

@@ -49,11 +49,11 @@ pub(crate) async fn create_order(
     );
     db.insert_order(&mut stored, claim_key, now).await?;
 
+    // `reserve` records the reservation together with the intent to charge (saga step
+    // `charge_requested`): one write, still before the charge is sent.
     if let Some(outcome) = reserve(db, &mut stored).await? {
         return Ok(outcome);
     }
-    stored.saga_step = SagaStep::ChargeRequested;
-    db.save_order(&mut stored, clock::now_ms()).await?;
     let outcome = charge_and_finish(db, &mut stored, Runner::Request).await?;
     Ok(outcome.unwrap_or_else(|| super::steps::cancelled_outcome(&stored)))
 }
@@ -182,7 +182,8 @@ fn pricing_problem(error: &DomainError) -> Outcome {
     )
 }
 
-/// Reserves the stock of a stored order; `Some` answer when the saga ends here.
+/// Reserves the stock of a stored order and records it with the intent to charge (saga step
+/// `charge_requested`); `Some` answer when the saga ends here.
 async fn reserve(db: &Db, stored: &mut StoredOrder) -> Result<Option<Outcome>, StoreError> {
     let lines: Vec<StockLine> = stored
         .order
@@ -202,8 +203,10 @@ async fn reserve(db: &Db, stored: &mut StoredOrder) -> Result<Option<Outcome>, S
     let order_id = stored.order.id.clone();
     match answer {
         Ok(ReservationOutcome::Reserved(reservation_id)) => {
+            // The reservation and the intent to charge in one write: a crash from here on is
+            // recovered forward (the charge repeated with its key), never by guessing.
             stored.reservation_id = Some(reservation_id);
-            stored.saga_step = SagaStep::StockReserved;
+            stored.saga_step = SagaStep::ChargeRequested;
             db.save_order(stored, clock::now_ms()).await?;
             Ok(None)
         }
