@@ -27,11 +27,16 @@ fn every_operation_conforms_to_the_openapi_document() {
     );
     assert_eq!(created.status, 201, "{created:?}");
     let order_id = created.json()["id"].as_str().expect("id").to_owned();
-    let delivered = rig.get("/api/v1/admin/outbox?status=delivered");
-    let event_id = delivered.json()["events"][0]["eventId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a delivered event: {delivered:?}"))
-        .to_owned();
+    // The relay runs after the response: wait for it to deliver.
+    let event_id = integration_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "a delivered event",
+        || {
+            rig.get("/api/v1/admin/outbox?status=delivered").json()["events"][0]["eventId"]
+                .as_str()
+                .map(str::to_owned)
+        },
+    );
 
     // Ids the generator cannot guess (an order, an event, demo users and products) so that
     // every operation gets past "not found"; a run that leaves one stuck at 404 fails.

@@ -197,11 +197,16 @@ fn a_broker_failure_answers_in_the_services_words_with_an_id_the_log_line_carrie
         &order_body("usr_alice", &[("prd_mouse", 1)], "tok_visa"),
     );
     assert_eq!(created.status, 201, "{created:?}");
-    let delivered = rig.get("/api/v1/admin/outbox?status=delivered");
-    let event_id = delivered.json()["events"][0]["eventId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a delivered event: {delivered:?}"))
-        .to_owned();
+    // The relay runs after the response: wait for it to deliver.
+    let event_id = integration_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "a delivered event",
+        || {
+            rig.get("/api/v1/admin/outbox?status=delivered").json()["events"][0]["eventId"]
+                .as_str()
+                .map(str::to_owned)
+        },
+    );
     let Rig {
         sims: _sims,
         redis,
