@@ -205,16 +205,7 @@ async fn create_order_counts(
         sims.spin_variables().into_iter().collect();
     overrides.insert("redis_url".into(), redis.url());
     let overrides = order_host::dev_token::with_dev_jwks(manifest, overrides).expect("dev key");
-    let options = order_host::AppOptions {
-        manifest: manifest.to_path_buf(),
-        runtime_config: None,
-        state_dir: Some(state.path().to_path_buf()),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        reuse: Default::default(),
-        engine: Default::default(),
-        variable_overrides: overrides,
-        tcp_nodelay: false,
-    };
+    let options = in_process_options(manifest, state.path(), overrides);
     let mut app = order_host::App::load(&options).await.expect("load app");
     app.connect_triggers().await.expect("redis trigger");
     let listener = order_host::trigger_http::bind(options.listen)
@@ -266,19 +257,28 @@ async fn create_order_counts(
     )
 }
 
-/// Instantiation cost measured in-process with the host library, same engine settings as `up`.
-async fn instantiation_times(manifest: &std::path::Path) -> Vec<(&'static str, Duration)> {
-    let state = tempfile::tempdir().expect("tempdir");
-    let options = order_host::AppOptions {
+/// `up`'s defaults for an app run inside the bench process, on a free port.
+fn in_process_options(
+    manifest: &std::path::Path,
+    state_dir: &std::path::Path,
+    variable_overrides: std::collections::HashMap<String, String>,
+) -> order_host::AppOptions {
+    order_host::AppOptions {
         manifest: manifest.to_path_buf(),
         runtime_config: None,
-        state_dir: Some(state.path().to_path_buf()),
+        state_dir: Some(state_dir.to_path_buf()),
         listen: "127.0.0.1:0".parse().unwrap(),
         reuse: Default::default(),
         engine: Default::default(),
-        variable_overrides: Default::default(),
+        variable_overrides,
         tcp_nodelay: false,
-    };
+    }
+}
+
+/// Instantiation cost measured in-process with the host library, same engine settings as `up`.
+async fn instantiation_times(manifest: &std::path::Path) -> Vec<(&'static str, Duration)> {
+    let state = tempfile::tempdir().expect("tempdir");
+    let options = in_process_options(manifest, state.path(), Default::default());
     let app = order_host::App::load(&options).await.expect("load app");
     let http = app.http.expect("http trigger");
     let mut out = Vec::new();

@@ -12,7 +12,7 @@
 
 use std::process::Command;
 
-use super::rig::{order_body, rig};
+use super::rig::rig;
 
 /// A fixed seed and a bounded number of cases keep the run short and repeatable.
 const SEED: &str = "1";
@@ -21,22 +21,8 @@ const MAX_EXAMPLES: &str = "25";
 #[test]
 fn every_operation_conforms_to_the_openapi_document() {
     let rig = rig();
-    let created = rig.create(
-        "conformance-1",
-        &order_body("usr_alice", &[("prd_keyboard", 1)], "tok_visa"),
-    );
-    assert_eq!(created.status, 201, "{created:?}");
-    let order_id = created.json()["id"].as_str().expect("id").to_owned();
-    // The relay runs after the response: wait for it to deliver.
-    let event_id = integration_tests::eventually(
-        std::time::Duration::from_secs(10),
-        "a delivered event",
-        || {
-            rig.get("/api/v1/admin/outbox?status=delivered").json()["events"][0]["eventId"]
-                .as_str()
-                .map(str::to_owned)
-        },
-    );
+    let order_id = rig.place_order("conformance-1", "prd_keyboard");
+    let event_id = rig.delivered_event_id();
 
     // Ids the generator cannot guess (an order, an event, demo users and products) so that
     // every operation gets past "not found"; a run that leaves one stuck at 404 fails.

@@ -37,12 +37,7 @@ fn allowed(answer: &Answer) -> Vec<String> {
 #[test]
 fn every_get_route_answers_head_like_get_without_a_body() {
     let rig = rig();
-    let created = rig.create(
-        "head-1",
-        &order_body("usr_alice", &[("prd_mouse", 1)], "tok_visa"),
-    );
-    assert_eq!(created.status, 201, "{created:?}");
-    let id = created.json()["id"].as_str().expect("id").to_owned();
+    let id = rig.place_order("head-1", "prd_mouse");
     for path in [
         "/health/live".to_owned(),
         "/health/ready".to_owned(),
@@ -192,21 +187,8 @@ fn bodies_must_be_json_media_types_and_a_refused_one_keeps_its_idempotency_key_f
 #[test]
 fn a_broker_failure_answers_in_the_services_words_with_an_id_the_log_line_carries() {
     let rig = rig();
-    let created = rig.create(
-        "broker-1",
-        &order_body("usr_alice", &[("prd_mouse", 1)], "tok_visa"),
-    );
-    assert_eq!(created.status, 201, "{created:?}");
-    // The relay runs after the response: wait for it to deliver.
-    let event_id = integration_tests::eventually(
-        std::time::Duration::from_secs(10),
-        "a delivered event",
-        || {
-            rig.get("/api/v1/admin/outbox?status=delivered").json()["events"][0]["eventId"]
-                .as_str()
-                .map(str::to_owned)
-        },
-    );
+    rig.place_order("broker-1", "prd_mouse");
+    let event_id = rig.delivered_event_id();
     let Rig {
         sims: _sims,
         redis,
@@ -269,17 +251,6 @@ fn a_broker_failure_answers_in_the_services_words_with_an_id_the_log_line_carrie
     );
 }
 
-/// Creates a confirmed order and returns its id.
-fn confirmed_order(rig: &Rig, key: &str) -> String {
-    let created = rig.create(
-        key,
-        &order_body("usr_alice", &[("prd_mouse", 1)], "tok_visa"),
-    );
-    assert_eq!(created.status, 201, "{created:?}");
-    assert_eq!(created.json()["status"], "confirmed");
-    created.json()["id"].as_str().expect("id").to_owned()
-}
-
 /// The statuses of an order's history, oldest first.
 fn history(rig: &Rig, id: &str) -> Vec<String> {
     rig.get(&format!("/api/v1/orders/{id}")).json()["statusHistory"]
@@ -293,7 +264,7 @@ fn history(rig: &Rig, id: &str) -> Vec<String> {
 #[test]
 fn identical_concurrent_status_changes_have_one_winner_and_409s_never_5xx() {
     let rig = rig();
-    let id = confirmed_order(&rig, "race-ship");
+    let id = rig.place_order("race-ship", "prd_mouse");
     let path = format!("/api/v1/admin/orders/{id}/status");
     let answers: Vec<Answer> = std::thread::scope(|scope| {
         let calls: Vec<_> = (0..8)
@@ -325,7 +296,7 @@ fn identical_concurrent_status_changes_have_one_winner_and_409s_never_5xx() {
 fn a_ship_racing_a_cancel_has_one_winner_and_a_legal_history() {
     let rig = rig();
     for round in 0..6 {
-        let id = confirmed_order(&rig, &format!("race-{round}"));
+        let id = rig.place_order(&format!("race-{round}"), "prd_mouse");
         let refunds_before = rig.sims.payment.refunds();
         let ship = format!("/api/v1/admin/orders/{id}/status");
         let cancel = format!("/api/v1/admin/orders/{id}/cancel");

@@ -102,6 +102,28 @@ impl Rig {
         self.host.request("POST", path, &headers, Some(body))
     }
 
+    /// Places a good order (`usr_alice`, one unit of `product`, `tok_visa`) under `key`,
+    /// asserting 201; its id.
+    pub(crate) fn place_order(&self, key: &str, product: &str) -> String {
+        let created = self.create(key, &order_body("usr_alice", &[(product, 1)], "tok_visa"));
+        assert_eq!(created.status, 201, "{created:?}");
+        created.json()["id"].as_str().expect("id").to_owned()
+    }
+
+    /// The id of a delivered outbox event, once the relay (which runs after the response)
+    /// has delivered one.
+    pub(crate) fn delivered_event_id(&self) -> String {
+        integration_tests::eventually(
+            std::time::Duration::from_secs(10),
+            "a delivered event",
+            || {
+                self.get("/api/v1/admin/outbox?status=delivered").json()["events"][0]["eventId"]
+                    .as_str()
+                    .map(str::to_owned)
+            },
+        )
+    }
+
     /// Orders stored, via the admin list.
     pub(crate) fn order_count(&self) -> usize {
         let page = self.get("/api/v1/admin/orders?limit=100");
