@@ -136,20 +136,9 @@ impl App {
             )))
         };
 
-        let default_address = manifest
-            .application
-            .trigger
-            .redis
-            .as_ref()
-            .and_then(|r| r.address.clone());
         let mut by_address: HashMap<String, RedisSubscription> = HashMap::new();
         for trigger in &manifest.redis_triggers {
-            let address = trigger
-                .address
-                .clone()
-                .or_else(|| default_address.clone())
-                .unwrap_or_default();
-            let address = vars.expand(&address)?;
+            let address = vars.expand(manifest.redis_address(trigger))?;
             let channel = vars.expand(&trigger.channel)?;
             let (component, caps) = prepared(&trigger.component)?;
             let pre = loader.instantiate_pre(&component, &trigger.component)?;

@@ -30,16 +30,8 @@ impl Drop for LocalRedis {
 /// The variable named by the Redis trigger address, when it is exactly one `{{ variable }}`
 /// reference (the per-trigger address first, then `[application.trigger.redis] address`).
 fn address_variable(manifest: &Manifest) -> Option<String> {
-    let default = manifest
-        .application
-        .trigger
-        .redis
-        .as_ref()
-        .and_then(|r| r.address.as_deref());
-    let address = manifest
-        .redis_triggers
-        .iter()
-        .find_map(|t| t.address.as_deref().or(default))?;
+    let trigger = manifest.redis_triggers.first()?;
+    let address = manifest.redis_address(trigger);
     let name = address
         .trim()
         .strip_prefix("{{")?

@@ -360,6 +360,22 @@ impl Manifest {
         Ok(())
     }
 
+    /// The address template of a Redis trigger: its own `address`, else
+    /// `[application.trigger.redis] address` (validation guarantees one of them).
+    pub fn redis_address<'a>(&'a self, trigger: &'a RedisTrigger) -> &'a str {
+        trigger
+            .address
+            .as_deref()
+            .or_else(|| {
+                self.application
+                    .trigger
+                    .redis
+                    .as_ref()
+                    .and_then(|r| r.address.as_deref())
+            })
+            .unwrap_or_default()
+    }
+
     /// Absolute path of a manifest-relative path.
     pub fn resolve(&self, relative: &str) -> PathBuf {
         let p = Path::new(relative);
