@@ -26,7 +26,7 @@ if ! schemathesis --version 2>/dev/null | grep -q "$schemathesis_version"; then
 fi
 
 # All wasm crates of the workspace (components and test fixtures).
-wasm_packages=(order-api dependency-adapters event-emitter payment-listener hello probe adapter-driver)
+wasm_packages=(order-api dependency-adapters event-emitter payment-listener hello probe adapter-driver returns-api)
 echo "==> building components (wasm32-wasip2, release)"
 cargo build --release --target wasm32-wasip2 $(printf -- '-p %s ' "${wasm_packages[@]}")
 

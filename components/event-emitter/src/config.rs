@@ -3,6 +3,12 @@
 
 use crate::bindings::exports::shop::events::events::EventsError;
 
+/// Used when the app does not define `outbox_table`: the order service's table.
+const DEFAULT_OUTBOX_TABLE: &str = "outbox";
+/// Used when the app does not define `events_stream` / `events_channel`.
+const DEFAULT_STREAM: &str = events::types::ORDERS_STREAM;
+const DEFAULT_CHANNEL: &str = events::types::ORDERS_CHANNEL;
+
 /// Used when the app does not define `outbox_max_attempts`.
 const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 /// Used when the app does not define `events_stream_maxlen`.
@@ -16,6 +22,10 @@ pub(crate) struct RelayConfig {
     pub(crate) max_attempts: u32,
     /// `events_stream_maxlen`: approximate cap of the stream (`XADD MAXLEN ~`); 0 = no cap.
     pub(crate) stream_maxlen: u64,
+    /// `events_stream`: the Redis Stream events are appended to (default `orders.events`).
+    pub(crate) stream: String,
+    /// `events_channel`: the Redis channel events are published on (default `orders.events`).
+    pub(crate) channel: String,
 }
 
 impl RelayConfig {
@@ -38,7 +48,37 @@ impl RelayConfig {
             redis_url,
             max_attempts,
             stream_maxlen: number("events_stream_maxlen", DEFAULT_STREAM_MAXLEN).await?,
+            stream: redis_key("events_stream", DEFAULT_STREAM).await?,
+            channel: redis_key("events_channel", DEFAULT_CHANNEL).await?,
         })
+    }
+}
+
+/// `outbox_table`: the app's outbox table (default `outbox`), checked by
+/// `events::check_table_name` because it is spliced into SQL text.
+pub(crate) async fn outbox_table() -> Result<String, EventsError> {
+    let table = text("outbox_table", DEFAULT_OUTBOX_TABLE).await?;
+    events::check_table_name(&table).map_err(EventsError::InvalidConfig)?;
+    Ok(table)
+}
+
+/// A stream or channel name variable: 1–128 printable ASCII characters without spaces.
+async fn redis_key(name: &str, default: &str) -> Result<String, EventsError> {
+    let key = text(name, default).await?;
+    if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(EventsError::InvalidConfig(format!(
+            "{name} must be 1–128 printable characters without spaces, got {key:?}"
+        )));
+    }
+    Ok(key)
+}
+
+/// A text variable, or `default` when the app does not define it.
+async fn text(name: &str, default: &str) -> Result<String, EventsError> {
+    match spin_sdk::variables::get(name).await {
+        Ok(value) => Ok(value.trim().to_owned()),
+        Err(spin_sdk::variables::Error::Undefined(_)) => Ok(default.to_owned()),
+        Err(error) => Err(EventsError::InvalidConfig(format!("{name}: {error:?}"))),
     }
 }
 

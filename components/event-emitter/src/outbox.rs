@@ -1,16 +1,17 @@
-//! The `outbox` table (schema: `events::OUTBOX_SCHEMA`) and every statement the relay
-//! runs on it.
+//! The app's outbox table (`outbox_table`, default `outbox`; schema: `events::outbox_schema`)
+//! and every statement the relay runs on it.
 //! Times are INTEGER Unix epoch milliseconds so "due" is a plain comparison.
 
 use crate::bindings::exports::shop::events::events::{
     EventStatus, EventsError, OutboxEntry, OutboxStats,
 };
 use spin_sdk::sqlite::{Connection, RowResult, Value};
-use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Set once this instance has created the schema. Instances may be reused between
-/// calls, which only saves repeating the idempotent DDL; a fresh instance runs it again.
-static SCHEMA_READY: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    /// Tables this instance has created the schema of. Instances may be reused between
+    /// calls, which only saves repeating the idempotent DDL; a fresh instance runs it again.
+    static SCHEMA_READY: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// A pending row that is due for delivery.
 pub(crate) struct DueEvent {
@@ -21,21 +22,23 @@ pub(crate) struct DueEvent {
     pub(crate) attempts: u32,
 }
 
-/// The outbox in the `default` database.
+/// The outbox table (`outbox_table`, checked) in the `default` database.
 pub(crate) struct Outbox {
     db: Connection,
+    table: String,
 }
 
 impl Outbox {
-    /// Opens the `default` database and makes sure the table exists.
+    /// Opens the `default` database and makes sure the app's outbox table exists.
     pub(crate) async fn open() -> Result<Self, EventsError> {
+        let table = crate::config::outbox_table().await?;
         let db = Connection::open_default().await.map_err(storage)?;
-        let outbox = Self { db };
-        if !SCHEMA_READY.load(Ordering::Relaxed) {
-            for statement in events::OUTBOX_SCHEMA {
-                outbox.query(statement, vec![]).await?;
+        let outbox = Self { db, table };
+        if !SCHEMA_READY.with_borrow(|ready| ready.contains(&outbox.table)) {
+            for statement in events::outbox_schema(&outbox.table) {
+                outbox.query(&statement, vec![]).await?;
             }
-            SCHEMA_READY.store(true, Ordering::Relaxed);
+            SCHEMA_READY.with_borrow_mut(|ready| ready.push(outbox.table.clone()));
         }
         Ok(outbox)
     }
@@ -44,7 +47,7 @@ impl Outbox {
     pub(crate) async fn due(&self, now: i64, max: u32) -> Result<Vec<DueEvent>, EventsError> {
         let rows = self
             .query(
-                "SELECT event_id, event_type, payload, attempts FROM outbox
+                "SELECT event_id, event_type, payload, attempts FROM {outbox}
                  WHERE status = 'pending' AND next_attempt_at <= ?
                  ORDER BY created_at, event_id LIMIT ?",
                 vec![Value::Integer(now), Value::Integer(i64::from(max))],
@@ -71,7 +74,7 @@ impl Outbox {
         lease_until: i64,
     ) -> Result<bool, EventsError> {
         self.query(
-            "UPDATE outbox SET next_attempt_at = ?
+            "UPDATE {outbox} SET next_attempt_at = ?
              WHERE event_id = ? AND status = 'pending' AND next_attempt_at <= ?",
             vec![
                 Value::Integer(lease_until),
@@ -98,7 +101,7 @@ impl Outbox {
         }
         let placeholders = vec!["?"; event_ids.len()].join(", ");
         let sql = format!(
-            "UPDATE outbox SET next_attempt_at = ?
+            "UPDATE {{outbox}} SET next_attempt_at = ?
              WHERE status = 'pending' AND next_attempt_at <= ? AND event_id IN ({placeholders})
              RETURNING event_id"
         );
@@ -123,7 +126,7 @@ impl Outbox {
         }
         let placeholders = vec!["?"; event_ids.len()].join(", ");
         let sql = format!(
-            "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?,
+            "UPDATE {{outbox}} SET status = 'delivered', attempts = attempts + 1, delivered_at = ?,
              last_error = NULL WHERE event_id IN ({placeholders})"
         );
         let mut params = vec![Value::Integer(now)];
@@ -141,7 +144,7 @@ impl Outbox {
         note: Option<&str>,
     ) -> Result<(), EventsError> {
         self.query(
-            "UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?,
+            "UPDATE {outbox} SET status = 'delivered', attempts = ?, delivered_at = ?,
              last_error = ? WHERE event_id = ?",
             vec![
                 Value::Integer(i64::from(attempts)),
@@ -168,7 +171,7 @@ impl Outbox {
             None => ("dead", Value::Null),
         };
         self.query(
-            "UPDATE outbox SET status = ?, attempts = ?, last_error = ?,
+            "UPDATE {outbox} SET status = ?, attempts = ?, last_error = ?,
              next_attempt_at = COALESCE(?, next_attempt_at) WHERE event_id = ?",
             vec![
                 Value::Text(status.to_owned()),
@@ -186,7 +189,7 @@ impl Outbox {
     pub(crate) async fn stats(&self) -> Result<OutboxStats, EventsError> {
         let rows = self
             .query(
-                "SELECT status, COUNT(*), MIN(created_at) FROM outbox GROUP BY status",
+                "SELECT status, COUNT(*), MIN(created_at) FROM {outbox} GROUP BY status",
                 vec![],
             )
             .await?;
@@ -214,7 +217,7 @@ impl Outbox {
     /// Makes a row pending again, due `now`, with attempts and error cleared.
     pub(crate) async fn replay(&self, event_id: &str, now: i64) -> Result<(), EventsError> {
         self.query(
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?,
+            "UPDATE {outbox} SET status = 'pending', attempts = 0, next_attempt_at = ?,
              last_error = NULL, delivered_at = NULL WHERE event_id = ?",
             vec![Value::Integer(now), Value::Text(event_id.to_owned())],
         )
@@ -235,7 +238,7 @@ impl Outbox {
             .query(
                 "SELECT event_id, aggregate_id, event_type, attempts, next_attempt_at,
                         last_error, created_at, delivered_at
-                 FROM outbox WHERE status = ? ORDER BY created_at, event_id LIMIT ?",
+                 FROM {outbox} WHERE status = ? ORDER BY created_at, event_id LIMIT ?",
                 vec![
                     Value::Text(status_name(status).to_owned()),
                     Value::Integer(i64::from(limit)),
@@ -258,10 +261,12 @@ impl Outbox {
             .collect())
     }
 
-    /// Runs one parameterised statement and collects its rows.
+    /// Runs one parameterised statement on the outbox table (`{outbox}` in `sql` names it;
+    /// the name was checked by `events::check_table_name`) and collects its rows.
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, EventsError> {
+        let sql = sql.replace("{outbox}", &self.table);
         self.db
-            .execute(sql, params)
+            .execute(&sql, params)
             .await
             .map_err(storage)?
             .collect()

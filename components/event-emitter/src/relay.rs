@@ -1,8 +1,8 @@
 //! One relay pass: due outbox rows → Redis.
 //!
-//! Each event is appended to the stream `orders.events` (`XADD … MAXLEN ~ n`) as the fields
-//! `id`, `type` and `event` (the full CloudEvent JSON), then the same JSON is published on
-//! the channel `orders.events`.
+//! Each event is appended to the app's stream (`events_stream`, default `orders.events`;
+//! `XADD … MAXLEN ~ n`) as the fields `id`, `type` and `event` (the full CloudEvent JSON), then
+//! the same JSON is published on the app's channel (`events_channel`, default `orders.events`).
 //!
 //! **The stream is the delivery.** A row is marked delivered once Redis accepted the XADD.
 //! A PUBLISH that fails afterwards is noted on the row (`last_error`) but not retried:
@@ -23,7 +23,6 @@ use crate::bindings::exports::shop::events::events::{DispatchReport, EventsError
 use crate::clock;
 use crate::config::RelayConfig;
 use crate::outbox::{DueEvent, Outbox};
-use events::types::{ORDERS_CHANNEL, ORDERS_STREAM};
 use events::{AfterFailure, CloudEvent, RetrySchedule};
 use spin_sdk::redis::{Connection, RedisParameter};
 
@@ -67,7 +66,7 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
     for event in due.into_iter().filter(|e| taken.contains(&e.event_id)) {
         report.attempted += 1;
         let attempts = event.attempts.saturating_add(1);
-        match deliver(&redis, &event, config.stream_maxlen).await {
+        match deliver(&redis, &event, &config).await {
             Ok(None) => {
                 delivered.push(event.event_id.clone());
                 report.delivered += 1;
@@ -139,11 +138,12 @@ async fn postpone_all(
 async fn deliver(
     redis: &Connection,
     event: &DueEvent,
-    stream_maxlen: u64,
+    config: &RelayConfig,
 ) -> Result<Option<String>, String> {
     check_envelope(event)?;
+    let (stream, channel, stream_maxlen) = (&config.stream, &config.channel, config.stream_maxlen);
     let field = |text: &str| RedisParameter::Binary(text.as_bytes().to_vec());
-    let mut arguments = vec![field(ORDERS_STREAM)];
+    let mut arguments = vec![field(stream)];
     if stream_maxlen > 0 {
         // `~`: Redis trims whole macro nodes, which is far cheaper than an exact cap.
         arguments.extend([
@@ -164,14 +164,11 @@ async fn deliver(
     redis
         .execute("XADD", arguments)
         .await
-        .map_err(|error| format!("XADD {ORDERS_STREAM}: {error:?}"))?;
-    match redis
-        .publish(ORDERS_CHANNEL, event.payload.as_bytes())
-        .await
-    {
+        .map_err(|error| format!("XADD {stream}: {error:?}"))?;
+    match redis.publish(channel, event.payload.as_bytes()).await {
         Ok(()) => Ok(None),
         Err(error) => Ok(Some(format!(
-            "stored in stream {ORDERS_STREAM}; PUBLISH {ORDERS_CHANNEL} failed: {error:?}"
+            "stored in stream {stream}; PUBLISH {channel} failed: {error:?}"
         ))),
     }
 }
