@@ -30,6 +30,7 @@ mod sqlite;
 pub mod trigger_http;
 pub mod trigger_redis;
 pub mod variables;
+pub mod wit_package;
 
 pub use app::{App, AppOptions};
 

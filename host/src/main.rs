@@ -32,6 +32,30 @@ enum Command {
     /// Print a JWT signed with the local development key that `up` trusts (or, with
     /// `--jwks`, that key's public JWKS).
     Token(order_host::dev_token::TokenArgs),
+    /// Build the published WIT packages (`shop:*` under `wit/`) as binary WIT packages, the
+    /// form registries store (`wasm-tools component wit --wasm`, `wkg wit build`).
+    Wit(WitArgs),
+}
+
+#[derive(Parser)]
+struct WitArgs {
+    /// The WIT directory (its own package plus `deps/`).
+    #[arg(long, default_value = "wit")]
+    wit: PathBuf,
+    /// Where the `<namespace>-<name>-<version>.wasm` files go.
+    #[arg(long, default_value = "target/wit")]
+    out: PathBuf,
+}
+
+/// Writes every `shop:*` package of `args.wit` to `args.out` and prints each path.
+fn wit(args: &WitArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.out)?;
+    for package in order_host::wit_package::build(&args.wit)? {
+        let path = args.out.join(&package.file_name);
+        std::fs::write(&path, &package.bytes)?;
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 #[derive(Parser)]
@@ -80,6 +104,7 @@ fn main() {
     let result = match cli.command {
         Command::Up(args) => up(args),
         Command::Token(args) => order_host::dev_token::run(&args),
+        Command::Wit(args) => wit(&args),
     };
     if let Err(e) = result {
         eprintln!("Error: {e:#}");
