@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test. On a fresh machine it first installs what the tests need: the
-# wasm32-wasip2 Rust target, redis-server and schemathesis (PyPI). Then it builds the release host and the release
+# wasm32-wasip2 Rust target, redis-server, prometheus (promtool) and schemathesis (PyPI).
+# Then it builds the release host and the release
 # components (the same .wasm files `order-host up` serves) and runs the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >/dev/null
+fi
+
+# promtool and prometheus check and run the shipped alert rules (tests/observability.rs).
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+    echo "==> installing prometheus"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq prometheus >/dev/null
 fi
 
 # schemathesis drives the running service from its OpenAPI document (tests/orders/conformance.rs).

@@ -11,6 +11,8 @@
 //! | `order_dependency_breaker_state` | gauge | `dependency` (0 closed, 1 half-open, 2 open) |
 //! | `order_dependency_window_latency_ms` | gauge (cumulative `le` buckets) | `dependency`, `le` |
 //! | `order_outbox_pending_events`, `order_outbox_dead_events` | gauge | |
+//! | `order_outbox_oldest_pending_age_seconds` | gauge (seconds) | |
+//! | `order_saga_recovery_backlog` | gauge | |
 //! | `order_metrics_source_up` | gauge | `source` (1 = read, 0 = failed) |
 //!
 //! Cost: a request is counted in instance memory and written in batches (`http`): about
@@ -25,6 +27,7 @@ mod text;
 use crate::bindings::{shop::adapters::dependency_health, shop::events::events};
 use crate::reply::Reply;
 use crate::routes;
+use order_store::clock;
 use request_metrics::{BOUNDS_MS, RouteRecord};
 use spin_sdk::http::StatusCode;
 use text::{Exposition, Kind, le};
@@ -48,15 +51,23 @@ fn store_error(route: &str, error: &str) {
     }));
 }
 
+/// Unfinished sagas older than `saga_recovery_after_s` (one `COUNT(*)`).
+async fn recovery_backlog() -> Result<u64, crate::store::StoreError> {
+    let db = crate::store::Db::open().await?;
+    db.count_stale_sagas(crate::saga::recovery::stale_before().await)
+        .await
+}
+
 /// `GET /metrics`.
 pub(crate) async fn scrape() -> Reply {
     // This instance's own batch first, so a scrape counts every request it answered before.
     http::write_now().await;
     let routes: Vec<&'static str> = routes::patterns().collect();
-    let (requests, dependencies, outbox) = futures::join!(
+    let (requests, dependencies, outbox, backlog) = futures::join!(
         http::load_all(&routes),
         dependency_health::status(),
         events::stats(),
+        recovery_backlog(),
     );
     let mut out = Exposition::default();
     let mut sources = Vec::new();
@@ -81,6 +92,29 @@ pub(crate) async fn scrape() -> Reply {
             "Outbox events dead-lettered after outbox_max_attempts; need a replay.",
         );
         out.sample("order_outbox_dead_events", &[], stats.dead as f64);
+        out.family(
+            "order_outbox_oldest_pending_age_seconds",
+            Kind::Gauge,
+            "Age of the oldest pending outbox event (relay lag); 0 when none is pending.",
+        );
+        let age_ms = stats
+            .oldest_pending_at_ms
+            .map_or(0, |at| (clock::now_ms() - at).max(0));
+        out.sample(
+            "order_outbox_oldest_pending_age_seconds",
+            &[],
+            age_ms as f64 / 1000.0,
+        );
+    }
+
+    sources.push(("orders", backlog.is_ok()));
+    if let Ok(stale) = backlog {
+        out.family(
+            "order_saga_recovery_backlog",
+            Kind::Gauge,
+            "Unfinished sagas older than saga_recovery_after_s, waiting for recovery.",
+        );
+        out.sample("order_saga_recovery_backlog", &[], stale as f64);
     }
 
     out.family(

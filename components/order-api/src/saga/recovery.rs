@@ -42,7 +42,7 @@ pub(crate) async fn recover_order(db: &Db, id: &str) -> Result<Option<Value>, St
 }
 
 /// Sagas last touched before this instant are stale.
-async fn stale_before() -> i64 {
+pub(crate) async fn stale_before() -> i64 {
     clock::now_ms() - seconds_variable("saga_recovery_after_s", 60).await * 1000
 }
 

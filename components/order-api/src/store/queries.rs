@@ -115,6 +115,23 @@ impl Db {
         rows.iter().map(|row| text(row, 0)).collect()
     }
 
+    /// How many sagas are unfinished and last touched before `before` (the recovery backlog).
+    pub(crate) async fn count_stale_sagas(&self, before: i64) -> Result<u64, StoreError> {
+        let rows = self
+            .query(
+                "SELECT COUNT(*) FROM orders WHERE saga_step != ? AND saga_updated_at < ?",
+                vec![
+                    Value::Text(SagaStep::Completed.as_str().to_owned()),
+                    Value::Integer(before),
+                ],
+            )
+            .await?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.get::<i64>(0))
+            .map_or(0, |n| n.max(0) as u64))
+    }
+
     /// Ids of `payment_pending` orders last changed before `before`, oldest first.
     pub(crate) async fn pending_payments(
         &self,
