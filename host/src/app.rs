@@ -19,10 +19,13 @@ use crate::engine::{self, EngineOptions};
 use crate::instance_reuse::InstanceReuse;
 use crate::kv::KvBackend;
 use crate::manifest::Manifest;
+use crate::outbound_https::HttpsClients;
 use crate::redis::RedisConnections;
 use crate::routes::{Route, Router};
 use crate::runtime_config::{KvBackendConfig, RuntimeConfig};
 use crate::sqlite::SqliteDatabase;
+use crate::tls::client::ClientTlsEntry;
+use crate::tls::server::InboundTls;
 use crate::trigger_http::{HttpComponent, HttpTrigger};
 use crate::trigger_redis::{RedisComponent, RedisSubscription};
 use crate::variables::Variables;
@@ -47,6 +50,9 @@ pub struct AppOptions {
     /// Set `TCP_NODELAY` on accepted connections. Spin does not (`false` is Spin's behaviour);
     /// see [`HttpTrigger::new`].
     pub tcp_nodelay: bool,
+    /// Serve HTTPS (`--tls-cert`, `--tls-key`, optionally `--tls-client-ca`); plain HTTP if
+    /// `None`.
+    pub inbound_tls: Option<InboundTls>,
 }
 
 /// A loaded application, ready to serve.
@@ -75,12 +81,21 @@ impl App {
             .unwrap_or_else(|| manifest.root.join(".spin"));
         let runtime = RuntimeConfig::load(options.runtime_config.as_deref(), &state_dir)?;
         let services = Arc::new(open_services(&manifest, &runtime).await?);
+        warn_about_client_tls(&manifest, &runtime.client_tls);
+        let https = HttpsClients::new(&runtime.client_tls)
+            .context("cannot build the default outbound TLS configuration")?;
+        let acceptor = options
+            .inbound_tls
+            .as_ref()
+            .map(InboundTls::acceptor)
+            .transpose()?;
         let engine = engine::engine(options.engine)?;
         let linker = engine::linker(&engine).map_err(crate::log::wasmtime_error)?;
         let loader = Loader {
             manifest: &manifest,
             vars: &vars,
             services,
+            https: &https,
             engine: &engine,
             linker: &linker,
         };
@@ -129,11 +144,9 @@ impl App {
                 routes.push((Route::parse(pattern)?, handler));
                 ids.push((pattern.clone(), Arc::from(trigger.component.as_str())));
             }
-            Some(Arc::new(HttpTrigger::new(
-                Router::new(routes)?,
-                ids,
-                options.tcp_nodelay,
-            )))
+            Some(Arc::new(
+                HttpTrigger::new(Router::new(routes)?, ids, options.tcp_nodelay).with_tls(acceptor),
+            ))
         };
 
         let mut by_address: HashMap<String, RedisSubscription> = HashMap::new();
@@ -214,10 +227,43 @@ async fn open_services(manifest: &Manifest, runtime: &RuntimeConfig) -> Result<H
     })
 }
 
+/// Warns about `[[client_tls]]` component ids that can never match a call: ids the manifest
+/// does not have, and components that only run composed into another (their calls carry the
+/// outer component's id). Spin accepts both silently; the tables stay in force either way.
+fn warn_about_client_tls(manifest: &Manifest, entries: &[ClientTlsEntry]) {
+    let composed_into = |id: &str| {
+        manifest
+            .components
+            .iter()
+            .find(|(_, c)| {
+                c.dependencies
+                    .values()
+                    .any(|d| d.component.as_deref() == Some(id))
+            })
+            .map(|(outer, _)| outer.clone())
+    };
+    for id in entries.iter().flat_map(|e| &e.component_ids) {
+        if !manifest.components.contains_key(id) {
+            crate::log::warn(
+                "tls",
+                &format!("[[client_tls]] names component `{id}`, which the manifest does not have"),
+            );
+        } else if let Some(outer) = composed_into(id) {
+            crate::log::warn(
+                "tls",
+                &format!(
+                    "[[client_tls]] names component `{id}`, which runs composed into `{outer}`: its calls use `{outer}`'s tables"
+                ),
+            );
+        }
+    }
+}
+
 struct Loader<'a> {
     manifest: &'a Manifest,
     vars: &'a Variables,
     services: Arc<HostServices>,
+    https: &'a HttpsClients,
     engine: &'a Engine,
     linker: &'a Linker<Ctx>,
 }
@@ -282,6 +328,7 @@ impl Loader<'_> {
                 .collect::<HashSet<_>>(),
             variables: self.vars.component_values(&decl.variables)?,
             allowed_hosts: Arc::new(AllowedHosts::parse(&allowed)?),
+            https: self.https.for_component(id),
             environment: decl
                 .environment
                 .iter()

@@ -13,6 +13,7 @@ use crate::bindings::spin::key_value::key_value::Error as KvError;
 use crate::bindings::spin::sqlite::sqlite::Error as SqliteError;
 use crate::kv::KvBackend;
 use crate::outbound_http::OutboundHttp;
+use crate::outbound_https::ComponentHttps;
 use crate::redis::RedisConnections;
 use crate::sqlite::SqliteDatabase;
 
@@ -38,6 +39,8 @@ pub struct ComponentCaps {
     pub variables: HashMap<String, String>,
     /// Outbound allow-list, resolved.
     pub allowed_hosts: Arc<AllowedHosts>,
+    /// The TLS clients of its `https://` calls (its `[[client_tls]]` tables, by host).
+    pub https: ComponentHttps,
     /// Environment variables.
     pub environment: Vec<(String, String)>,
     /// The shared backends.
@@ -90,7 +93,11 @@ impl Ctx {
             wasi.env(k, v);
         }
         Self {
-            hooks: OutboundHttp::new(caps.id.clone(), caps.allowed_hosts.clone()),
+            hooks: OutboundHttp::new(
+                caps.id.clone(),
+                caps.allowed_hosts.clone(),
+                caps.https.clone(),
+            ),
             caps,
             table: ResourceTable::new(),
             wasi: wasi.build(),

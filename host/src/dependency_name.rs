@@ -119,7 +119,7 @@ impl fmt::Display for DependencyName {
 
 /// Spin's kebab-case identifier: `-`-separated words, each starting with an ASCII letter,
 /// alphanumeric, all lower- or all upper-case.
-fn check_kebab(id: &str) -> Result<(), String> {
+pub(crate) fn check_kebab(id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err("empty name".into());
     }

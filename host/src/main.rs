@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use order_host::engine::EngineOptions;
 use order_host::instance_reuse::InstanceReuse;
 use order_host::manifest::Manifest;
+use order_host::tls::server::InboundTls;
 use order_host::{App, AppOptions, builder};
 
 #[derive(Parser)]
@@ -97,6 +98,16 @@ struct UpArgs {
     /// by default, so a response that leaves in pieces stalls here as it would on Spin.
     #[arg(long)]
     tcp_nodelay: bool,
+    /// Serve HTTPS with this certificate chain (PEM), as `spin up --tls-cert`.
+    #[arg(long, env = "SPIN_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM, PKCS#8), as `spin up --tls-key`.
+    #[arg(long, env = "SPIN_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require every HTTPS client to present a certificate chained to a CA in this PEM file
+    /// (mutual TLS; not a Spin flag: on Spin the ingress or service mesh does this).
+    #[arg(long, requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
 }
 
 fn main() {
@@ -146,6 +157,15 @@ fn up(args: UpArgs) -> Result<()> {
         },
         variable_overrides,
         tcp_nodelay: args.tcp_nodelay,
+        inbound_tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(InboundTls {
+                cert,
+                key,
+                client_ca: args.tls_client_ca,
+            }),
+            // clap's `requires` makes the two flags come together.
+            _ => None,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -155,13 +175,20 @@ fn up(args: UpArgs) -> Result<()> {
         app.connect_triggers().await?;
         let listener = order_host::trigger_http::bind(options.listen).await?;
         let addr = listener.local_addr()?;
-        println!("Serving http://{addr}");
+        let scheme = if options.inbound_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        println!("Serving {scheme}://{addr}");
         if let Some(http) = &app.http {
             println!("Available Routes:");
             for (route, component) in http.routes() {
                 match route.strip_suffix("/...") {
-                    Some(prefix) => println!("  {component}: http://{addr}{prefix} (wildcard)"),
-                    None => println!("  {component}: http://{addr}{route}"),
+                    Some(prefix) => {
+                        println!("  {component}: {scheme}://{addr}{prefix} (wildcard)")
+                    }
+                    None => println!("  {component}: {scheme}://{addr}{route}"),
                 }
             }
         }

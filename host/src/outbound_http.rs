@@ -4,8 +4,10 @@
 //!
 //! Plain `http://` requests go through one process-wide HTTP/1.1 client that keeps idle
 //! connections per origin (as Spin's outbound HTTP does), so a component calling the same
-//! service again does not pay for a new TCP connection each time. `https://` requests use
-//! wasmtime's default transport (a connection each, with TLS).
+//! service again does not pay for a new TCP connection each time. `https://` requests go
+//! through the pooled rustls client the runtime config's `[[client_tls]]` chooses for the
+//! component and host ([`crate::outbound_https`]); a TLS failure is an error to the guest,
+//! never a retry over plain HTTP.
 
 use std::io;
 use std::sync::{Arc, OnceLock};
@@ -13,17 +15,18 @@ use std::time::Duration;
 
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::allowed_hosts::AllowedHosts;
+use crate::outbound_https::{ComponentHttps, rustls_error, tls_error_code};
 
 /// How long an idle pooled connection is kept: below common server keep-alive timeouts (Node's
 /// is 5 s), so a request is not written onto a connection the server is closing.
-const POOL_IDLE: Duration = Duration::from_secs(4);
+pub(crate) const POOL_IDLE: Duration = Duration::from_secs(4);
 /// Idle connections kept per origin.
-const POOL_MAX_IDLE_PER_HOST: usize = 64;
+pub(crate) const POOL_MAX_IDLE_PER_HOST: usize = 64;
 /// Connect + first byte, when the guest sets no timeouts (wasmtime's default is 600 s each).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -31,12 +34,21 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub(crate) struct OutboundHttp {
     allowed: Arc<AllowedHosts>,
     component: Arc<str>,
+    https: ComponentHttps,
 }
 
 impl OutboundHttp {
-    /// Hooks enforcing `allowed` for `component`.
-    pub(crate) fn new(component: Arc<str>, allowed: Arc<AllowedHosts>) -> Self {
-        Self { allowed, component }
+    /// Hooks enforcing `allowed` for `component`, sending `https://` with its TLS clients.
+    pub(crate) fn new(
+        component: Arc<str>,
+        allowed: Arc<AllowedHosts>,
+        https: ComponentHttps,
+    ) -> Self {
+        Self {
+            allowed,
+            component,
+            https,
+        }
     }
 }
 
@@ -67,17 +79,28 @@ impl WasiHttpHooks for OutboundHttp {
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         drop(fut);
-        if scheme == "http" {
-            return Box::new(send_pooled(request, options));
+        // As on Spin, TLS exactly when the scheme is `https`.
+        match scheme {
+            "https" => {
+                let client = self.https.client(uri.host().unwrap_or_default()).clone();
+                let caller = Caller {
+                    component: self.component.clone(),
+                    origin: format!(
+                        "https://{}",
+                        uri.authority().map(|a| a.as_str()).unwrap_or("")
+                    ),
+                };
+                Box::new(send_pooled(client, request, options, Some(caller)))
+            }
+            _ => Box::new(send_pooled(client().clone(), request, options, None)),
         }
-        Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as IoFuture,
-            ))
-        })
     }
+}
+
+/// Who called where, for the log line of a failed TLS connection.
+struct Caller {
+    component: Arc<str>,
+    origin: String,
 }
 
 /// The process-wide pooled client for `http://`.
@@ -94,27 +117,45 @@ fn client() -> &'static Client<HttpConnector, WasiBody> {
     })
 }
 
-/// Sends `request` on a pooled connection, within the guest's connect + first-byte timeouts.
-/// The connection goes back to the pool once the guest has read the whole response body.
-async fn send_pooled(
+/// Sends `request` with `client` on a pooled connection, within the guest's connect +
+/// first-byte timeouts. The connection goes back to the pool once the guest has read the whole
+/// response body.
+async fn send_pooled<C>(
+    client: Client<C, WasiBody>,
     request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
-) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+    caller: Option<Caller>,
+) -> Result<(http::Response<WasiBody>, IoFuture), HttpError>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
     let connect = options.and_then(|o| o.connect_timeout);
     let first_byte = options.and_then(|o| o.first_byte_timeout);
     let limit = match (connect, first_byte) {
         (None, None) => DEFAULT_TIMEOUT * 2,
         (c, f) => c.unwrap_or(DEFAULT_TIMEOUT) + f.unwrap_or(DEFAULT_TIMEOUT),
     };
-    let response = match tokio::time::timeout(limit, client().request(request)).await {
+    let response = match tokio::time::timeout(limit, client.request(request)).await {
         Ok(Ok(response)) => response,
-        Ok(Err(error)) => return Err(transport_error(&error)),
+        Ok(Err(error)) => {
+            if let (Some(caller), Some(tls)) = (&caller, rustls_error(&error)) {
+                // rustls' message names the reason (e.g. "invalid peer certificate:
+                // UnknownIssuer", "received fatal alert: CertificateRequired"); no key material.
+                crate::log::warn(
+                    &caller.component,
+                    &format!("outbound {}: TLS failed: {tls}", caller.origin),
+                );
+            }
+            return Err(transport_error(&error));
+        }
         Err(_) => return Err(HttpError::ConnectionReadTimeout),
     };
     let response = response.map(|body| {
         body.map_err(|error| {
             if error.is_timeout() {
                 HttpError::HttpResponseTimeout
+            } else if let Some(tls) = rustls_error(&error) {
+                tls_error_code(tls)
             } else {
                 HttpError::from(error)
             }
@@ -124,10 +165,13 @@ async fn send_pooled(
     Ok((response, Box::new(async { Ok(()) }) as IoFuture))
 }
 
-/// The `wasi:http` error for a failed pooled request: connection failures carry their I/O
-/// error (so the guest sees `connection-refused` and the like); anything after the connection
-/// was made is a terminated connection.
+/// The `wasi:http` error for a failed pooled request: a TLS failure is its TLS error code;
+/// connection failures carry their I/O error (so the guest sees `connection-refused` and the
+/// like); anything after the connection was made is a terminated connection.
 fn transport_error(error: &hyper_util::client::legacy::Error) -> HttpError {
+    if let Some(tls) = rustls_error(error) {
+        return tls_error_code(tls);
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = source {
         if let Some(io_error) = current.downcast_ref::<io::Error>() {

@@ -1,5 +1,6 @@
 //! Runtime configuration in Spin's format (`spin up --runtime-config-file`): which backend each
-//! key-value store and SQLite database label uses. Without a file, Spin's defaults apply:
+//! key-value store and SQLite database label uses, and the `[[client_tls]]` tables of outbound
+//! TLS ([`crate::tls::client`]). Without a file, Spin's defaults apply:
 //! `default` store → SQLite file `<state>/sqlite_key_value.db`, `default` database →
 //! `<state>/sqlite_db.db`, where `<state>` is `.spin/` next to the manifest.
 
@@ -8,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
+
+use crate::tls::client::{self, ClientTlsEntry};
 
 /// Backend of one key-value store label.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +28,8 @@ pub struct RuntimeConfig {
     pub key_value_stores: BTreeMap<String, KvBackendConfig>,
     /// SQLite databases by label.
     pub sqlite_databases: BTreeMap<String, PathBuf>,
+    /// Outbound TLS per component and host, in file order (the first match wins).
+    pub client_tls: Vec<ClientTlsEntry>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +38,8 @@ struct RawRuntimeConfig {
     key_value_store: BTreeMap<String, RawStore>,
     #[serde(default)]
     sqlite_database: BTreeMap<String, RawStore>,
+    #[serde(default)]
+    client_tls: Vec<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +63,7 @@ impl RuntimeConfig {
                 "default".to_string(),
                 state_dir.join("sqlite_db.db"),
             )]),
+            client_tls: Vec::new(),
         };
         let Some(file) = file else { return Ok(config) };
         let text = std::fs::read_to_string(file)
@@ -97,6 +105,8 @@ impl RuntimeConfig {
             };
             config.sqlite_databases.insert(label, path);
         }
+        config.client_tls = client::parse_all(raw.client_tls, base)
+            .with_context(|| format!("invalid runtime config {}", file.display()))?;
         Ok(config)
     }
 }
@@ -136,6 +146,42 @@ mod tests {
         );
         assert_eq!(c.sqlite_databases["default"], dir.join("data/orders.db"));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn client_tls_files_resolve_next_to_the_file_and_errors_name_file_table_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tls")).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap();
+        std::fs::write(dir.path().join("tls/ca.pem"), ca.pem()).unwrap();
+        let file = dir.path().join("rc.toml");
+        std::fs::write(
+            &file,
+            "[[client_tls]]\ncomponent_ids = [\"order-api\"]\nhosts = [\"payments.internal\"]\n\
+             ca_roots_file = \"tls/ca.pem\"\n",
+        )
+        .unwrap();
+        let c = RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap();
+        assert_eq!(c.client_tls.len(), 1);
+        assert_eq!(c.client_tls[0].roots.extra.len(), 1);
+
+        std::fs::write(
+            &file,
+            "[[client_tls]]\ncomponent_ids = [\"order-api\"]\nhosts = [\"payments.internal:443\"]\n",
+        )
+        .unwrap();
+        let err = format!(
+            "{:#}",
+            RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap_err()
+        );
+        assert!(err.contains("rc.toml"), "{err}");
+        assert!(
+            err.contains("[[client_tls]] entry 1, field `hosts`"),
+            "{err}"
+        );
     }
 
     #[test]

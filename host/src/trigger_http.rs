@@ -1,6 +1,7 @@
-//! The HTTP trigger: a hyper server that routes each request by the manifest's routes to a
-//! component, adds the `spin-*` headers Spin gives components, and runs it through wasmtime's
-//! `ProxyHandler` with Spin 4's instance-reuse policy.
+//! The HTTP trigger: a hyper server (plain HTTP, or HTTPS with `--tls-cert`) that routes each
+//! request by the manifest's routes to a component, adds the `spin-*` headers Spin gives
+//! components, and runs it through wasmtime's `ProxyHandler` with Spin 4's instance-reuse
+//! policy.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,6 +13,7 @@ use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use wasmtime::Engine;
 use wasmtime::Store;
@@ -22,6 +24,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 use crate::ctx::{ComponentCaps, Ctx};
 use crate::instance_reuse::{IdleExpiration, InstanceReuse, ReusePolicy};
 use crate::routes::Router;
+use crate::tls::server::{TlsAcceptor, handshake};
 
 /// Headers Spin sets on every inbound request; any client-sent copy is removed first so a
 /// caller cannot spoof e.g. `spin-client-addr`.
@@ -82,6 +85,7 @@ pub struct HttpTrigger {
     router: Router<Arc<HttpComponent>>,
     ids: Vec<(String, Arc<str>)>,
     tcp_nodelay: bool,
+    tls: Option<TlsAcceptor>,
 }
 
 impl HttpTrigger {
@@ -101,7 +105,21 @@ impl HttpTrigger {
             router,
             ids,
             tcp_nodelay,
+            tls: None,
         }
+    }
+
+    /// Serves HTTPS through `acceptor` (plain HTTP if `None`). Each connection's handshake
+    /// runs in its own task, so a slow or refused client never delays another; a refused
+    /// handshake is logged and closes the connection before any request is read.
+    pub fn with_tls(mut self, acceptor: Option<TlsAcceptor>) -> Self {
+        self.tls = acceptor;
+        self
+    }
+
+    /// `"https"` when serving TLS, else `"http"`: the scheme of the URLs it serves.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     /// Mean time to create a fresh instance (new store + instantiation from the pre-instance)
@@ -147,16 +165,32 @@ impl HttpTrigger {
             }
             let trigger = self.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let trigger = trigger.clone();
-                    async move { Ok::<_, Infallible>(trigger.handle(req, local, client).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                match trigger.tls.clone() {
+                    Some(acceptor) => {
+                        if let Some(tls) = handshake(&acceptor, stream, client).await {
+                            trigger.serve_connection(tls, local, client).await;
+                        }
+                    }
+                    None => trigger.serve_connection(stream, local, client).await,
+                }
             });
         }
+    }
+
+    /// Serves HTTP/1.1 requests on one connection until it closes.
+    async fn serve_connection<S>(self: Arc<Self>, stream: S, local: SocketAddr, client: SocketAddr)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let trigger = self;
+        let service = hyper::service::service_fn(move |req| {
+            let trigger = trigger.clone();
+            async move { Ok::<_, Infallible>(trigger.handle(req, local, client).await) }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
     }
 
     async fn handle(
@@ -183,7 +217,7 @@ impl HttpTrigger {
             .map(|p| p.as_str())
             .unwrap_or("/")
             .to_string();
-        let full_url = format!("http://{host}{path_and_query}");
+        let full_url = format!("{}://{host}{path_and_query}", self.scheme());
         match full_url.parse() {
             Ok(uri) => parts.uri = uri,
             Err(_) => return plain(StatusCode::BAD_REQUEST, "Bad Request: invalid URI"),

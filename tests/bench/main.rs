@@ -272,6 +272,7 @@ fn in_process_options(
         engine: Default::default(),
         variable_overrides,
         tcp_nodelay: false,
+        inbound_tls: None,
     }
 }
 

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod adapter_rig;
+pub mod pki;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -119,6 +120,7 @@ pub struct HostBuilder {
     env: Vec<(String, String)>,
     args: Vec<String>,
     state_dir: Option<PathBuf>,
+    client_tls: Option<pki::ClientTls>,
 }
 
 impl HostBuilder {
@@ -129,7 +131,31 @@ impl HostBuilder {
             env: Vec::new(),
             args: Vec::new(),
             state_dir: None,
+            client_tls: None,
         }
+    }
+
+    /// Sets an environment variable of the host process.
+    pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.env.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Serves HTTPS (`--tls-cert`, `--tls-key`) and has the [`Host`]'s requests use `client`
+    /// (its trust and client certificate).
+    pub fn https(self, cert: &Path, key: &Path, client: pki::ClientTls) -> Self {
+        self.arg("--tls-cert")
+            .arg(cert.display().to_string())
+            .arg("--tls-key")
+            .arg(key.display().to_string())
+            .https_client(client)
+    }
+
+    /// Has the [`Host`]'s requests use `client` (trust and client certificate), for a host
+    /// told to serve HTTPS some other way (e.g. `SPIN_TLS_CERT` / `SPIN_TLS_KEY`).
+    pub fn https_client(mut self, client: pki::ClientTls) -> Self {
+        self.client_tls = Some(client);
+        self
     }
 
     /// Sets `SPIN_VARIABLE_<NAME>`.
@@ -257,6 +283,7 @@ impl HostBuilder {
         };
         Host {
             child,
+            agent: pki::agent(self.client_tls.as_ref()),
             base,
             stderr,
             stdout,
@@ -270,7 +297,8 @@ impl HostBuilder {
 /// A running `order-host up`, killed on drop.
 pub struct Host {
     child: Child,
-    /// `http://127.0.0.1:<port>`.
+    agent: ureq::Agent,
+    /// `http://127.0.0.1:<port>` (`https://` when started with [`HostBuilder::https`]).
     pub base: String,
     stderr: Arc<Mutex<String>>,
     stdout: Arc<Mutex<String>>,
@@ -310,16 +338,34 @@ impl Answer {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
+/// One request with its own client (`tls`: trust and client certificate; `None`: plain HTTP);
+/// a failure to connect, to shake hands or to read the answer is the `Err`.
+pub fn try_request(
+    tls: Option<&pki::ClientTls>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Answer, ureq::Error> {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let request = builder
+        .body(body.unwrap_or_default().to_string())
+        .expect("valid request");
+    let mut response = pki::agent(tls).run(request)?;
+    let body = response.body_mut().read_to_string()?;
+    Ok(read_answer(response, body))
 }
 
 fn answer(result: Result<http_response::Response, ureq::Error>) -> Answer {
     let mut response = result.expect("HTTP request failed");
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    read_answer(response, body)
+}
+
+fn read_answer(response: http_response::Response, body: String) -> Answer {
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -334,7 +380,6 @@ fn answer(result: Result<http_response::Response, ureq::Error>) -> Answer {
             (k.as_str().to_ascii_lowercase(), value)
         })
         .collect();
-    let body = response.body_mut().read_to_string().unwrap_or_default();
     Answer {
         status,
         body,
@@ -350,12 +395,12 @@ mod http_response {
 impl Host {
     /// `GET base + path`.
     pub fn get(&self, path: &str) -> Answer {
-        answer(agent().get(&format!("{}{path}", self.base)).call())
+        answer(self.agent.get(&format!("{}{path}", self.base)).call())
     }
 
     /// `GET` with extra headers.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
-        let mut req = agent().get(&format!("{}{path}", self.base));
+        let mut req = self.agent.get(&format!("{}{path}", self.base));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -364,12 +409,12 @@ impl Host {
 
     /// `POST base + path` with a body.
     pub fn post(&self, path: &str, body: &str) -> Answer {
-        answer(agent().post(&format!("{}{path}", self.base)).send(body))
+        answer(self.agent.post(&format!("{}{path}", self.base)).send(body))
     }
 
     /// `PUT base + path` with a body.
     pub fn put(&self, path: &str, body: &str) -> Answer {
-        answer(agent().put(&format!("{}{path}", self.base)).send(body))
+        answer(self.agent.put(&format!("{}{path}", self.base)).send(body))
     }
 
     /// Any request: `method` on `base + path` with headers and an optional body.
@@ -388,7 +433,7 @@ impl Host {
         let request = builder
             .body(body.unwrap_or_default().to_string())
             .expect("valid request");
-        answer(agent().run(request))
+        answer(self.agent.run(request))
     }
 
     /// A development JWT with `scope`, signed by the key this host trusts

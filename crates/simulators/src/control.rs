@@ -39,6 +39,10 @@ pub(crate) struct Control {
     require_auth: AtomicBool,
     /// TCP connections accepted since start.
     connections: AtomicU64,
+    /// Whether it serves HTTPS.
+    tls: bool,
+    /// TLS handshakes it refused since start.
+    handshakes_refused: AtomicU64,
     /// Tokens the auth simulator issued; `None` for the auth simulator itself, which is
     /// never gated.
     gate: Option<Arc<TokenRegistry>>,
@@ -49,9 +53,12 @@ impl Control {
         addr: SocketAddr,
         gate: Option<Arc<TokenRegistry>>,
         require_auth: bool,
+        tls: bool,
     ) -> Self {
         Self {
             addr,
+            tls,
+            handshakes_refused: AtomicU64::new(0),
             faults: Mutex::default(),
             log: Mutex::default(),
             require_auth: AtomicBool::new(require_auth && gate.is_some()),
@@ -72,6 +79,21 @@ impl Control {
 
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `"https"` or `"http"`.
+    pub(crate) fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
+    /// Counts one refused TLS handshake.
+    pub(crate) fn handshake_refused(&self) {
+        self.handshakes_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// TLS handshakes refused since start.
+    pub(crate) fn handshakes_refused(&self) -> u64 {
+        self.handshakes_refused.load(Ordering::Relaxed)
     }
 
     /// Counts and logs a call, then decides its fault.

@@ -41,9 +41,18 @@ impl<S> Simulator<S> {
         Self { control, service }
     }
 
-    /// The origin, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    /// The origin, e.g. `http://127.0.0.1:41234`, or `https://…` when started with
+    /// [`ServerTls`](crate::ServerTls) (no trailing slash).
     pub fn url(&self) -> String {
-        format!("http://{}", self.control.addr())
+        format!("{}://{}", self.control.scheme(), self.control.addr())
+    }
+
+    /// TLS handshakes this simulator refused since start (no client certificate, one from
+    /// another CA, a client that does not trust its certificate); always 0 without TLS.
+    /// A refused connection never reaches the service, so [`calls`](Self::calls) does not
+    /// count it.
+    pub fn tls_handshakes_refused(&self) -> u64 {
+        self.control.handshakes_refused()
     }
 
     /// The loopback address the simulator listens on.

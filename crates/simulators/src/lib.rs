@@ -21,6 +21,9 @@
 //!   ([`Simulator::requests`]: `Idempotency-Key`, `traceparent`, `Authorization`, …), the
 //!   payment ledger ([`PaymentSimulator::charges_for`]) and token counts
 //!   ([`AuthSimulator::tokens_issued`]);
+//! - **TLS**: with [`SimulatorOptions::tls`] ([`ServerTls`]) all five serve `https://` with
+//!   the given certificate and, if a client CA is given, refuse any client without a
+//!   certificate chained to it ([`Simulator::tls_handshakes_refused`] counts the refusals);
 //! - **auth**: off by default; [`Simulators::set_require_auth`] makes User, Product,
 //!   Inventory and Payment answer 401 unless the call carries `Authorization: Bearer` with
 //!   a token the Auth simulator issued (and that has not expired).
@@ -55,6 +58,7 @@ pub mod payment;
 pub mod product;
 mod server;
 mod simulators;
+mod tls;
 pub mod user;
 
 pub use auth::{AuthSimulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_EXPIRES_IN_S};
@@ -67,4 +71,5 @@ pub use money::Money;
 pub use payment::{PaymentSimulator, PaymentStatus};
 pub use product::{Product, ProductSimulator};
 pub use simulators::{SimulatorOptions, SimulatorPorts, Simulators};
+pub use tls::ServerTls;
 pub use user::{User, UserSimulator, UserStatus};

@@ -1,5 +1,6 @@
 //! The HTTP/1.1 server under every simulator, on a dedicated tokio runtime thread so that
-//! synchronous tests and the async host can both use the simulators.
+//! synchronous tests and the async host can both use the simulators. With TLS configured, each
+//! connection first completes a TLS handshake (a refused one is counted and closed).
 //!
 //! Each call goes: read the whole request → count and log it → apply the fault → check the
 //! bearer token (if required) → the service's handler.
@@ -23,6 +24,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 
 use crate::control::Control;
 use crate::fault::Action;
@@ -44,6 +46,8 @@ pub(crate) struct Job {
     pub(crate) listener: StdListener,
     pub(crate) control: Arc<Control>,
     pub(crate) service: Arc<dyn Service>,
+    /// HTTPS when set.
+    pub(crate) tls: Option<TlsAcceptor>,
 }
 
 /// Binds `127.0.0.1:port` (0 picks a free port).
@@ -74,6 +78,7 @@ impl Runner {
                         TcpListener::from_std(job.listener)?,
                         job.control,
                         job.service,
+                        job.tls,
                     ))
                 })
                 .collect::<io::Result<Vec<_>>>()?
@@ -83,8 +88,8 @@ impl Runner {
             .name("simulators".into())
             .spawn(move || {
                 runtime.block_on(async move {
-                    for (listener, control, service) in listeners {
-                        tokio::spawn(accept_loop(listener, control, service));
+                    for (listener, control, service, tls) in listeners {
+                        tokio::spawn(accept_loop(listener, control, service, tls));
                     }
                     // Resolves on an explicit shutdown and when the sender is dropped.
                     let _ = stopped.await;
@@ -109,7 +114,12 @@ impl Drop for Runner {
     }
 }
 
-async fn accept_loop(listener: TcpListener, control: Arc<Control>, service: Arc<dyn Service>) {
+async fn accept_loop(
+    listener: TcpListener,
+    control: Arc<Control>,
+    service: Arc<dyn Service>,
+    tls: Option<TlsAcceptor>,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,
@@ -123,25 +133,42 @@ async fn accept_loop(listener: TcpListener, control: Arc<Control>, service: Arc<
         // Without it a handler that answers after a delay stalls ~40 ms (Nagle + delayed ACK).
         let _ = stream.set_nodelay(true);
         let reset = Arc::new(AtomicBool::new(false));
-        let io = TokioIo::new(ResettableStream {
+        let stream = ResettableStream {
             stream,
             reset: Arc::clone(&reset),
-        });
+        };
         let control = Arc::clone(&control);
         let service = Arc::clone(&service);
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let answer = service_fn(move |request| {
-                answer(
-                    Arc::clone(&control),
-                    Arc::clone(&service),
-                    Arc::clone(&reset),
-                    request,
-                )
-            });
-            // Errors here are client disconnects and injected resets: nothing to report.
-            let _ = http1::Builder::new().serve_connection(io, answer).await;
+            match tls {
+                None => serve(TokioIo::new(stream), control, service, reset).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => serve(TokioIo::new(stream), control, service, reset).await,
+                    // No certificate, one from another CA, or no TLS at all: the request
+                    // never reaches the service.
+                    Err(_) => control.handshake_refused(),
+                },
+            }
         });
     }
+}
+
+/// Serves HTTP/1.1 on one connection (plain or TLS) until it closes.
+async fn serve<I>(io: I, control: Arc<Control>, service: Arc<dyn Service>, reset: Arc<AtomicBool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let answer = service_fn(move |request| {
+        answer(
+            Arc::clone(&control),
+            Arc::clone(&service),
+            Arc::clone(&reset),
+            request,
+        )
+    });
+    // Errors here are client disconnects and injected resets: nothing to report.
+    let _ = http1::Builder::new().serve_connection(io, answer).await;
 }
 
 async fn answer(

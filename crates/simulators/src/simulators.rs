@@ -13,6 +13,7 @@ use crate::inventory::{Inventory, InventorySimulator};
 use crate::payment::{PaymentSimulator, Payments};
 use crate::product::{Catalog, ProductSimulator};
 use crate::server::{self, Job, Runner, Service};
+use crate::tls::ServerTls;
 use crate::user::{UserSimulator, Users};
 
 /// The ports to listen on (all on 127.0.0.1); 0, the default, picks a free port.
@@ -43,6 +44,8 @@ pub struct SimulatorOptions {
     pub token_expires_in_s: u64,
     /// Whether User, Product, Inventory and Payment start with the bearer-token gate on.
     pub require_auth: bool,
+    /// Serve HTTPS (all five), optionally requiring client certificates; plain HTTP if `None`.
+    pub tls: Option<ServerTls>,
 }
 
 impl Default for SimulatorOptions {
@@ -53,6 +56,7 @@ impl Default for SimulatorOptions {
             client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
             token_expires_in_s: DEFAULT_EXPIRES_IN_S,
             require_auth: false,
+            tls: None,
         }
     }
 }
@@ -91,9 +95,11 @@ impl Simulators {
         })
     }
 
-    /// Starts all five with these options; fails if a port cannot be bound.
+    /// Starts all five with these options; fails if a port cannot be bound or the TLS
+    /// material cannot be used.
     pub fn spawn_with(options: SimulatorOptions) -> io::Result<Self> {
         let ports = options.ports;
+        let tls = options.tls.as_ref().map(ServerTls::acceptor).transpose()?;
         let auth_service = Arc::new(Auth::new(
             options.client_id.clone(),
             options.client_secret.clone(),
@@ -108,11 +114,13 @@ impl Simulators {
                     listener.local_addr()?,
                     gate,
                     options.require_auth,
+                    tls.is_some(),
                 ));
                 jobs.push(Job {
                     listener,
                     control: Arc::clone(&control),
                     service,
+                    tls: tls.clone(),
                 });
                 Ok(control)
             };
@@ -148,7 +156,8 @@ impl Simulators {
         &self.client_secret
     }
 
-    /// Each simulator's name and origin: `("user", "http://127.0.0.1:…")`, then product,
+    /// Each simulator's name and origin: `("user", "http://127.0.0.1:…")` (`https://` with
+    /// TLS), then product,
     /// inventory, payment and auth.
     pub fn urls(&self) -> [(&'static str, String); 5] {
         [
