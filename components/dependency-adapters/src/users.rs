@@ -78,16 +78,23 @@ pub(crate) async fn get_user(
 
     match served {
         Ok(served) => {
-            if served.source == Source::Live {
-                let entry = CacheEntry::new(served.value.clone(), WasiClock.now_ms());
-                if let Err(error) = context.kv.set_json(&key, &entry).await {
-                    log::store_error(Some(Service::User), "last known good write", &error);
+            let now = WasiClock.now_ms();
+            if served.source == Source::Live && !recently_written(&key, &served.value, now) {
+                let entry = CacheEntry::new(served.value.clone(), now);
+                match context.kv.set_json(&key, &entry).await {
+                    Ok(()) => remember_written(&key, &served.value, now),
+                    Err(error) => {
+                        log::store_error(Some(Service::User), "last known good write", &error)
+                    }
                 }
             }
             Ok(lookup(served.value, served.source))
         }
         Err(error) => {
             let error = dependency_error(error);
+            if matches!(error, DependencyError::NotFound) {
+                WRITTEN.with_borrow_mut(|written| written.remove(&key));
+            }
             if matches!(error, DependencyError::NotFound)
                 && let Err(store_error) = context.kv.delete(&key).await
             {
@@ -95,6 +102,41 @@ pub(crate) async fn get_user(
             }
             Err(error)
         }
+    }
+}
+
+/// How long this instance skips rewriting an unchanged last-known-good record it wrote
+/// itself. The stored record's time is then up to this much older than the latest live
+/// answer, so the fallback expires that much sooner: never later than
+/// `user_fallback_max_age_s` allows. Saves one key-value write per order for a returning
+/// buyer while the instance is reused.
+const REWRITE_AFTER_MS: i64 = 30_000;
+
+thread_local! {
+    /// Last-known-good records this instance wrote: key → (JSON of the value, when).
+    static WRITTEN: std::cell::RefCell<std::collections::HashMap<String, (String, i64)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Whether this instance stored exactly `value` under `key` less than
+/// [`REWRITE_AFTER_MS`] ago.
+fn recently_written(key: &str, value: &UserWire, now_ms: i64) -> bool {
+    let Ok(json) = serde_json::to_string(value) else {
+        return false;
+    };
+    WRITTEN.with_borrow(|written| {
+        written
+            .get(key)
+            .is_some_and(|(stored, at)| *stored == json && now_ms - at < REWRITE_AFTER_MS)
+    })
+}
+
+/// Records a successful write of `value` under `key` at `now_ms`.
+fn remember_written(key: &str, value: &UserWire, now_ms: i64) {
+    if let Ok(json) = serde_json::to_string(value) {
+        WRITTEN.with_borrow_mut(|written| {
+            written.insert(key.to_owned(), (json, now_ms));
+        });
     }
 }
 
