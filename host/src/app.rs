@@ -23,7 +23,7 @@ use crate::outbound_https::HttpsClients;
 use crate::redis::RedisConnections;
 use crate::routes::{Route, Router};
 use crate::runtime_config::{KvBackendConfig, RuntimeConfig};
-use crate::sqlite::SqliteDatabase;
+use crate::sqlite::SqliteBackend;
 use crate::tls::client::ClientTlsEntry;
 use crate::tls::server::InboundTls;
 use crate::trigger_http::{HttpComponent, HttpTrigger};
@@ -215,10 +215,10 @@ async fn open_services(manifest: &Manifest, runtime: &RuntimeConfig) -> Result<H
     }
     let mut sqlite = HashMap::new();
     for label in db_labels {
-        let path = runtime.sqlite_databases.get(label).with_context(|| {
+        let config = runtime.sqlite_databases.get(label).with_context(|| {
             format!("SQLite database `{label}` is used by a component but not defined in the runtime config")
         })?;
-        sqlite.insert(label.clone(), SqliteDatabase::open(path)?);
+        sqlite.insert(label.clone(), SqliteBackend::open(label, config).await?);
     }
     Ok(HostServices {
         key_value,

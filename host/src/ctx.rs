@@ -15,14 +15,14 @@ use crate::kv::KvBackend;
 use crate::outbound_http::OutboundHttp;
 use crate::outbound_https::ComponentHttps;
 use crate::redis::RedisConnections;
-use crate::sqlite::SqliteDatabase;
+use crate::sqlite::SqliteBackend;
 
 /// Backends shared by every component of the application.
 pub struct HostServices {
     /// Key-value stores by label.
     pub key_value: HashMap<String, KvBackend>,
     /// SQLite databases by label.
-    pub sqlite: HashMap<String, Arc<SqliteDatabase>>,
+    pub sqlite: HashMap<String, SqliteBackend>,
     /// Outbound Redis connections by address.
     pub redis: RedisConnections,
 }
@@ -61,7 +61,7 @@ impl ComponentCaps {
     }
 
     /// The database behind `label`, if this component was granted it.
-    pub fn sqlite_database(&self, label: &str) -> Result<Arc<SqliteDatabase>, SqliteError> {
+    pub fn sqlite_database(&self, label: &str) -> Result<SqliteBackend, SqliteError> {
         if !self.sqlite_databases.contains(label) {
             return Err(SqliteError::AccessDenied);
         }

@@ -28,6 +28,7 @@ mod redis;
 pub mod routes;
 pub mod runtime_config;
 mod sqlite;
+mod sqlite_libsql;
 pub mod tls;
 pub mod trigger_http;
 pub mod trigger_redis;

@@ -1,6 +1,7 @@
 //! Runtime configuration in Spin's format (`spin up --runtime-config-file`): which backend each
-//! key-value store and SQLite database label uses, and the `[[client_tls]]` tables of outbound
-//! TLS ([`crate::tls::client`]). Without a file, Spin's defaults apply:
+//! key-value store and SQLite database label uses (a database may be a file or a libSQL server,
+//! `sqlite_database.rs`), and the `[[client_tls]]` tables of outbound TLS
+//! ([`crate::tls::client`]). Without a file, Spin's defaults apply:
 //! `default` store → SQLite file `<state>/sqlite_key_value.db`, `default` database →
 //! `<state>/sqlite_db.db`, where `<state>` is `.spin/` next to the manifest.
 
@@ -11,6 +12,10 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::tls::client::{self, ClientTlsEntry};
+
+mod sqlite_database;
+
+pub use sqlite_database::{LibsqlConfig, SqliteDatabaseConfig, SqliteDatabaseConfigError};
 
 /// Backend of one key-value store label.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +32,7 @@ pub struct RuntimeConfig {
     /// Key-value stores by label.
     pub key_value_stores: BTreeMap<String, KvBackendConfig>,
     /// SQLite databases by label.
-    pub sqlite_databases: BTreeMap<String, PathBuf>,
+    pub sqlite_databases: BTreeMap<String, SqliteDatabaseConfig>,
     /// Outbound TLS per component and host, in file order (the first match wins).
     pub client_tls: Vec<ClientTlsEntry>,
 }
@@ -37,7 +42,7 @@ struct RawRuntimeConfig {
     #[serde(default)]
     key_value_store: BTreeMap<String, RawStore>,
     #[serde(default)]
-    sqlite_database: BTreeMap<String, RawStore>,
+    sqlite_database: BTreeMap<String, toml::Table>,
     #[serde(default)]
     client_tls: Vec<toml::Table>,
 }
@@ -61,7 +66,7 @@ impl RuntimeConfig {
             )]),
             sqlite_databases: BTreeMap::from([(
                 "default".to_string(),
-                state_dir.join("sqlite_db.db"),
+                SqliteDatabaseConfig::File(state_dir.join("sqlite_db.db")),
             )]),
             client_tls: Vec::new(),
         };
@@ -95,15 +100,10 @@ impl RuntimeConfig {
             };
             config.key_value_stores.insert(label, backend);
         }
-        for (label, db) in raw.sqlite_database {
-            let path = match (db.kind.as_str(), db.path) {
-                ("spin", Some(path)) => resolve(&path),
-                ("spin", None) => state_dir.join(format!("sqlite_{label}.db")),
-                (other, _) => bail!(
-                    "[sqlite_database.{label}] type = \"{other}\" is not supported by order-host (spin is; use libsql on real Spin)"
-                ),
-            };
-            config.sqlite_databases.insert(label, path);
+        for (label, table) in raw.sqlite_database {
+            let db = sqlite_database::parse(&label, &table, base, state_dir)
+                .with_context(|| format!("invalid runtime config {}", file.display()))?;
+            config.sqlite_databases.insert(label, db);
         }
         config.client_tls = client::parse_all(raw.client_tls, base)
             .with_context(|| format!("invalid runtime config {}", file.display()))?;
@@ -124,7 +124,7 @@ mod tests {
         );
         assert_eq!(
             c.sqlite_databases["default"],
-            PathBuf::from("/s/sqlite_db.db")
+            SqliteDatabaseConfig::File("/s/sqlite_db.db".into())
         );
     }
 
@@ -144,7 +144,10 @@ mod tests {
             c.key_value_stores["default"],
             KvBackendConfig::Redis("redis://127.0.0.1:6379".into())
         );
-        assert_eq!(c.sqlite_databases["default"], dir.join("data/orders.db"));
+        assert_eq!(
+            c.sqlite_databases["default"],
+            SqliteDatabaseConfig::File(dir.join("data/orders.db"))
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -180,6 +183,41 @@ mod tests {
         assert!(err.contains("rc.toml"), "{err}");
         assert!(
             err.contains("[[client_tls]] entry 1, field `hosts`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn libsql_database_is_read_from_the_file_and_its_errors_name_file_table_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rc.toml");
+        std::fs::write(
+            &file,
+            "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"https://orders-db.example\"\n\
+             token = \"tok\"\n",
+        )
+        .unwrap();
+        let c = RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap();
+        assert_eq!(
+            c.sqlite_databases["default"],
+            SqliteDatabaseConfig::Libsql(LibsqlConfig {
+                url: "https://orders-db.example".into(),
+                token: "tok".into(),
+            })
+        );
+
+        std::fs::write(
+            &file,
+            "[sqlite_database.orders]\ntype = \"libsql\"\nurl = \"https://orders-db.example\"\n",
+        )
+        .unwrap();
+        let err = format!(
+            "{:#}",
+            RuntimeConfig::load(Some(&file), Path::new("/s")).unwrap_err()
+        );
+        assert!(err.contains("rc.toml"), "{err}");
+        assert!(
+            err.contains("[sqlite_database.orders] type = \"libsql\": field `token` is required"),
             "{err}"
         );
     }

@@ -1,8 +1,9 @@
-//! `spin:sqlite@3.1.0`: SQLite databases by label, each a file (Spin's `type = "spin"`).
+//! `spin:sqlite@3.1.0`: SQLite databases by label, each a file (Spin's `type = "spin"`) or a
+//! remote libSQL server (`type = "libsql"`, [`crate::sqlite_libsql`]).
 //!
-//! Connections are pooled per database: a guest `open` takes an idle connection (or opens one),
-//! and dropping the guest resource returns it, rolled back if the guest left a transaction open.
-//! Statements run on the blocking pool, so a slow query never stalls the async runtime.
+//! File connections are pooled per database: a guest `open` takes an idle connection (or opens
+//! one), and dropping the guest resource returns it, rolled back if the guest left a transaction
+//! open. Statements run on the blocking pool, so a slow query never stalls the async runtime.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,11 +15,48 @@ use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 use crate::bindings::SpinHost;
 use crate::bindings::spin::sqlite::sqlite::{self as wit, Error, QueryResult, RowResult, Value};
 use crate::ctx::Ctx;
+use crate::runtime_config::SqliteDatabaseConfig;
+use crate::sqlite_libsql::{LibsqlConnection, LibsqlDatabase};
 
 /// Idle connections kept per database; more may be open while busy.
 const MAX_IDLE_CONNECTIONS: usize = 16;
 
-/// One configured database and its idle connections.
+/// The backend of one configured database label.
+#[derive(Clone)]
+pub enum SqliteBackend {
+    /// A local SQLite file.
+    File(Arc<SqliteDatabase>),
+    /// A remote libSQL server.
+    Libsql(Arc<LibsqlDatabase>),
+}
+
+impl SqliteBackend {
+    /// Opens the backend `config` describes for `label`: creates and checks a file, or
+    /// creates a libSQL client (which contacts nothing yet).
+    pub async fn open(label: &str, config: &SqliteDatabaseConfig) -> Result<Self> {
+        Ok(match config {
+            SqliteDatabaseConfig::File(path) => Self::File(SqliteDatabase::open(path)?),
+            SqliteDatabaseConfig::Libsql(libsql) => {
+                Self::Libsql(LibsqlDatabase::open(label, libsql).await?)
+            }
+        })
+    }
+
+    fn connect(&self) -> Result<OpenConnection, Error> {
+        match self {
+            Self::File(db) => match db.acquire() {
+                Ok(conn) => Ok(OpenConnection::File {
+                    db: db.clone(),
+                    conn: Arc::new(Mutex::new(Some(conn))),
+                }),
+                Err(e) => Err(Error::Io(e.to_string())),
+            },
+            Self::Libsql(db) => db.connect().map(OpenConnection::Libsql),
+        }
+    }
+}
+
+/// One configured database file and its idle connections.
 pub struct SqliteDatabase {
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
@@ -83,24 +121,41 @@ impl SqliteDatabase {
 /// The resource behind `sqlite.connection`.
 #[allow(unreachable_pub)] // named in `bindgen!`'s `with`, which re-exports it
 pub struct SqliteConnectionHandle {
-    db: Arc<SqliteDatabase>,
-    conn: Arc<Mutex<Option<rusqlite::Connection>>>,
+    conn: OpenConnection,
     last_insert_rowid: i64,
     changes: u64,
+}
+
+/// A guest's connection; cloning shares it (a statement in flight holds a clone).
+#[derive(Clone)]
+enum OpenConnection {
+    /// A pooled file connection, taken back into the pool when the handle drops.
+    File {
+        db: Arc<SqliteDatabase>,
+        conn: Arc<Mutex<Option<rusqlite::Connection>>>,
+    },
+    /// A libSQL connection (its own server stream).
+    Libsql(LibsqlConnection),
 }
 
 impl Drop for SqliteConnectionHandle {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.lock().ok().and_then(|mut c| c.take()) {
-            self.db.release(conn);
+        if let OpenConnection::File { db, conn } = &self.conn
+            && let Some(conn) = conn.lock().ok().and_then(|mut c| c.take())
+        {
+            db.release(conn);
         }
     }
 }
 
-struct Executed {
-    result: QueryResult,
-    last_insert_rowid: i64,
-    changes: u64,
+/// What one statement produced, whichever the backend.
+pub(crate) struct Executed {
+    /// Columns and rows.
+    pub(crate) result: QueryResult,
+    /// The connection's last inserted rowid after the statement.
+    pub(crate) last_insert_rowid: i64,
+    /// Rows the statement changed.
+    pub(crate) changes: u64,
 }
 
 fn run_statement(
@@ -164,32 +219,34 @@ fn open_connection(
         Ok(db) => db,
         Err(e) => return Ok(Err(e)),
     };
-    let conn = match db.acquire() {
+    let conn = match db.connect() {
         Ok(c) => c,
-        Err(e) => return Ok(Err(Error::Io(e.to_string()))),
+        Err(e) => return Ok(Err(e)),
     };
     let handle = SqliteConnectionHandle {
-        db,
-        conn: Arc::new(Mutex::new(Some(conn))),
+        conn,
         last_insert_rowid: 0,
         changes: 0,
     };
     Ok(Ok(ctx.table.push(handle)?))
 }
 
-/// Runs a statement on the connection behind `handle` on the blocking pool.
+/// Runs a statement on a file connection (on the blocking pool) or a libSQL one.
 async fn execute_on(
-    conn: Arc<Mutex<Option<rusqlite::Connection>>>,
+    conn: OpenConnection,
     statement: String,
     parameters: Vec<Value>,
 ) -> Result<Executed, Error> {
-    tokio::task::spawn_blocking(move || {
-        let guard = conn.lock().map_err(|_| Error::InvalidConnection)?;
-        let conn = guard.as_ref().ok_or(Error::InvalidConnection)?;
-        run_statement(conn, &statement, parameters)
-    })
-    .await
-    .map_err(|e| Error::Io(e.to_string()))?
+    match conn {
+        OpenConnection::File { conn, .. } => tokio::task::spawn_blocking(move || {
+            let guard = conn.lock().map_err(|_| Error::InvalidConnection)?;
+            let conn = guard.as_ref().ok_or(Error::InvalidConnection)?;
+            run_statement(conn, &statement, parameters)
+        })
+        .await
+        .map_err(|e| Error::Io(e.to_string()))?,
+        OpenConnection::Libsql(conn) => conn.execute(&statement, parameters).await,
+    }
 }
 
 fn record(
@@ -220,10 +277,15 @@ impl wit::HostConnection for Ctx {
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
         let conn = self.table.get(&handle)?.conn.clone();
-        let executed = tokio::task::block_in_place(|| {
-            let guard = conn.lock().map_err(|_| Error::InvalidConnection)?;
-            let conn = guard.as_ref().ok_or(Error::InvalidConnection)?;
-            run_statement(conn, &statement, parameters)
+        let executed = tokio::task::block_in_place(|| match conn {
+            OpenConnection::File { conn, .. } => {
+                let guard = conn.lock().map_err(|_| Error::InvalidConnection)?;
+                let conn = guard.as_ref().ok_or(Error::InvalidConnection)?;
+                run_statement(conn, &statement, parameters)
+            }
+            OpenConnection::Libsql(conn) => {
+                tokio::runtime::Handle::current().block_on(conn.execute(&statement, parameters))
+            }
         });
         match executed {
             Ok(executed) => {
