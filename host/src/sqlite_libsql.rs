@@ -10,6 +10,8 @@
 //!   cannot be reached, a stream the server expired) is `error::io` with the client's text, as
 //!   Spin maps them. The text names the server's URL at most, never the token, which travels
 //!   only in the `Authorization` header;
+//! - `changes` and `last-insert-rowid` are the client's, which its `query` path never updates
+//!   (see [`LibsqlConnection::execute`]): 0 on Spin as here;
 //! - a guest that drops its connection mid-transaction leaves the rollback to the server: the
 //!   client closes the stream on drop, and the server rolls back a closed stream's transaction.
 //!
@@ -19,6 +21,7 @@
 //! start-up with the label named instead.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 
@@ -49,7 +52,10 @@ impl LibsqlDatabase {
     pub(crate) fn connect(&self) -> Result<LibsqlConnection, Error> {
         self.database
             .connect()
-            .map(|inner| LibsqlConnection { inner })
+            .map(|inner| LibsqlConnection {
+                inner,
+                in_transaction: Arc::new(AtomicBool::new(false)),
+            })
             .map_err(|_| Error::InvalidConnection)
     }
 }
@@ -58,19 +64,28 @@ impl LibsqlDatabase {
 #[derive(Clone)]
 pub(crate) struct LibsqlConnection {
     inner: libsql::Connection,
+    /// Whether this connection's last `BEGIN` has not yet been ended, from the statements'
+    /// first keywords (the client's own `is_autocommit` is not updated by `query`).
+    in_transaction: Arc<AtomicBool>,
 }
 
 impl LibsqlConnection {
-    /// Runs one statement on this connection's stream and collects its rows.
+    /// Runs one statement on this connection's stream and collects its rows, with
+    /// `Connection::query` as Spin does.
     ///
-    /// Counts the statement and, for `op_counts`, the write transactions it ends: a libSQL
-    /// client has no commit hook, so a statement that takes the connection from a transaction
-    /// back to autocommit counts as one (unless it is a `ROLLBACK`; a read-only `BEGIN …
-    /// COMMIT` counts too, which SQLite's hook would skip), and so does an autocommit
-    /// statement that changed rows.
+    /// `changes` and `last_insert_rowid` are what the client reports afterwards, as on Spin.
+    /// The `libsql` 0.5 remote client runs `query` through a Hrana cursor, which updates
+    /// neither: they keep the values of the connection's last non-cursor statement (0 for a
+    /// guest connection). So on Spin with libSQL, `changes()` and `last-insert-rowid()` answer
+    /// 0; a guest that needs a count asks the server (`SELECT changes()` on the same
+    /// connection, or `RETURNING`).
+    ///
+    /// Counts the statement and, for `op_counts`, the write transactions (a libSQL client has
+    /// no commit hook): a `COMMIT`/`END` that ends a `BEGIN` of this connection (a read-only
+    /// transaction counts too, which SQLite's hook would skip), and an `INSERT`, `UPDATE`,
+    /// `DELETE` or `REPLACE` outside one (even if it changed no row).
     pub(crate) async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<Executed, Error> {
         crate::op_counts::sqlite_statement();
-        let was_autocommit = self.inner.is_autocommit();
         let params: Vec<libsql::Value> = params.into_iter().map(to_libsql).collect();
         let mut rows = self.inner.query(sql, params).await.map_err(io)?;
         let column_count = rows.column_count();
@@ -84,30 +99,48 @@ impl LibsqlConnection {
                 .collect::<Result<_, _>>()?;
             out.push(RowResult { values });
         }
-        let changes = self.inner.changes();
-        let now_autocommit = self.inner.is_autocommit();
-        let ended_transaction = !was_autocommit && now_autocommit && !is_rollback(sql);
-        let autocommit_write = was_autocommit && now_autocommit && changes > 0;
-        if ended_transaction || autocommit_write {
-            crate::op_counts::sqlite_write_transaction();
-        }
+        self.count_write_transaction(sql);
         Ok(Executed {
             result: QueryResult { columns, rows: out },
             last_insert_rowid: self.inner.last_insert_rowid(),
-            changes,
+            changes: self.inner.changes(),
         })
     }
+
+    /// Updates the transaction state after `sql` succeeded and counts a finished write.
+    fn count_write_transaction(&self, sql: &str) {
+        let keyword = first_keyword(sql);
+        let in_transaction = self.in_transaction.load(Ordering::Relaxed);
+        match keyword.as_str() {
+            "BEGIN" => self.in_transaction.store(true, Ordering::Relaxed),
+            "ROLLBACK" => self.in_transaction.store(false, Ordering::Relaxed),
+            "COMMIT" | "END" => {
+                self.in_transaction.store(false, Ordering::Relaxed);
+                if in_transaction {
+                    crate::op_counts::sqlite_write_transaction();
+                }
+            }
+            "INSERT" | "UPDATE" | "DELETE" | "REPLACE" if !in_transaction => {
+                crate::op_counts::sqlite_write_transaction();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The statement's first word, upper-cased (`ROLLBACK TO` a savepoint keeps the transaction,
+/// which this approximation ignores: the app uses no savepoints).
+fn first_keyword(sql: &str) -> String {
+    sql.trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase()
 }
 
 /// Spin maps every libSQL error to `error::io` with its text.
 fn io(error: libsql::Error) -> Error {
     Error::Io(error.to_string())
-}
-
-fn is_rollback(sql: &str) -> bool {
-    sql.trim_start()
-        .get(..8)
-        .is_some_and(|head| head.eq_ignore_ascii_case("rollback"))
 }
 
 fn to_libsql(value: Value) -> libsql::Value {
@@ -135,11 +168,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rollback_is_recognised_in_any_case_after_whitespace() {
-        assert!(is_rollback("ROLLBACK"));
-        assert!(is_rollback("  rollback;"));
-        assert!(!is_rollback("COMMIT"));
-        assert!(!is_rollback("ROLL"));
+    fn first_keyword_is_found_in_any_case_after_whitespace() {
+        assert_eq!(first_keyword("  rollback;"), "ROLLBACK");
+        assert_eq!(first_keyword("\n\tBegin Immediate"), "BEGIN");
+        assert_eq!(first_keyword("INSERT INTO t VALUES (1)"), "INSERT");
+        assert_eq!(first_keyword(""), "");
     }
 
     #[test]

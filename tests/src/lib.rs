@@ -8,6 +8,9 @@
 
 pub mod adapter_rig;
 pub mod pki;
+mod sqld;
+
+pub use sqld::{SqldServer, sqld_binary};
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -24,7 +27,7 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))

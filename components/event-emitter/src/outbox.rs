@@ -73,17 +73,20 @@ impl Outbox {
         now: i64,
         lease_until: i64,
     ) -> Result<bool, EventsError> {
-        self.query(
-            "UPDATE {outbox} SET next_attempt_at = ?
-             WHERE event_id = ? AND status = 'pending' AND next_attempt_at <= ?",
-            vec![
-                Value::Integer(lease_until),
-                Value::Text(event_id.to_owned()),
-                Value::Integer(now),
-            ],
-        )
-        .await?;
-        Ok(self.db.changes().await == 1)
+        // `RETURNING`, not `changes()`: on Spin with libSQL that call answers 0.
+        let taken = self
+            .query(
+                "UPDATE {outbox} SET next_attempt_at = ?
+                 WHERE event_id = ? AND status = 'pending' AND next_attempt_at <= ?
+                 RETURNING event_id",
+                vec![
+                    Value::Integer(lease_until),
+                    Value::Text(event_id.to_owned()),
+                    Value::Integer(now),
+                ],
+            )
+            .await?;
+        Ok(taken.len() == 1)
     }
 
     /// Takes every due row of `event_ids` for this relay pass in one statement (one write
@@ -216,15 +219,18 @@ impl Outbox {
 
     /// Makes a row pending again, due `now`, with attempts and error cleared.
     pub(crate) async fn replay(&self, event_id: &str, now: i64) -> Result<(), EventsError> {
-        self.query(
-            "UPDATE {outbox} SET status = 'pending', attempts = 0, next_attempt_at = ?,
-             last_error = NULL, delivered_at = NULL WHERE event_id = ?",
-            vec![Value::Integer(now), Value::Text(event_id.to_owned())],
-        )
-        .await?;
-        match self.db.changes().await {
-            0 => Err(EventsError::NotFound),
-            _ => Ok(()),
+        // `RETURNING`, not `changes()`: on Spin with libSQL that call answers 0.
+        let replayed = self
+            .query(
+                "UPDATE {outbox} SET status = 'pending', attempts = 0, next_attempt_at = ?,
+                 last_error = NULL, delivered_at = NULL WHERE event_id = ? RETURNING event_id",
+                vec![Value::Integer(now), Value::Text(event_id.to_owned())],
+            )
+            .await?;
+        if replayed.is_empty() {
+            Err(EventsError::NotFound)
+        } else {
+            Ok(())
         }
     }
 

@@ -62,9 +62,19 @@ impl Db {
     }
 
     /// Runs one parameterised statement; returns the number of rows it changed.
+    ///
+    /// The count comes from the database (`SELECT changes()` on this connection), not from
+    /// `spin:sqlite`'s `changes()`: on Spin with a libSQL database that call answers 0 (the
+    /// `libsql` client's query path never updates it), and the idempotency claim and the
+    /// optimistic version checks depend on the count.
     pub async fn exec(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
         self.query(sql, params).await?;
-        Ok(self.connection.changes().await)
+        let rows = self.query("SELECT changes()", vec![]).await?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.get::<i64>(0))
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0))
     }
 
     /// Runs `work` inside `BEGIN IMMEDIATE … COMMIT` (write lock taken up front, so concurrent

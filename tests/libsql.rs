@@ -1,0 +1,300 @@
+//! libSQL (issue 11, items 1–2 and the single-node proof): the repository's `spin.toml` on
+//! `order-host` with a runtime config putting the `default` SQLite database on a real `sqld`
+//! (libsql-server) on loopback, read as Spin 4.1 reads `type = "libsql"`. Orders, idempotency
+//! keys and the outbox live on the server; transactions span several `execute` calls on one
+//! server stream. Real simulators and a real `redis-server` for events, as in `tests/orders.rs`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use integration_tests::{Answer, HostBuilder, SqldServer, eventually, try_request, workspace_root};
+use rig::{Rig, SCOPES, builder, order_body, problem_type};
+use serde_json::{Value, json};
+use simulators::{Fault, Simulators, demo};
+
+#[path = "orders/rig.rs"]
+#[allow(dead_code)]
+mod rig;
+
+/// A rig whose `default` database is on its own `sqld`; the runtime config is written in
+/// `config_dir`.
+fn libsql_rig(sqld: &SqldServer, config_dir: &Path) -> Rig {
+    let config = write_runtime_config(config_dir, &sqld.runtime_config("default"));
+    let sims = Simulators::spawn().expect("simulators");
+    let redis = integration_tests::RedisServer::start();
+    let host = builder(&sims, &redis, &[])
+        .arg("--runtime-config")
+        .arg(config.display().to_string())
+        .start();
+    let token = host.token(SCOPES);
+    Rig {
+        sims,
+        redis,
+        host,
+        token,
+    }
+}
+
+fn write_runtime_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("runtime-config.toml");
+    std::fs::write(&path, text).expect("write runtime config");
+    path
+}
+
+/// Runs `sql` on the server directly (Hrana over HTTP, `/v2/pipeline`); the first column of
+/// each row, as text.
+fn query_sqld(sqld: &SqldServer, sql: &str) -> Vec<String> {
+    let body = json!({
+        "requests": [{ "type": "execute", "stmt": { "sql": sql } }, { "type": "close" }]
+    })
+    .to_string();
+    let answer = try_request(
+        None,
+        "POST",
+        &format!("{}/v2/pipeline", sqld.url()),
+        &[("content-type", "application/json")],
+        Some(&body),
+    )
+    .expect("sqld answers");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let reply = answer.json();
+    let result = &reply["results"][0];
+    assert_eq!(result["type"], "ok", "{reply}");
+    result["response"]["result"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| match &row[0]["value"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// `(type, id)` of every entry in the `orders.events` stream.
+fn stream_events(rig: &Rig) -> Vec<(String, String)> {
+    let mut redis = rig.redis.connection().expect("redis");
+    let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+        .arg("orders.events")
+        .arg("-")
+        .arg("+")
+        .query(&mut redis)
+        .unwrap_or_default();
+    entries
+        .iter()
+        .map(|(_, fields)| {
+            let field = |name: &str| {
+                fields
+                    .chunks(2)
+                    .find(|f| f[0] == name)
+                    .map(|f| f[1].clone())
+                    .unwrap_or_default()
+            };
+            (field("type"), field("id"))
+        })
+        .collect()
+}
+
+#[test]
+fn an_order_on_libsql_is_created_read_cancelled_and_its_events_reach_redis() {
+    let sqld = SqldServer::start();
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let rig = libsql_rig(&sqld, config_dir.path());
+
+    let created = rig.create(
+        "k-libsql-1",
+        &order_body(demo::ACTIVE_USER, &[(demo::KEYBOARD, 2)], "tok_visa"),
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    let order = created.json();
+    let id = order["id"].as_str().expect("id").to_owned();
+    assert_eq!(order["status"], "confirmed");
+    assert_eq!(rig.sims.payment.charges_for(&id), 1);
+
+    let read = rig.get(&format!("/api/v1/orders/{id}"));
+    assert_eq!(read.status, 200, "{read:?}");
+    assert_eq!(read.json()["total"], order["total"]);
+
+    let cancelled = rig.post(&format!("/api/v1/admin/orders/{id}/cancel"), "");
+    assert_eq!(cancelled.status, 200, "{cancelled:?}");
+    assert_eq!(cancelled.json()["status"], "refunded");
+    assert_eq!(rig.sims.payment.refunds(), 1);
+    assert_eq!(rig.sims.inventory.stock(demo::KEYBOARD), Some(25));
+
+    // The order lives on the server, not in a local file.
+    assert_eq!(
+        query_sqld(
+            &sqld,
+            &format!("SELECT status FROM orders WHERE id = '{id}'")
+        ),
+        ["refunded"]
+    );
+    assert!(
+        !rig.host.state_dir.join("sqlite_db.db").exists(),
+        "no local SQLite file for `default`"
+    );
+
+    let events = eventually(Duration::from_secs(15), "the order's events", || {
+        let events = stream_events(&rig);
+        let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+        (types.contains(&"order.created.v1")
+            && types.contains(&"order.confirmed.v1")
+            && (types.contains(&"order.cancelled.v1") || types.contains(&"order.refunded.v1")))
+        .then_some(events)
+    });
+    let mut ids: Vec<&str> = events.iter().map(|(_, id)| id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), events.len(), "each event once: {events:?}");
+    assert_eq!(&events[0].0, "order.created.v1", "{events:?}");
+    assert_eq!(&events[1].0, "order.confirmed.v1", "{events:?}");
+}
+
+#[test]
+fn two_concurrent_identical_creates_on_libsql_make_one_order_and_one_charge() {
+    let sqld = SqldServer::start();
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let rig = libsql_rig(&sqld, config_dir.path());
+    rig.sims
+        .payment
+        .set_fault(Fault::Latency(Duration::from_millis(400)));
+    let body = order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa");
+    let answers: Vec<Answer> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| rig.create("k-libsql-race", &body)))
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{answers:?}");
+    assert_eq!(rig.sims.payment.charges().len(), 1);
+    assert_eq!(rig.order_count(), 1);
+    assert_eq!(rig.sims.inventory.stock(demo::MOUSE), Some(99));
+    assert_eq!(query_sqld(&sqld, "SELECT count(*) FROM orders"), ["1"]);
+
+    let replay = rig.create("k-libsql-race", &body);
+    assert_eq!(replay.status, 201, "{replay:?}");
+    assert_eq!(rig.sims.payment.charges().len(), 1);
+}
+
+/// The order store's status change reads the order's version and writes it back inside one
+/// `BEGIN IMMEDIATE … COMMIT` made of several `execute` calls. Only if those calls share one
+/// server transaction does exactly one of concurrent changes win.
+#[test]
+fn concurrent_status_changes_on_libsql_have_one_winner_so_transactions_span_calls() {
+    let sqld = SqldServer::start();
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let rig = libsql_rig(&sqld, config_dir.path());
+    let id = rig.place_order("k-libsql-ship", demo::MOUSE);
+    let path = format!("/api/v1/admin/orders/{id}/status");
+    let answers: Vec<Answer> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| rig.post(&path, r#"{"status":"shipped"}"#)))
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    assert_eq!(
+        answers.iter().filter(|a| a.status == 200).count(),
+        1,
+        "{answers:?}"
+    );
+    for loser in answers.iter().filter(|a| a.status != 200) {
+        assert_eq!(loser.status, 409, "{loser:?}");
+        let kind = problem_type(loser);
+        assert!(
+            kind == "order-changed" || kind == "illegal-transition",
+            "{loser:?}"
+        );
+    }
+    assert_eq!(
+        query_sqld(
+            &sqld,
+            &format!(
+                "SELECT status FROM order_status_history WHERE order_id = '{id}' ORDER BY seq"
+            )
+        ),
+        ["pending", "confirmed", "shipped"]
+    );
+}
+
+/// The probe fixtures' manifest (`tests/fixtures/spin.toml`) with its `default` database on
+/// `sqld`; the runtime config lives in the returned directory.
+fn probe_on_libsql(sqld: &SqldServer) -> (tempfile::TempDir, integration_tests::Host) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_runtime_config(dir.path(), &sqld.runtime_config("default"));
+    let host = HostBuilder::new(workspace_root().join("tests/fixtures/spin.toml"))
+        .arg("--runtime-config")
+        .arg(config.display().to_string())
+        .start();
+    (dir, host)
+}
+
+#[test]
+fn statements_round_trip_values_and_sql_errors_are_io_errors_on_libsql() {
+    let sqld = SqldServer::start();
+    let (_dir, host) = probe_on_libsql(&sqld);
+    let exec = |sql: &str, params: Value| {
+        host.post(
+            "/probe/sqlite/default",
+            &json!({ "sql": sql, "params": params }).to_string(),
+        )
+    };
+    let ok = |sql: &str, params: Value| {
+        let answer = exec(sql, params);
+        assert_eq!(answer.status, 200, "{sql}: {answer:?}");
+        answer.json()
+    };
+    ok(
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, weight REAL, raw BLOB)",
+        json!([]),
+    );
+    ok(
+        "INSERT INTO notes (body, weight) VALUES (?, ?)",
+        json!(["it's; DROP TABLE notes; --", 1.5]),
+    );
+    ok(
+        "INSERT INTO notes (body, weight) VALUES (?, ?)",
+        json!(["second", null]),
+    );
+    let rows = ok("SELECT id, body, weight FROM notes ORDER BY id", json!([]));
+    assert_eq!(rows["columns"], json!(["id", "body", "weight"]));
+    assert_eq!(
+        rows["rows"],
+        json!([[1, "it's; DROP TABLE notes; --", 1.5], [2, "second", null]])
+    );
+    assert_eq!(query_sqld(&sqld, "SELECT count(*) FROM notes"), ["2"]);
+
+    let bad = exec("SELECT * FROM missing_table", json!([]));
+    assert_eq!(bad.status, 500, "{bad:?}");
+    assert!(bad.body.contains("missing_table"), "{bad:?}");
+    assert!(!bad.body.contains("test-token-not-checked"), "{bad:?}");
+}
+
+#[test]
+fn a_bad_libsql_table_stops_start_up_naming_table_and_field_without_the_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (text, expected) in [
+        (
+            "[sqlite_database.default]\ntype = \"libsql\"\ntoken = \"tok-SECRET\"\n",
+            "[sqlite_database.default] type = \"libsql\": field `url` is required",
+        ),
+        (
+            "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"http://127.0.0.1:1\"\n",
+            "[sqlite_database.default] type = \"libsql\": field `token` is required",
+        ),
+        (
+            "[sqlite_database.default]\ntype = \"libsql\"\nurl = \"libsql://db.example\"\ntoken = \"tok-SECRET\"\n",
+            "[sqlite_database.default] type = \"libsql\": field `url` must start with",
+        ),
+    ] {
+        let config = write_runtime_config(dir.path(), text);
+        let (code, stderr) = HostBuilder::new(workspace_root().join("spin.toml"))
+            .arg("--runtime-config")
+            .arg(config.display().to_string())
+            .expect_failure();
+        assert_ne!(code, 0, "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!stderr.contains("tok-SECRET"), "{stderr}");
+    }
+}
