@@ -30,11 +30,20 @@ fn an_order_created_through_the_api_yields_its_events_once_with_the_inbound_trac
     let order_id = created.json()["id"].as_str().expect("id").to_owned();
     rig.dispatch();
 
+    // The relay also runs after the response and may hold a row's lease while this dispatch
+    // runs: wait until both events are in the stream.
     let mut conn = redis.connection().expect("redis");
-    let events: Vec<Value> = stream_events(&mut conn)
-        .into_iter()
-        .filter(|e| e["subject"] == order_id.as_str())
-        .collect();
+    let events: Vec<Value> = integration_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "both events in the stream",
+        || {
+            let events: Vec<Value> = stream_events(&mut conn)
+                .into_iter()
+                .filter(|e| e["subject"] == order_id.as_str())
+                .collect();
+            (events.len() >= 2).then_some(events)
+        },
+    );
     let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
     assert_eq!(
         types,
