@@ -40,7 +40,7 @@ pub(crate) async fn claim(
     received_at: i64,
 ) -> DbResult<bool> {
     let changed = db
-        .exec(
+        .exec_changes(
             "INSERT OR IGNORE INTO payment_inbox
                  (event_id, event_type, payload, status, error, received_at)
              VALUES (?, ?, ?, 'received', NULL, ?)",

@@ -61,13 +61,19 @@ impl Db {
             .await?)
     }
 
+    /// Runs one parameterised statement whose changed-row count nobody needs.
+    pub async fn exec(&self, sql: &str, params: Vec<Value>) -> Result<(), StoreError> {
+        self.query(sql, params).await.map(drop)
+    }
+
     /// Runs one parameterised statement; returns the number of rows it changed.
     ///
-    /// The count comes from the database (`SELECT changes()` on this connection), not from
-    /// `spin:sqlite`'s `changes()`: on Spin with a libSQL database that call answers 0 (the
-    /// `libsql` client's query path never updates it), and the idempotency claim and the
-    /// optimistic version checks depend on the count.
-    pub async fn exec(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
+    /// The count comes from the database (`SELECT changes()` on this connection, one more
+    /// statement), not from `spin:sqlite`'s `changes()`: on Spin with a libSQL database that
+    /// call answers 0 (the `libsql` client's query path never updates it), and the idempotency
+    /// claim, the saga lease and the optimistic version checks depend on the count. Use
+    /// [`Db::exec`] where the count does not matter.
+    pub async fn exec_changes(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
         self.query(sql, params).await?;
         let rows = self.query("SELECT changes()", vec![]).await?;
         Ok(rows

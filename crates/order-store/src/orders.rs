@@ -159,7 +159,7 @@ impl Db {
         self.transaction(async |db| {
             let o = &stored.order;
             let changed = db
-                .exec(
+                .exec_changes(
                     "UPDATE orders SET status = ?, payment_id = ?, reservation_id = ?,
                         payment_token = ?, saga_step = ?, saga_updated_at = ?, updated_at = ?,
                         version = version + 1
@@ -208,7 +208,7 @@ impl Db {
         let version = Value::Integer(stored.version);
         let changed = match hand_over {
             None => {
-                self.exec(
+                self.exec_changes(
                     "UPDATE orders SET status = ?, updated_at = ?, version = version + 1
                      WHERE id = ? AND version = ?",
                     vec![status, updated_at, id, version],
@@ -216,7 +216,7 @@ impl Db {
                 .await?
             }
             Some(step) => {
-                self.exec(
+                self.exec_changes(
                     "UPDATE orders SET status = ?, updated_at = ?, saga_step = ?,
                         saga_updated_at = ?, version = version + 1
                      WHERE id = ? AND version = ?",

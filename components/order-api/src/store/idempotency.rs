@@ -40,7 +40,7 @@ impl Db {
     ) -> Result<Claim, StoreError> {
         let now = clock::now_ms();
         let inserted = self
-            .exec(
+            .exec_changes(
                 "INSERT INTO idempotency_keys (key, request_hash, state, created_at, updated_at)
                  VALUES (?, ?, 'in_flight', ?, ?) ON CONFLICT (key) DO NOTHING",
                 vec![
@@ -79,7 +79,7 @@ impl Db {
         let updated_at = int(row, 5)?;
         if order_id.is_none() && now - updated_at > stale_after_ms {
             let taken = self
-                .exec(
+                .exec_changes(
                     "UPDATE idempotency_keys SET updated_at = ?
                      WHERE key = ? AND state = 'in_flight' AND order_id IS NULL AND updated_at = ?",
                     vec![

@@ -163,7 +163,7 @@ impl Db {
         now: i64,
     ) -> Result<bool, StoreError> {
         let changed = self
-            .exec(
+            .exec_changes(
                 "UPDATE orders SET saga_updated_at = ?
                  WHERE id = ? AND saga_step != ? AND saga_updated_at < ?",
                 vec![
