@@ -29,6 +29,8 @@ pub mod routes;
 pub mod runtime_config;
 mod sqlite;
 mod sqlite_libsql;
+#[cfg(test)]
+mod test_support;
 pub mod tls;
 pub mod trigger_http;
 pub mod trigger_redis;

@@ -87,7 +87,7 @@ mod tests {
     use super::*;
 
     fn wit_dir() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit")
+        crate::test_support::repository_root().join("wit")
     }
 
     #[test]

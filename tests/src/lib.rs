@@ -19,12 +19,25 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The repository root.
+/// The repository root: the nearest ancestor of the running package's directory (cargo sets
+/// `CARGO_MANIFEST_DIR` when it runs tests and binaries) that holds `spin.toml`. Found at run
+/// time, not compile time: clones sharing one target directory (CI's fresh clone and a
+/// working copy) reuse each other's test binaries, and a compile-time path would point at
+/// whichever clone built them.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    start
+        .ancestors()
+        .find(|dir| dir.join("spin.toml").is_file() && dir.join("Cargo.lock").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("tests/ has a parent")
+                .to_path_buf()
+        })
 }
 
 pub(crate) fn target_dir() -> PathBuf {

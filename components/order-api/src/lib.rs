@@ -1,19 +1,22 @@
-//! The Order Service's HTTP face (ARCHITECTURE §2). A thin shell: it routes requests and
-//! turns outcomes into HTTP; the work happens behind WIT imports (`dependency-adapters`,
-//! `event-emitter`) and, in later issues, in the pure domain crates.
+//! The Order Service's HTTP face (ARCHITECTURE §2). Wiring: it routes requests, checks scopes,
+//! validates input and turns typed outcomes into HTTP (`answers`); the decisions live in the
+//! pure `order-app` crate (saga, recovery, admin changes, idempotency), which runs here over
+//! the `ports` module (WIT imports of `dependency-adapters`, the order store).
 
 #![forbid(unsafe_code)]
 
 mod access;
+mod answers;
+mod config;
 mod health;
 mod metrics;
 mod openapi;
 mod orders;
 mod outbox_admin;
+mod ports;
 mod problem;
 mod reply;
 mod routes;
-mod saga;
 mod stats;
 mod store;
 mod telemetry;

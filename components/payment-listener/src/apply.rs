@@ -55,8 +55,6 @@ pub(crate) enum Outcome {
     RefundHandedOver,
     /// Recorded and dropped, for this reason.
     Ignored(String),
-    /// order-api has not created the orders schema yet.
-    NoOrder,
 }
 
 /// Records and applies `notification` (raw `message`) in one transaction.
@@ -84,7 +82,6 @@ pub(crate) async fn apply(
             // `Duplicate` returned above; listed only to keep the match exhaustive.
             Outcome::Applied(_) | Outcome::Duplicate => ("applied", None),
             Outcome::Ignored(reason) => ("ignored", Some(reason.clone())),
-            Outcome::NoOrder => ("no_order", Some("orders table does not exist yet".into())),
         };
         inbox::settle(db, &n.id, status, note).await?;
         Ok(outcome)
@@ -100,9 +97,6 @@ async fn change_order(db: &Db, n: &Notification, now: i64) -> Result<Outcome, St
             n.event_type
         )));
     };
-    if !db.orders_schema_exists().await? {
-        return Ok(Outcome::NoOrder);
-    }
     let order_id = match (&n.order_id, &n.payment_id) {
         (Some(id), _) => Some(id.clone()),
         (None, Some(payment_id)) => db.order_id_by_payment(payment_id).await?,

@@ -10,26 +10,6 @@ use std::fmt::Write as _;
 /// for good: reconciliation in order-api resolves `payment_pending` orders anyway).
 type DbResult<T> = Result<T, StoreError>;
 
-/// `received_at` is Unix epoch milliseconds. `status` is, once the transaction that
-/// records the row commits: `applied` (the order changed; `error` may carry a note),
-/// `ignored` (valid but not applicable: unknown order, illegal transition, unknown type;
-/// `error` says why), `no_order` (order-api has not created its schema yet) or
-/// `malformed` (not a notification; kept for operators, never applied). Rows written by
-/// earlier versions may still say `received`.
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS payment_inbox (
-    event_id    TEXT PRIMARY KEY,
-    event_type  TEXT,
-    payload     TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    error       TEXT,
-    received_at INTEGER NOT NULL
-)";
-
-/// Creates the table if needed.
-pub(crate) async fn ensure_schema(db: &Db) -> DbResult<()> {
-    db.exec(SCHEMA, vec![]).await.map(drop)
-}
-
 /// Inserts the row of a well-formed notification as `received`; `false` when a row with
 /// this id exists (a redelivery: nothing else may happen).
 pub(crate) async fn claim(

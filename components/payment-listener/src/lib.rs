@@ -24,7 +24,8 @@ use serde_json::Value;
 async fn on_message(message: Bytes) -> anyhow::Result<()> {
     let received_at = order_store::clock::now_ms();
     let db = order_store::Db::open_default().await?;
-    inbox::ensure_schema(&db).await?;
+    // The schema (payment_inbox, orders, outbox) is order-store's, applied once per instance.
+    order_store::schema::ensure(&db).await?;
     match parse(&message) {
         Ok(notification) => {
             let outcome = apply::apply(&db, &notification, &message, received_at).await?;

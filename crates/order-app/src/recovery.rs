@@ -86,6 +86,20 @@ where
         Ok(report)
     }
 
+    /// [`Self::recover_one`] for a leased saga; `None` when another writer saved the order
+    /// first (a concurrent pass or a notification: its write stands, this pass leaves it).
+    async fn recover_leased(
+        &self,
+        stored: &mut StoredOrder,
+        action: RecoveryAction,
+    ) -> Result<Option<Option<Outcome>>, StoreError> {
+        match self.recover_one(stored, action).await {
+            Ok(outcome) => Ok(Some(outcome)),
+            Err(StoreError::Conflict { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Recovers the saga of order `id` if it is unfinished and stale (e.g. a charge whose
     /// outcome was unknown, read by a polling client). `None` when there was nothing to do or
     /// another pass holds it.
@@ -96,7 +110,8 @@ where
         self.recover_id(id, self.stale_before()).await
     }
 
-    /// Leases and recovers one stale saga.
+    /// Leases and recovers one stale saga; `None` when it is not stale, another pass holds it,
+    /// or another writer saved it meanwhile.
     async fn recover_id(&self, id: &str, before: i64) -> Result<Option<RecoveryEntry>, StoreError> {
         if !self.repo.lease_saga(id, before, self.now()).await? {
             return Ok(None);
@@ -105,7 +120,9 @@ where
             return Ok(None);
         };
         let action = stored.saga_step.recovery();
-        let outcome = self.recover_one(&mut stored, action).await?;
+        let Some(outcome) = self.recover_leased(&mut stored, action).await? else {
+            return Ok(None);
+        };
         Ok(Some(RecoveryEntry {
             order_id: id.to_owned(),
             action,

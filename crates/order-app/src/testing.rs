@@ -349,12 +349,19 @@ pub struct MemoryRepository {
     outbox: RefCell<Vec<(String, String)>>,
     writes: Cell<u32>,
     crash_at: Cell<Option<u32>>,
+    change_behind_next_load: Cell<bool>,
 }
 
 impl MemoryRepository {
     /// The `n`-th write from now (1 = the next) and all later ones fail.
     pub fn crash_before_write(&self, n: u32) {
         self.crash_at.set(Some(self.writes.get() + n));
+    }
+
+    /// Right after the next load, another writer saves that order (its version moves on), so
+    /// the loader's save conflicts.
+    pub fn change_behind_next_load(&self) {
+        self.change_behind_next_load.set(true);
     }
 
     /// The instance is back: writes succeed again.
@@ -554,10 +561,16 @@ impl OrderRepository for MemoryRepository {
     }
 
     async fn load_order(&self, id: &str) -> Result<Option<StoredOrder>, StoreError> {
-        Ok(self.orders.borrow().get(id).map(|row| {
-            let version = row.stored.version();
-            row.stored.clone().loaded_at(version)
-        }))
+        let mut orders = self.orders.borrow_mut();
+        let Some(row) = orders.get_mut(id) else {
+            return Ok(None);
+        };
+        let version = row.stored.version();
+        let loaded = row.stored.clone().loaded_at(version);
+        if self.change_behind_next_load.replace(false) {
+            row.stored.mark_changed();
+        }
+        Ok(Some(loaded))
     }
 
     async fn stale_sagas(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError> {

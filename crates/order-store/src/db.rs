@@ -3,38 +3,20 @@
 
 use spin_sdk::sqlite::{Connection, RowResult, Value};
 
-/// Why a storage operation failed. order-api turns it into a problem at its HTTP edge (409
-/// for [`Conflict`](Self::Conflict), 503 when [busy](Self::is_busy), else 500 without the
-/// text, which only its log line carries); payment-listener returns it to the trigger.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// Optimistic concurrency: the order's `version` moved since this writer read it, so
-    /// another writer changed it first and this write was not applied (issue 16).
-    #[error("order `{order_id}` changed since it was read")]
-    Conflict {
-        /// The order that changed.
-        order_id: String,
-    },
-    /// The database failed; the text is the driver's (for logs only).
-    #[error("{0}")]
-    Failed(String),
-}
+pub use order_app::ports::StoreError;
 
-impl StoreError {
-    /// The database stayed locked past the host's busy timeout: a transient condition the
-    /// caller should retry, not a failure. (`spin:sqlite` reports it only as text.)
-    pub fn is_busy(&self) -> bool {
-        let Self::Failed(text) = self else {
-            return false;
-        };
-        let text = text.to_ascii_lowercase();
-        text.contains("database is locked") || text.contains("database is busy")
-    }
-}
-
-impl From<spin_sdk::sqlite::Error> for StoreError {
-    fn from(error: spin_sdk::sqlite::Error) -> Self {
-        Self::Failed(format!("sqlite: {error:?}"))
+/// A `spin:sqlite` error as a typed [`StoreError`]. `spin:sqlite` reports lock and constraint
+/// failures only as `io` text (Spin's `sqlite-inproc` and `sqlite-libsql` pass the driver's
+/// message), so this is the one place that text is read.
+pub fn store_error(error: spin_sdk::sqlite::Error) -> StoreError {
+    let text = format!("sqlite: {error:?}");
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("database is locked") || lower.contains("database is busy") {
+        StoreError::Busy(text)
+    } else if lower.contains("constraint failed") {
+        StoreError::Constraint(text)
+    } else {
+        StoreError::Failed(text)
     }
 }
 
@@ -47,18 +29,19 @@ impl Db {
     /// Opens the `default` database.
     pub async fn open_default() -> Result<Self, StoreError> {
         Ok(Self {
-            connection: Connection::open_default().await?,
+            connection: Connection::open_default().await.map_err(store_error)?,
         })
     }
 
     /// Runs one parameterised statement and collects its rows.
     pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, StoreError> {
-        Ok(self
-            .connection
+        self.connection
             .execute(sql, params)
-            .await?
+            .await
+            .map_err(store_error)?
             .collect()
-            .await?)
+            .await
+            .map_err(store_error)
     }
 
     /// Runs one parameterised statement whose changed-row count nobody needs.
@@ -81,6 +64,13 @@ impl Db {
             .and_then(|row| row.get::<i64>(0))
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(0))
+    }
+
+    /// Runs one parameterised statement with a `RETURNING` clause; whether it returned a row,
+    /// i.e. whether a conditional write (`… WHERE version = ? RETURNING …`, an upsert with a
+    /// `WHERE`) applied. One host call, where [`Db::exec_changes`] needs two.
+    pub async fn exec_returning(&self, sql: &str, params: Vec<Value>) -> Result<bool, StoreError> {
+        Ok(!self.query(sql, params).await?.is_empty())
     }
 
     /// Runs `work` inside `BEGIN IMMEDIATE … COMMIT` (write lock taken up front, so concurrent

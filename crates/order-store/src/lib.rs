@@ -3,15 +3,17 @@
 //!
 //! - [`Db`]: the `default` SQLite database, parameterised statements and a
 //!   `BEGIN IMMEDIATE` transaction, with [`StoreError`];
-//! - [`StoredOrder`] and the `orders` repository methods on [`Db`]: load an order with its
-//!   lines and status history, store a new order, save a status change with its history
-//!   rows and outbox events in one transaction;
+//! - [`StoredOrder`] (from `order-app`) and `order-app`'s `OrderRepository` on [`Db`]: load
+//!   an order with its lines and status history, store a new order with its idempotency-key
+//!   claim, save a change with its history rows, outbox events and the key's answer in one
+//!   transaction; recovery's work lists and saga lease;
 //! - [`outbox`]: the CloudEvent of an order change and the outbox row that carries it;
 //! - [`rows`]: typed column reads; [`clock`]: wall-clock time and random identifiers.
 //!
-//! The schema itself (tables, indexes, migrations) stays owned by order-api's migrations;
-//! this crate only knows the columns both writers use. Its I/O (spin-sdk's `sqlite`, WASI
-//! `random`) only works inside a `wasm32-wasip2` component; the crate also builds natively,
+//! It owns the schema too: [`migrations::MIGRATIONS`] (every table, in one list) applied
+//! once per database by [`schema::ensure`], from whichever component opens it first.
+//!
+//! Its I/O (spin-sdk's `sqlite`, WASI `random`) only works inside a `wasm32-wasip2` component; the crate also builds natively,
 //! so its pure parts (envelope building, id layout) are unit-tested with
 //! `cargo test -p order-store` (not a default member: see the workspace `Cargo.toml`).
 
@@ -20,9 +22,14 @@
 
 pub mod clock;
 mod db;
+pub mod migrations;
 mod orders;
 pub mod outbox;
+mod repository;
 pub mod rows;
+pub mod schema;
 
-pub use db::{Db, StoreError};
-pub use orders::{ORDER_COLUMNS, StoredOrder};
+pub use db::{Db, StoreError, store_error};
+pub use order_app::StoredOrder;
+pub use orders::{ORDER_COLUMNS, hydrate};
+pub use repository::UNFINISHED_SAGA_STEPS;

@@ -35,30 +35,39 @@ pub fn order_event(
 }
 
 impl Db {
-    /// Inserts `event` about the aggregate `aggregate_id` as a pending outbox row, due now:
-    /// `status = 'pending'`, `attempts = 0`, `next_attempt_at = created_at = now`, the
-    /// envelope's JSON text as `payload`. Runs inside the caller's transaction.
-    pub async fn insert_outbox_event(
+    /// Inserts `events` about the aggregate `aggregate_id` as pending outbox rows, due now
+    /// (`status = 'pending'`, `attempts = 0`, `next_attempt_at = created_at = now`, each
+    /// envelope's JSON text as `payload`), in one statement. Runs inside the caller's
+    /// transaction; nothing happens for no events.
+    pub async fn insert_outbox_events(
         &self,
         aggregate_id: &str,
-        event: &CloudEvent,
+        events: &[CloudEvent],
         now: i64,
     ) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO outbox (event_id, aggregate_id, event_type, payload, status, attempts,
-                                 next_attempt_at, created_at)
-             VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
-            vec![
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut params = Vec::with_capacity(events.len() * 6);
+        for event in events {
+            params.extend([
                 Value::Text(event.id.clone()),
                 Value::Text(aggregate_id.to_owned()),
                 Value::Text(event.event_type.clone()),
                 Value::Text(event.to_string()),
                 Value::Integer(now),
                 Value::Integer(now),
-            ],
+            ]);
+        }
+        let rows = vec!["(?, ?, ?, ?, 'pending', 0, ?, ?)"; events.len()].join(", ");
+        self.exec(
+            &format!(
+                "INSERT INTO outbox (event_id, aggregate_id, event_type, payload, status, attempts,
+                                     next_attempt_at, created_at) VALUES {rows}"
+            ),
+            params,
         )
         .await
-        .map(drop)
     }
 }
 

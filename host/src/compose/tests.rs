@@ -302,7 +302,7 @@ fn a_dependency_using_a_capability_it_does_not_inherit_is_refused() {
 /// what real Spin composes when it loads the app.
 #[test]
 fn the_repository_manifest_composes_under_spins_rules() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = crate::test_support::repository_root();
     let manifest =
         crate::manifest::Manifest::load(&root.join("spin.toml")).expect("spin.toml parses");
     let mut resolve = Resolve::default();

@@ -54,7 +54,8 @@ fn store_error(route: &str, error: &str) {
 /// Unfinished sagas older than `saga_recovery_after_s` (one `COUNT(*)`).
 async fn recovery_backlog() -> Result<u64, crate::store::StoreError> {
     let db = crate::store::Db::open().await?;
-    db.count_stale_sagas(crate::saga::recovery::stale_before().await)
+    let settings = crate::config::settings().await;
+    db.count_stale_sagas(clock::now_ms() - settings.saga_recovery_after_s * 1000)
         .await
 }
 

@@ -9,13 +9,12 @@ use super::{
     dispatch_events, open_db, order_changed, order_not_found, order_reply, storage_problem,
 };
 use crate::access::{self, Scope};
-use crate::bindings::shop::adapters::payments;
 use crate::problem::Problem;
 use crate::reply::Reply;
-use crate::saga::{self, compensate, recovery};
-use crate::store::{Db, ListFilter, StoreError, StoredOrder};
-use domain::{OrderStatus, SagaStep};
-use order_store::clock;
+use crate::store::{Db, ListFilter};
+use crate::{config, ports};
+use domain::OrderStatus;
+use order_app::{RETRY_AFTER_S, StatusChangeOutcome, action_name};
 use serde_json::{Value, json};
 use spin_sdk::http::{Request, StatusCode};
 
@@ -49,7 +48,23 @@ pub(crate) async fn list_orders(request: Request) -> Reply {
 pub(crate) async fn recover(request: Request) -> Reply {
     batch(
         request,
-        async |db: &Db| recovery::recover(db, BATCH).await,
+        async |db: &Db| {
+            let app = ports::app(db, config::settings().await);
+            Ok(app
+                .recover(BATCH)
+                .await?
+                .into_iter()
+                .map(|entry| {
+                    json!({
+                        "orderId": entry.order_id,
+                        "action": action_name(entry.action),
+                        "status": entry.status,
+                        "sagaStep": entry.saga_step.as_str(),
+                        "finished": entry.finished,
+                    })
+                })
+                .collect())
+        },
         "recovered",
     )
     .await
@@ -59,7 +74,21 @@ pub(crate) async fn recover(request: Request) -> Reply {
 pub(crate) async fn reconcile(request: Request) -> Reply {
     batch(
         request,
-        async |db: &Db| recovery::reconcile(db, BATCH).await,
+        async |db: &Db| {
+            let app = ports::app(db, config::settings().await);
+            Ok(app
+                .reconcile(BATCH)
+                .await?
+                .into_iter()
+                .map(|entry| {
+                    json!({
+                        "orderId": entry.order_id,
+                        "paymentId": entry.payment_id,
+                        "result": entry.result.as_str(),
+                    })
+                })
+                .collect())
+        },
         "reconciled",
     )
     .await
@@ -68,7 +97,7 @@ pub(crate) async fn reconcile(request: Request) -> Reply {
 /// Runs an admin batch (`run`) and answers `{<name>: report, count}`.
 async fn batch(
     request: Request,
-    run: impl AsyncFnOnce(&Db) -> Result<Vec<Value>, crate::store::StoreError>,
+    run: impl AsyncFnOnce(&Db) -> Result<Vec<Value>, order_store::StoreError>,
     name: &str,
 ) -> Reply {
     if let Err(reply) = access::require(&request, Scope::OrdersAdmin).await {
@@ -139,100 +168,50 @@ pub(crate) async fn set_status(request: Request, id: &str) -> Reply {
     change(id, status, reason).await
 }
 
-/// Applies a legal status change; cancellation and refund run their compensation.
+/// Applies a legal status change through the order application; cancellation and refund run
+/// their compensation.
 async fn change(id: &str, next: OrderStatus, reason: Option<String>) -> Reply {
     let db = match open_db().await {
         Ok(db) => db,
         Err(reply) => return reply,
     };
-    let mut stored = match db.load_order(id).await {
-        Ok(Some(stored)) => stored,
-        Ok(None) => return order_not_found(id),
-        Err(error) => return storage_problem(&error),
-    };
-    if stored.saga_step != SagaStep::Completed {
-        return Problem::typed(
+    let app = ports::app(&db, config::settings().await);
+    let outcome = app.change_status(id, next, reason).await;
+    dispatch_events();
+    match outcome {
+        Ok(StatusChangeOutcome::Changed(stored)) => order_reply(StatusCode::OK, &stored),
+        Ok(StatusChangeOutcome::Continuing(stored)) => order_reply(StatusCode::ACCEPTED, &stored),
+        Ok(StatusChangeOutcome::NotFound) => order_not_found(id),
+        Ok(StatusChangeOutcome::SagaInProgress(step)) => Problem::typed(
             StatusCode::CONFLICT,
             "saga-in-progress",
             "Order saga in progress",
-            format!("order `{id}` is still being processed (saga step `{}`); retry later or run POST /api/v1/admin/orders/recover", stored.saga_step.as_str()),
+            format!("order `{id}` is still being processed (saga step `{}`); retry later or run POST /api/v1/admin/orders/recover", step.as_str()),
         )
         .with("orderId", id)
-        .into_reply();
-    }
-    let from = stored.order.status;
-    if !from.can_become(next) {
-        return Problem::typed(
+        .into_reply(),
+        Ok(StatusChangeOutcome::Illegal { from, to }) => Problem::typed(
             StatusCode::CONFLICT,
             "illegal-transition",
             "Illegal status transition",
-            format!("an order in status `{from}` cannot become `{next}`"),
+            format!("an order in status `{from}` cannot become `{to}`"),
         )
         .with("orderId", id)
         .with("from", from.as_str())
-        .with("to", next.as_str())
-        .into_reply();
-    }
-    if next == OrderStatus::Refunded && !refund(&stored).await {
-        return Problem::typed(
+        .with("to", to.as_str())
+        .into_reply(),
+        Ok(StatusChangeOutcome::RefundUnavailable) => Problem::typed(
             StatusCode::SERVICE_UNAVAILABLE,
             "dependency-unavailable",
             "A service the order depends on is unavailable",
             "the payment service could not refund the order; nothing was changed. Retry later",
         )
         .with("orderId", id)
-        .retry_after(saga::RETRY_AFTER_S)
-        .into_reply();
-    }
-    let result = apply(&db, &mut stored, next, reason).await;
-    dispatch_events();
-    match result {
-        Ok(true) => order_reply(StatusCode::OK, &stored),
-        Ok(false) => order_reply(StatusCode::ACCEPTED, &stored),
-        Err(StoreError::Conflict { .. }) => {
-            // Lost the race: answer with the status the winner left, read after the fact.
-            let now = db.load_order(id).await.ok().flatten();
-            order_changed(id, now.as_ref().map(|s| s.order.status.as_str()))
+        .retry_after(RETRY_AFTER_S)
+        .into_reply(),
+        Ok(StatusChangeOutcome::ChangedByOther(current)) => {
+            order_changed(id, current.map(|status| status.as_str()))
         }
         Err(error) => storage_problem(&error),
-    }
-}
-
-/// `true` when the change is complete; `false` when compensation continues in recovery.
-async fn apply(
-    db: &Db,
-    stored: &mut StoredOrder,
-    next: OrderStatus,
-    reason: Option<String>,
-) -> Result<bool, crate::store::StoreError> {
-    saga::transition(stored, next, reason);
-    match next {
-        OrderStatus::Cancelled => {
-            // The intent is stored before any side effect: a capture notification arriving
-            // during the calls below then finds the order `cancelled` and hands its refund
-            // to recovery, and a change that won the race (a capture that confirmed the
-            // order first) makes this write fail before any stock is released.
-            stored.saga_step = SagaStep::Compensating;
-            db.save_order(stored, clock::now_ms()).await?;
-            compensate(db, stored).await
-        }
-        _ => {
-            db.save_order(stored, clock::now_ms()).await?;
-            Ok(true)
-        }
-    }
-}
-
-/// Refunds the order's payment (same key on every attempt); `true` when refunded or unpaid.
-async fn refund(stored: &StoredOrder) -> bool {
-    match stored.order.payment_id.as_deref() {
-        Some(payment_id) => {
-            let key = SagaStep::refund_key(&stored.order.id);
-            let trace = saga::trace(stored.traceparent.as_deref());
-            payments::refund(payment_id.to_owned(), key, trace)
-                .await
-                .is_ok()
-        }
-        None => true,
     }
 }

@@ -1,14 +1,16 @@
-//! `POST /api/v1/orders` (scope `orders:write`): validate, claim the `Idempotency-Key`, run
-//! the saga, keep the answer for replays.
+//! `POST /api/v1/orders` (scope `orders:write`): validate, then hand the request to the order
+//! application (`order_app::App::place_order`: key decision, saga, answer kept for replays) and
+//! answer its outcome.
 
 use super::input::{header, invalid_input, malformed_body, read_json_body};
 use super::{dispatch_events, open_db, storage_problem};
 use crate::access::{self, Scope};
 use crate::problem::Problem;
 use crate::reply::Reply;
-use crate::saga::{self, recovery};
-use crate::store::Claim;
+use crate::store::Db;
+use crate::{answers, config, ports};
 use domain::{CreateOrderRequest, DomainError, OrderStatus};
+use order_app::{Claim, Placed, StoredAnswer};
 use order_store::clock;
 use sha2::{Digest, Sha256};
 use spin_sdk::http::{Request, StatusCode};
@@ -57,77 +59,78 @@ pub(crate) async fn create(request: Request) -> Reply {
         Ok(db) => db,
         Err(reply) => return reply,
     };
-    // Bounded, best effort: a stuck saga elsewhere must not fail this request.
-    let _ = recovery::recover(&db, OPPORTUNISTIC_RECOVERY).await;
-
-    let claim_key = format!("{}:{key}", caller.subject);
-    let hash = hex_sha256(&order.canonical_json());
-    let stale_ms = recovery::seconds_variable("saga_recovery_after_s", 60).await * 1000;
-    match db.claim_key(&claim_key, &hash, stale_ms).await {
-        Ok(Claim::Won) => {}
-        Ok(Claim::Replay(stored)) => {
-            // A 202 was an order still settling: answer it as it is now, so a client retrying
-            // after `Retry-After` learns the outcome (200 once settled, 202 while not).
-            if let (202, Some(id)) = (stored.status, stored.order_id.as_deref())
-                && let Ok(Some(current)) = db.load_order(id).await
-            {
-                let settling = matches!(
-                    current.order.status,
-                    OrderStatus::Pending | OrderStatus::PaymentPending
-                );
-                let status = if settling {
-                    StatusCode::ACCEPTED
-                } else {
-                    StatusCode::OK
-                };
-                let body = serde_json::to_value(&current.order).unwrap_or_default();
-                return saga::outcome_reply(status, &body, Some(id), None)
-                    .with_header("idempotent-replayed", "true");
-            }
-            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-            let body = serde_json::from_str(&stored.body).unwrap_or_default();
-            return saga::outcome_reply(status, &body, stored.order_id.as_deref(), None)
-                .with_header("idempotent-replayed", "true");
-        }
-        Ok(Claim::InFlight) => {
-            return Problem::typed(
-                StatusCode::CONFLICT,
-                "request-in-progress",
-                "A request with this Idempotency-Key is in progress",
-                "a request with the same Idempotency-Key is still being processed; retry shortly to get its result",
-            )
-            .retry_after(1)
-            .into_reply();
-        }
-        Ok(Claim::Mismatch) => {
-            return Problem::typed(
-                StatusCode::CONFLICT,
-                "idempotency-key-reused",
-                "Idempotency-Key reused with a different body",
-                "this Idempotency-Key was already used for a different order; use a new key for a new order",
-            )
-            .into_reply();
-        }
-        Err(error) => return storage_problem(&error),
-    }
-
-    let outcome = match saga::create_order(&db, order, &claim_key, &traceparent).await {
-        Ok(outcome) => outcome,
-        // The claim stays in flight: if an order was stored, recovery finishes its saga and
-        // stores the answer under this key (a retry must not start a second order and charge);
-        // if none was, a retry takes the stale claim over after `saga_recovery_after_s`.
-        Err(error) => return storage_problem(&error),
+    let settings = config::settings().await;
+    let app = ports::app(&db, settings);
+    let claim = Claim {
+        key: format!("{}:{key}", caller.subject),
+        request_hash: hex_sha256(&order.canonical_json()),
+        stale_before_ms: clock::now_ms() - settings.saga_recovery_after_s * 1000,
     };
-    let kept = if outcome.replayable() {
-        db.finish_key(&claim_key, &outcome.stored()).await
-    } else {
-        db.release_key(&claim_key).await
-    };
-    if let Err(error) = kept {
-        return storage_problem(&error);
+    let placed = app.place_order(order, claim, &traceparent).await;
+    // After the response: relay the order's events, and finish a few stale sagas elsewhere
+    // (bounded, best effort: a stuck saga must never slow or fail this request).
+    after_response(settings);
+    match placed {
+        Ok(Placed::Ran(outcome)) => answers::reply(&outcome),
+        Ok(Placed::Replay(answer)) => replay(&db, answer).await,
+        Ok(Placed::InFlight) => Problem::typed(
+            StatusCode::CONFLICT,
+            "request-in-progress",
+            "A request with this Idempotency-Key is in progress",
+            "a request with the same Idempotency-Key is still being processed; retry shortly to get its result",
+        )
+        .retry_after(1)
+        .into_reply(),
+        Ok(Placed::KeyReused) => Problem::typed(
+            StatusCode::CONFLICT,
+            "idempotency-key-reused",
+            "Idempotency-Key reused with a different body",
+            "this Idempotency-Key was already used for a different order; use a new key for a new order",
+        )
+        .into_reply(),
+        // The claim stays with its order (if one was stored): recovery finishes the saga and
+        // keeps the answer under this key, so a retry never starts a second order and charge.
+        Err(error) => storage_problem(&error),
     }
+}
+
+/// A kept answer, replayed. A 202 was an order still settling: it is answered as it is now,
+/// so a client retrying after `Retry-After` learns the outcome (200 once settled, 202 while
+/// not).
+async fn replay(db: &Db, answer: StoredAnswer) -> Reply {
+    if let (202, Some(id)) = (answer.status, answer.order_id.as_deref())
+        && let Ok(Some(current)) = db.load_order(id).await
+    {
+        let settling = matches!(
+            current.order.status,
+            OrderStatus::Pending | OrderStatus::PaymentPending
+        );
+        let status = if settling {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
+        };
+        let body = serde_json::to_value(&current.order).unwrap_or_default();
+        return answers::http(status, &body, Some(id), None)
+            .with_header("idempotent-replayed", "true");
+    }
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let body = serde_json::from_str(&answer.body).unwrap_or_default();
+    answers::http(status, &body, answer.order_id.as_deref(), None)
+        .with_header("idempotent-replayed", "true")
+}
+
+/// Post-return work of a create request: the relay pass (coalesced per instance) and then a
+/// bounded recovery pass over stale sagas.
+fn after_response(settings: order_app::Settings) {
     dispatch_events();
-    outcome.into_reply()
+    spin_sdk::wasip3::spawn(async move {
+        if let Ok(db) = Db::open().await {
+            let _ = ports::app(&db, settings)
+                .recover(OPPORTUNISTIC_RECOVERY)
+                .await;
+        }
+    });
 }
 
 /// A refused request body: malformed JSON is 400, a wrong field 422; both name the field.

@@ -23,7 +23,7 @@ fn storage_problem(error: &StoreError) -> Reply {
     if let StoreError::Conflict { order_id } = error {
         return order_changed(order_id, None);
     }
-    if error.is_busy() {
+    if let StoreError::Busy(_) = error {
         // Another writer holds the database; nothing was lost (the saga resumes from its
         // recorded step), so tell clients to retry with the same Idempotency-Key.
         return Problem::typed(

@@ -5,8 +5,8 @@ use super::{open_db, order_not_found, order_reply, storage_problem};
 use crate::access::{self, Scope};
 use crate::problem::Problem;
 use crate::reply::Reply;
-use crate::saga::recovery;
 use crate::store::{Db, ListFilter, StoreError, StoredOrder};
+use crate::{config, ports};
 use domain::{OrderStatus, SagaStep};
 use order_store::clock;
 use serde_json::json;
@@ -25,10 +25,11 @@ pub(crate) async fn get_order(request: Request, id: &str) -> Reply {
         Ok(Some(mut stored)) => {
             // A `payment_pending` order older than `payment_reconcile_after_s` may have missed
             // its notification (Redis pub/sub is at-most-once): ask Payment before answering.
-            let stale_before = clock::now_ms() - recovery::reconcile_after_ms().await;
+            let settings = config::settings().await;
+            let stale_before = clock::now_ms() - settings.payment_reconcile_after_s * 1000;
             if stored.order.status == OrderStatus::PaymentPending
                 && stored.order.updated_at.millis() < stale_before
-                && let Err(error) = recovery::reconcile_order(&db, &mut stored).await
+                && let Err(error) = ports::app(&db, settings).reconcile_order(&mut stored).await
             {
                 return storage_problem(&error);
             }
@@ -44,17 +45,20 @@ pub(crate) async fn get_order(request: Request, id: &str) -> Reply {
 /// or the next order. Only that step runs on a read — repeating the charge with the same key,
 /// which the buyer asked for — never a release, refund or cancellation. One conditional
 /// `UPDATE` when the charge is unresolved, nothing otherwise; if recovery fails, the order as
-/// loaded is answered.
+/// it is then is answered.
 async fn load_settled(db: &Db, id: &str) -> Result<Option<StoredOrder>, StoreError> {
     match db.load_order(id).await? {
         Some(stored) if stored.saga_step == SagaStep::ChargeRequested => {
-            if let Ok(Some(_)) = recovery::recover_order(db, id).await {
+            let app = ports::app(db, config::settings().await);
+            if let Ok(Some(_)) = app.recover_order(id).await {
                 super::dispatch_events();
-                if let Ok(Some(settled)) = db.load_order(id).await {
-                    return Ok(Some(settled));
-                }
             }
-            Ok(Some(stored))
+            // Read again whoever settled it (this read, or a concurrent pass that held the
+            // saga): the answer is the order as it is now.
+            match db.load_order(id).await {
+                Ok(Some(now)) => Ok(Some(now)),
+                _ => Ok(Some(stored)),
+            }
         }
         other => Ok(other),
     }

@@ -1,10 +1,9 @@
 //! Order lists: keyset pagination newest first (`created_at DESC, id DESC`, served by the
-//! `orders_*_created` indexes), and the work lists of recovery and reconciliation.
+//! `orders_*_created` indexes), and the recovery backlog for `/metrics`.
 
 use super::StoredOrder;
 use super::{Db, StoreError};
-use domain::{OrderStatus, SagaStep};
-use order_store::rows::text;
+use domain::OrderStatus;
 use spin_sdk::sqlite::Value;
 
 /// Position after the last order of a page: its `(created_at, id)`.
@@ -80,10 +79,11 @@ impl Db {
             order_store::ORDER_COLUMNS
         );
         let rows = self.query(&sql, params).await?;
-        let mut orders = Vec::with_capacity(rows.len());
-        for row in rows.iter().take(limit as usize) {
-            orders.push(self.hydrate(row).await?);
-        }
+        let orders = rows
+            .iter()
+            .take(limit as usize)
+            .map(order_store::hydrate)
+            .collect::<Result<Vec<_>, _>>()?;
         let next = match (rows.len() > limit as usize, orders.last()) {
             (true, Some(last)) => Some(Cursor {
                 created_at: last.order.created_at.millis(),
@@ -94,86 +94,20 @@ impl Db {
         Ok(Page { orders, next })
     }
 
-    /// Ids of sagas not completed whose last step is older than `before` (epoch ms), oldest
-    /// first, at most `limit`.
-    pub(crate) async fn stale_sagas(
-        &self,
-        before: i64,
-        limit: u32,
-    ) -> Result<Vec<String>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT id FROM orders WHERE saga_step != ? AND saga_updated_at < ?
-                 ORDER BY saga_updated_at LIMIT ?",
-                vec![
-                    Value::Text(SagaStep::Completed.as_str().to_owned()),
-                    Value::Integer(before),
-                    Value::Integer(i64::from(limit)),
-                ],
-            )
-            .await?;
-        rows.iter().map(|row| text(row, 0)).collect()
-    }
-
     /// How many sagas are unfinished and last touched before `before` (the recovery backlog).
     pub(crate) async fn count_stale_sagas(&self, before: i64) -> Result<u64, StoreError> {
         let rows = self
             .query(
-                "SELECT COUNT(*) FROM orders WHERE saga_step != ? AND saga_updated_at < ?",
-                vec![
-                    Value::Text(SagaStep::Completed.as_str().to_owned()),
-                    Value::Integer(before),
-                ],
+                &format!(
+                    "SELECT COUNT(*) FROM orders WHERE saga_step IN ({}) AND saga_updated_at < ?",
+                    order_store::UNFINISHED_SAGA_STEPS
+                ),
+                vec![Value::Integer(before)],
             )
             .await?;
         Ok(rows
             .first()
             .and_then(|row| row.get::<i64>(0))
             .map_or(0, |n| n.max(0) as u64))
-    }
-
-    /// Ids of `payment_pending` orders last changed before `before`, oldest first.
-    pub(crate) async fn pending_payments(
-        &self,
-        before: i64,
-        limit: u32,
-    ) -> Result<Vec<String>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT id FROM orders WHERE status = ? AND updated_at < ?
-                 ORDER BY updated_at LIMIT ?",
-                vec![
-                    Value::Text(OrderStatus::PaymentPending.as_str().to_owned()),
-                    Value::Integer(before),
-                    Value::Integer(i64::from(limit)),
-                ],
-            )
-            .await?;
-        rows.iter().map(|row| text(row, 0)).collect()
-    }
-}
-
-impl Db {
-    /// Takes a stale saga for one recovery pass: bumps its `saga_updated_at` only if it is still
-    /// unfinished and older than `before`, so concurrent passes never work on the same order.
-    pub(crate) async fn lease_saga(
-        &self,
-        id: &str,
-        before: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let changed = self
-            .exec_changes(
-                "UPDATE orders SET saga_updated_at = ?
-                 WHERE id = ? AND saga_step != ? AND saga_updated_at < ?",
-                vec![
-                    Value::Integer(now),
-                    Value::Text(id.to_owned()),
-                    Value::Text(SagaStep::Completed.as_str().to_owned()),
-                    Value::Integer(before),
-                ],
-            )
-            .await?;
-        Ok(changed == 1)
     }
 }

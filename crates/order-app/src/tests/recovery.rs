@@ -278,3 +278,35 @@ fn a_release_that_keeps_failing_keeps_the_saga_for_the_next_pass() {
     assert!(block_on(world.app().recover(10)).unwrap()[0].finished);
     assert!(!world.services.holds_stock(&id));
 }
+
+#[test]
+fn a_pass_whose_saga_another_writer_saved_first_leaves_it_and_goes_on() {
+    let world = World::new();
+    world
+        .services
+        .next_charge(ChargeScript::LostAnswer(DependencyError::Timeout));
+    let first = ran(world.place("k1")).order_id().unwrap().to_owned();
+    world
+        .services
+        .next_charge(ChargeScript::LostAnswer(DependencyError::Timeout));
+    let second = ran(world.place("k2")).order_id().unwrap().to_owned();
+    world.wait_for_recovery();
+    world.repo.change_behind_next_load();
+    let report = block_on(world.app().recover(10)).unwrap();
+    let ids: Vec<&str> = report.iter().map(|e| e.order_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [second.as_str()],
+        "the first was changed behind this pass"
+    );
+    assert_eq!(
+        world.repo.order(&first).unwrap().saga_step,
+        SagaStep::ChargeRequested,
+        "this pass wrote nothing over the other writer's save"
+    );
+    assert_eq!(
+        world.services.charges_made(),
+        2,
+        "one payment per order, repeats included"
+    );
+}

@@ -5,7 +5,7 @@
 //! minor units with a currency column.
 
 /// `(version, name, statements)`, in order. Append new versions; never edit an applied one.
-pub(crate) const MIGRATIONS: &[(i64, &str, &[&str])] = &[
+pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
     (
         1,
         "orders, lines, status history, idempotency keys",
@@ -73,5 +73,29 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &[&str])] = &[
         3,
         "orders.version",
         &["ALTER TABLE orders ADD COLUMN version INTEGER NOT NULL DEFAULT 0"],
+    ),
+    // The saga's last write finishes the creating request's key by order id, in the same
+    // transaction (order-app's `KeyUpdate`): found by index, not by scanning every key.
+    (
+        4,
+        "idempotency_keys.order_id index",
+        &["CREATE INDEX idempotency_keys_order ON idempotency_keys (order_id)"],
+    ),
+    // Payment notifications: one row per distinct notification (the dedupe key of
+    // exactly-once application; payment-listener's `inbox`). `IF NOT EXISTS`: databases where
+    // payment-listener created it itself (before it moved here) are unaffected. `received_at`
+    // is epoch ms; `status` is `applied`, `ignored`, `no_order` or `malformed` (older rows may
+    // say `received`).
+    (
+        5,
+        "payment_inbox",
+        &["CREATE TABLE IF NOT EXISTS payment_inbox (
+            event_id    TEXT PRIMARY KEY,
+            event_type  TEXT,
+            payload     TEXT NOT NULL,
+            status      TEXT NOT NULL,
+            error       TEXT,
+            received_at INTEGER NOT NULL
+        )"],
     ),
 ];

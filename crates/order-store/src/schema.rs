@@ -1,10 +1,13 @@
-//! Applies [`MIGRATIONS`](super::migrations::MIGRATIONS) at first use. One `BEGIN IMMEDIATE`
-//! transaction reads `schema_migrations` and applies what is missing, so concurrent instances
-//! apply each version exactly once (the second waits for the write lock, then sees it applied).
+//! The one owner of the order database's schema: [`ensure`] applies
+//! [`MIGRATIONS`](crate::migrations::MIGRATIONS) — orders, lines, history, idempotency keys,
+//! outbox, payment inbox — at an instance's first use, whichever component runs first
+//! (order-api or payment-listener). One `BEGIN IMMEDIATE` transaction reads `schema_migrations`
+//! and applies what is missing, so concurrent instances apply each version exactly once (the
+//! second waits for the write lock, then sees it applied).
 
-use super::migrations::MIGRATIONS;
-use super::{Db, StoreError};
-use order_store::clock;
+use crate::clock;
+use crate::migrations::MIGRATIONS;
+use crate::{Db, StoreError};
 use spin_sdk::sqlite::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -13,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static MIGRATED: AtomicBool = AtomicBool::new(false);
 
 /// Applies missing migrations unless this instance already did.
-pub(super) async fn ensure(db: &Db) -> Result<(), StoreError> {
+pub async fn ensure(db: &Db) -> Result<(), StoreError> {
     if MIGRATED.load(Ordering::Acquire) {
         return Ok(());
     }
