@@ -61,9 +61,9 @@ cargo build --release -p order-host
 echo "==> running tests"
 cargo test --release "$@"
 
-# order-store is not a default member (its native spin-sdk would change shared dependency
+# order-store and guest are not default members (its native spin-sdk would change shared dependency
 # features and rebuild wasmtime); its pure unit tests run on their own, with the full suite.
 if [ "$#" -eq 0 ]; then
-    echo "==> running order-store unit tests"
-    cargo test --release -p order-store
+    echo "==> running order-store and guest unit tests"
+    cargo test --release -p order-store -p guest
 fi

@@ -3,7 +3,7 @@
 //! sleeping (so a timeout really cuts a hanging call), and `wasi:random`.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use resilience::{Clock, Random};
 
@@ -13,10 +13,7 @@ pub(crate) struct WasiClock;
 
 impl Clock for WasiClock {
     fn now_ms(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_millis() as i64)
-            .unwrap_or_default()
+        guest::clock::now_ms()
     }
 
     fn sleep(&self, ms: u64) -> impl Future<Output = ()> {

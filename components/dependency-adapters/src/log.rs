@@ -6,13 +6,9 @@ use serde_json::{Value, json};
 
 use crate::service::Service;
 
-/// One line, one write: `eprintln!("{value}")` would write every JSON token separately,
-/// and lines of concurrent instances could interleave.
+/// One line, one write ([`guest::log::emit`]).
 fn emit(line: Value) {
-    let mut text = line.to_string();
-    text.push('\n');
-    // Nowhere to report a failed log write; the call is served regardless.
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+    guest::log::emit(&line);
 }
 
 /// A breaker transition this instance won (so it is logged once across instances).

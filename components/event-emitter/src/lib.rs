@@ -12,7 +12,6 @@
 // The generated export glue is the only unsafe code (allowed below).
 #![deny(unsafe_code)]
 
-mod clock;
 mod config;
 mod outbox;
 mod relay;
@@ -54,7 +53,7 @@ impl Guest for EventEmitter {
     async fn replay(event_id: String) -> Result<(), EventsError> {
         outbox::Outbox::open()
             .await?
-            .replay(&event_id, clock::now_ms())
+            .replay(&event_id, guest::clock::now_ms())
             .await
     }
 

@@ -20,10 +20,10 @@
 //! turn the whole outbox into dead letters. The pass then fails with `broker`.
 
 use crate::bindings::exports::shop::events::events::{DispatchReport, EventsError};
-use crate::clock;
 use crate::config::RelayConfig;
 use crate::outbox::{DueEvent, Outbox};
 use events::{AfterFailure, CloudEvent, RetrySchedule};
+use guest::clock;
 use spin_sdk::redis::{Connection, RedisParameter};
 
 /// How long a claimed row stays invisible to other relay passes.

@@ -58,7 +58,7 @@ pub(crate) async fn ready() -> Reply {
         RedisCheck::NotConfigured => "not_configured",
         RedisCheck::Failed(error) => {
             // The driver's text goes to the log, not to the (unauthenticated) response.
-            let error_id = order_store::clock::random_hex(8);
+            let error_id = guest::ids::random_hex(8);
             crate::telemetry::log_internal_error(&error_id, "readiness-redis", &error);
             reasons.push(format!(
                 "redis (degraded): unreachable (error id {error_id})"
@@ -150,7 +150,7 @@ impl Report {
             }
             Err(error) => {
                 // The raw error goes to the log; the response names the check and the id.
-                let error_id = order_store::clock::random_hex(8);
+                let error_id = guest::ids::random_hex(8);
                 crate::telemetry::log_internal_error(&error_id, "readiness", &error);
                 self.checks.insert(name.into(), "failed".into());
                 self.errors

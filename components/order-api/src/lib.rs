@@ -33,7 +33,7 @@ mod bindings {
     });
 }
 
-use order_store::clock;
+use guest::clock;
 use spin_sdk::http::{IntoResponse, Request};
 
 /// Entry point for every HTTP request routed to this component: continues or starts the

@@ -4,12 +4,13 @@
 
 use crate::bindings::shop::adapters::types::{self, TraceContext};
 use crate::bindings::shop::adapters::{inventory, payments, products, users};
+use guest::{clock, ids};
 use order_app::ports::{
     ChargeRequest, Clock, DependencyError, Ids, Inventory, Payment, PaymentStatus, Payments,
     Product, Products, Reservation, StockLine, UserStatus, Users,
 };
 use order_app::{App, Settings};
-use order_store::{Db, clock};
+use order_store::Db;
 
 /// The dependency services, through `dependency-adapters` (breakers, retries, caches and
 /// fallbacks live there).
@@ -202,6 +203,6 @@ impl Clock for Env {
 
 impl Ids for Env {
     fn order_id(&self) -> String {
-        clock::order_id()
+        ids::order_id()
     }
 }

@@ -84,7 +84,7 @@ impl Problem {
         detail: &str,
         raw_error: &str,
     ) -> Self {
-        let error_id = order_store::clock::random_hex(8);
+        let error_id = guest::ids::random_hex(8);
         crate::telemetry::log_internal_error(&error_id, slug, raw_error);
         Self::typed(
             status,

@@ -1,6 +1,8 @@
-//! The route table: one row per endpoint (method, path pattern, endpoint). Matching is on path
-//! segments first, in table order (so `/api/v1/orders/statistics` wins over
-//! `/api/v1/orders/{orderId}`), and method second:
+//! The route table: one row per endpoint (method, path pattern, required scope, endpoint), the
+//! one place an endpoint is declared: the dispatcher checks the scope (ARCHITECTURE §5) before
+//! the handler runs, the patterns are the metrics labels, and a test checks them against
+//! `openapi.json`. Paths are matched by `matchit` (a static segment wins over a parameter, so
+//! `/api/v1/orders/statistics` is not an order id), then the method:
 //!
 //! - a known path with another method is a 405 whose `Allow` lists the path's methods;
 //! - `HEAD` runs the `GET` endpoint and the host sends its headers without the body (RFC 9110
@@ -12,6 +14,7 @@
 //! become labels). A plain `match` over [`Endpoint`] rather than axum: axum requires `Send`
 //! handler futures, and the futures of WIT async imports (wit-bindgen 0.57) are not `Send`.
 
+use crate::access::{self, Scope};
 use crate::health;
 use crate::metrics;
 use crate::openapi;
@@ -43,72 +46,70 @@ enum Endpoint {
     OutboxReplay,
 }
 
-/// One row of the table. `{name}` segments of `pattern` match any one non-empty segment.
+/// One row of the table. `{name}` segments of `pattern` match any one non-empty segment;
+/// `scope` is the token scope the endpoint requires (`None`: public).
 struct Route {
     method: Method,
     pattern: &'static str,
+    scope: Option<Scope>,
     endpoint: Endpoint,
 }
 
-const fn route(method: Method, pattern: &'static str, endpoint: Endpoint) -> Route {
+const fn route(
+    method: Method,
+    pattern: &'static str,
+    scope: Option<Scope>,
+    endpoint: Endpoint,
+) -> Route {
     Route {
         method,
         pattern,
+        scope,
         endpoint,
     }
 }
 
-/// Every endpoint of ARCHITECTURE §4, in matching order.
+const PUBLIC: Option<Scope> = None;
+const READ: Option<Scope> = Some(Scope::OrdersRead);
+const WRITE: Option<Scope> = Some(Scope::OrdersWrite);
+const STATS: Option<Scope> = Some(Scope::OrdersStats);
+const ADMIN: Option<Scope> = Some(Scope::OrdersAdmin);
+
+/// Every endpoint of ARCHITECTURE §4.
+#[rustfmt::skip]
 const ROUTES: &[Route] = &[
-    route(Method::GET, "/health/live", Endpoint::Live),
-    route(Method::GET, "/health/ready", Endpoint::Ready),
-    route(Method::GET, "/metrics", Endpoint::Metrics),
-    route(Method::GET, "/openapi.json", Endpoint::OpenApi),
-    route(
-        Method::GET,
-        "/api/v1/orders/statistics",
-        Endpoint::Statistics,
-    ),
-    route(Method::POST, "/api/v1/orders", Endpoint::CreateOrder),
-    route(Method::GET, "/api/v1/orders/{orderId}", Endpoint::GetOrder),
-    route(
-        Method::GET,
-        "/api/v1/users/{userId}/orders",
-        Endpoint::UserOrders,
-    ),
-    route(Method::GET, "/api/v1/admin/orders", Endpoint::AdminOrders),
-    route(
-        Method::POST,
-        "/api/v1/admin/orders/recover",
-        Endpoint::Recover,
-    ),
-    route(
-        Method::POST,
-        "/api/v1/admin/orders/reconcile",
-        Endpoint::Reconcile,
-    ),
-    route(
-        Method::POST,
-        "/api/v1/admin/orders/{orderId}/cancel",
-        Endpoint::Cancel,
-    ),
-    route(
-        Method::POST,
-        "/api/v1/admin/orders/{orderId}/status",
-        Endpoint::SetStatus,
-    ),
-    route(Method::GET, "/api/v1/admin/outbox", Endpoint::Outbox),
-    route(
-        Method::POST,
-        "/api/v1/admin/outbox/dispatch",
-        Endpoint::OutboxDispatch,
-    ),
-    route(
-        Method::POST,
-        "/api/v1/admin/outbox/{eventId}/replay",
-        Endpoint::OutboxReplay,
-    ),
+    route(Method::GET, "/health/live", PUBLIC, Endpoint::Live),
+    route(Method::GET, "/health/ready", PUBLIC, Endpoint::Ready),
+    route(Method::GET, "/metrics", PUBLIC, Endpoint::Metrics),
+    route(Method::GET, "/openapi.json", PUBLIC, Endpoint::OpenApi),
+    route(Method::GET, "/api/v1/orders/statistics", STATS, Endpoint::Statistics),
+    route(Method::POST, "/api/v1/orders", WRITE, Endpoint::CreateOrder),
+    route(Method::GET, "/api/v1/orders/{orderId}", READ, Endpoint::GetOrder),
+    route(Method::GET, "/api/v1/users/{userId}/orders", READ, Endpoint::UserOrders),
+    route(Method::GET, "/api/v1/admin/orders", ADMIN, Endpoint::AdminOrders),
+    route(Method::POST, "/api/v1/admin/orders/recover", ADMIN, Endpoint::Recover),
+    route(Method::POST, "/api/v1/admin/orders/reconcile", ADMIN, Endpoint::Reconcile),
+    route(Method::POST, "/api/v1/admin/orders/{orderId}/cancel", ADMIN, Endpoint::Cancel),
+    route(Method::POST, "/api/v1/admin/orders/{orderId}/status", ADMIN, Endpoint::SetStatus),
+    route(Method::GET, "/api/v1/admin/outbox", ADMIN, Endpoint::Outbox),
+    route(Method::POST, "/api/v1/admin/outbox/dispatch", ADMIN, Endpoint::OutboxDispatch),
+    route(Method::POST, "/api/v1/admin/outbox/{eventId}/replay", ADMIN, Endpoint::OutboxReplay),
 ];
+
+// The create handler needs the caller the scope check yields: refuse to compile a table where
+// `POST /api/v1/orders` is public (the dispatcher relies on it).
+const _: () = {
+    let mut i = 0;
+    while i < ROUTES.len() {
+        if matches!(ROUTES[i].endpoint, Endpoint::CreateOrder) {
+            assert!(
+                ROUTES[i].scope.is_some(),
+                "creating orders requires a scope"
+            );
+        }
+        i += 1;
+    }
+};
 
 /// The metrics label of a path no route matches.
 const UNMATCHED: &str = "unmatched";
@@ -127,28 +128,34 @@ pub(crate) fn patterns() -> impl Iterator<Item = &'static str> {
         .chain(std::iter::once(UNMATCHED))
 }
 
-/// The parameters of `pattern` if it matches `segments` (in pattern order), else `None`.
-fn match_pattern<'a>(pattern: &str, segments: &[&'a str]) -> Option<Vec<&'a str>> {
-    let parts: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
-    if parts.len() != segments.len() {
-        return None;
-    }
-    let mut params = Vec::new();
-    for (part, segment) in parts.iter().zip(segments) {
-        if part.starts_with('{') {
-            params.push(*segment);
-        } else if part != segment {
-            return None;
+thread_local! {
+    /// Every distinct pattern of [`ROUTES`] in a `matchit` router (built once per instance).
+    static ROUTER: matchit::Router<&'static str> = {
+        let mut router = matchit::Router::new();
+        for pattern in patterns().filter(|p| *p != UNMATCHED) {
+            router
+                .insert(pattern, pattern)
+                .expect("the route table's patterns do not conflict");
         }
-    }
-    Some(params)
+        router
+    };
 }
 
-/// The first pattern (in table order) that matches the path, with its parameters.
-fn matched_pattern<'a>(segments: &[&'a str]) -> Option<(&'static str, Vec<&'a str>)> {
-    ROUTES
-        .iter()
-        .find_map(|r| match_pattern(r.pattern, segments).map(|params| (r.pattern, params)))
+/// The pattern `path` matches, with its one parameter (`""` when it has none). Empty segments
+/// are ignored, as they always were here (`/api/v1/orders/` is `/api/v1/orders`).
+fn matched_pattern(path: &str) -> Option<(&'static str, String)> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let path = format!("/{}", segments.join("/"));
+    ROUTER.with(|router| {
+        let matched = router.at(&path).ok()?;
+        let param = matched
+            .params
+            .iter()
+            .next()
+            .map(|(_, value)| value.to_owned())
+            .unwrap_or_default();
+        Some((*matched.value, param))
+    })
 }
 
 /// The `Allow` value of a pattern: its methods, `HEAD` with `GET`, and `OPTIONS`.
@@ -167,8 +174,7 @@ fn allow(pattern: &str) -> String {
 /// Routes one request to its endpoint.
 pub(crate) async fn dispatch(request: Request) -> Reply {
     let path = path_info(&request);
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let Some((pattern, params)) = matched_pattern(&segments) else {
+    let Some((pattern, param)) = matched_pattern(&path) else {
         return Problem::not_found(&path).into_reply();
     };
     let method = request.method().clone();
@@ -187,32 +193,40 @@ pub(crate) async fn dispatch(request: Request) -> Reply {
     else {
         return Problem::method_not_allowed(method.as_str(), &path, &allow(pattern)).into_reply();
     };
-    let param = params.first().copied().unwrap_or_default();
+    let caller = match route.scope {
+        Some(scope) => match access::require(&request, scope).await {
+            Ok(caller) => Some(caller),
+            Err(refusal) => return refusal,
+        },
+        None => None,
+    };
+    let param = param.as_str();
     match route.endpoint {
         Endpoint::Live => health::live(),
         Endpoint::Ready => health::ready().await,
         Endpoint::Metrics => metrics::scrape().await,
         Endpoint::OpenApi => openapi::document(),
         Endpoint::Statistics => stats::statistics(&request).await,
-        Endpoint::CreateOrder => create::create(request).await,
-        Endpoint::GetOrder => read::get_order(request, param).await,
+        Endpoint::CreateOrder => match caller {
+            Some(caller) => create::create(request, caller).await,
+            None => unreachable!("checked at compile time: the route requires a scope"),
+        },
+        Endpoint::GetOrder => read::get_order(param).await,
         Endpoint::UserOrders => read::user_orders(request, param).await,
         Endpoint::AdminOrders => admin::list_orders(request).await,
-        Endpoint::Recover => admin::recover(request).await,
-        Endpoint::Reconcile => admin::reconcile(request).await,
+        Endpoint::Recover => admin::recover().await,
+        Endpoint::Reconcile => admin::reconcile().await,
         Endpoint::Cancel => admin::cancel(request, param).await,
         Endpoint::SetStatus => admin::set_status(request, param).await,
         Endpoint::Outbox => outbox_admin::list(request).await,
         Endpoint::OutboxDispatch => outbox_admin::dispatch(request).await,
-        Endpoint::OutboxReplay => outbox_admin::replay(request, param).await,
+        Endpoint::OutboxReplay => outbox_admin::replay(param).await,
     }
 }
 
 /// The route pattern `request` matches (its metrics label), or `unmatched`.
 pub(crate) fn pattern(request: &Request) -> &'static str {
-    let path = path_info(request);
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    matched_pattern(&segments).map_or(UNMATCHED, |(pattern, _)| pattern)
+    matched_pattern(&path_info(request)).map_or(UNMATCHED, |(pattern, _)| pattern)
 }
 
 /// The path below the component's route. Spin passes it in `spin-path-info`; without that

@@ -1,7 +1,8 @@
 //! Per-request telemetry: the W3C trace context (ARCHITECTURE §5) and the one structured
 //! log line every request writes on stderr.
 //!
-//! The inbound `traceparent` is accepted when it is well formed (version `00`, non-zero
+//! The inbound `traceparent` is accepted when it is well formed (`events::trace`: version `00`
+//! or a later one read by its first four fields, non-zero
 //! 16-byte trace id and 8-byte parent id, lowercase hex); otherwise a new trace starts with
 //! ids from WASI random. Either way this request gets its own span id, and the request's
 //! `traceparent` header is rewritten to `00-{trace id}-{our span id}-{flags}` before
@@ -12,7 +13,8 @@
 //! route *pattern*, the status, the latency, the trace id and, when authenticated, the
 //! token's subject (a service name, not a secret).
 
-use order_store::clock;
+use guest::clock;
+use guest::trace::{Traceparent, non_zero_id};
 use serde::Serialize;
 use serde_json::Value;
 use spin_sdk::http::{HeaderValue, Request};
@@ -35,16 +37,16 @@ impl TraceParent {
     /// Continues the inbound trace when `inbound` is a valid `traceparent`, else starts a
     /// new sampled trace. The span id is always new: it names this request's span.
     pub(crate) fn continue_or_start(inbound: Option<&str>) -> Self {
-        let span_id = non_zero_hex(8);
-        match inbound.and_then(parse) {
-            Some((trace_id, flags)) => Self {
-                trace_id,
+        let span_id = non_zero_id(8);
+        match inbound.and_then(|value| Traceparent::parse(value.trim())) {
+            Some(parent) => Self {
+                trace_id: parent.trace_id,
                 span_id,
-                flags,
+                flags: parent.flags,
                 continued: true,
             },
             None => Self {
-                trace_id: non_zero_hex(16),
+                trace_id: non_zero_id(16),
                 span_id,
                 flags: "01".to_owned(),
                 continued: false,
@@ -55,36 +57,6 @@ impl TraceParent {
     /// The header value `00-{trace id}-{span id}-{flags}`.
     pub(crate) fn header_value(&self) -> String {
         format!("00-{}-{}-{}", self.trace_id, self.span_id, self.flags)
-    }
-}
-
-/// `(trace id, flags)` of a valid version-00 `traceparent`, else `None`.
-fn parse(value: &str) -> Option<(String, String)> {
-    let parts: Vec<&str> = value.trim().split('-').collect();
-    let [version, trace_id, parent_id, flags] = parts.as_slice() else {
-        return None;
-    };
-    let valid = *version == "00"
-        && is_lower_hex(trace_id, 32)
-        && is_lower_hex(parent_id, 16)
-        && is_lower_hex(flags, 2)
-        && trace_id.bytes().any(|b| b != b'0')
-        && parent_id.bytes().any(|b| b != b'0');
-    valid.then(|| ((*trace_id).to_owned(), (*flags).to_owned()))
-}
-
-fn is_lower_hex(text: &str, len: usize) -> bool {
-    text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// `n` random bytes as hex, never all zero (an all-zero id is invalid in W3C Trace Context).
-fn non_zero_hex(n: u64) -> String {
-    let hex = clock::random_hex(n);
-    if hex.bytes().all(|b| b == b'0') || hex.len() as u64 != n * 2 {
-        // Astronomically unlikely; a fixed non-zero tail keeps the id valid.
-        format!("{:0>width$}", "1", width = (n * 2) as usize)
-    } else {
-        hex
     }
 }
 
@@ -219,9 +191,7 @@ pub(crate) fn log_request(entry: &RequestLog<'_>) {
         latency_ms: entry.latency_ms,
         subject: entry.subject,
     };
-    if let Ok(bytes) = serde_json::to_vec(&line) {
-        write_line(bytes);
-    }
+    guest::log::emit(&line);
 }
 
 /// Logs a failure inside the service (storage, broker) with the raw error text, which never
@@ -238,17 +208,9 @@ pub(crate) fn log_internal_error(error_id: &str, problem: &str, error: &str) {
     }));
 }
 
-/// Writes one JSON line on stderr in a single write. (`eprintln!("{value}")` writes every JSON
-/// token separately — about 40 host calls and `write` system calls per line — and lines
-/// of concurrent instances can then interleave.)
+/// Writes one JSON line on stderr in a single write ([`guest::log::emit`]).
 pub(crate) fn emit(line: &Value) {
-    write_line(line.to_string().into_bytes());
-}
-
-fn write_line(mut bytes: Vec<u8>) {
-    bytes.push(b'\n');
-    // Nowhere to report a failed log write; the request is served regardless.
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &bytes);
+    guest::log::emit(line);
 }
 
 /// The current time as RFC 3339 UTC with milliseconds.

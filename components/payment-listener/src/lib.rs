@@ -22,7 +22,7 @@ use serde_json::Value;
 /// Handles one message from `payments.events`.
 #[spin_sdk::redis_subscriber]
 async fn on_message(message: Bytes) -> anyhow::Result<()> {
-    let received_at = order_store::clock::now_ms();
+    let received_at = guest::clock::now_ms();
     let db = order_store::Db::open_default().await?;
     // The schema (payment_inbox, orders, outbox) is order-store's, applied once per instance.
     order_store::schema::ensure(&db).await?;
@@ -47,9 +47,7 @@ fn log_outcome(notification: &Notification, outcome: &apply::Outcome) {
         "id": notification.id,
         "outcome": format!("{outcome:?}"),
     });
-    let mut bytes = line.to_string().into_bytes();
-    bytes.push(b'\n');
-    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &bytes);
+    guest::log::emit(&line);
 }
 
 /// A valid notification is a CloudEvents 1.0 JSON envelope with a JSON object as `data`;

@@ -17,7 +17,7 @@
 mod backoff;
 mod envelope;
 mod schema;
-mod trace;
+pub mod trace;
 pub mod types;
 
 pub use backoff::{AfterFailure, RetrySchedule};

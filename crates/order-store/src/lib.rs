@@ -8,7 +8,7 @@
 //!   claim, save a change with its history rows, outbox events and the key's answer in one
 //!   transaction; recovery's work lists and saga lease;
 //! - [`outbox`]: the CloudEvent of an order change and the outbox row that carries it;
-//! - [`rows`]: typed column reads; [`clock`]: wall-clock time and random identifiers.
+//! - [`rows`]: typed column reads (the clock and ids are the `guest` crate's).
 //!
 //! It owns the schema too: [`migrations::MIGRATIONS`] (every table, in one list) applied
 //! once per database by [`schema::ensure`], from whichever component opens it first.
@@ -20,7 +20,6 @@
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
-pub mod clock;
 mod db;
 pub mod migrations;
 mod orders;

@@ -4,7 +4,7 @@
 
 use crate::outbox::order_event;
 use crate::rows::{int, opt_text, text};
-use crate::{Db, StoreError, StoredOrder, clock};
+use crate::{Db, StoreError, StoredOrder};
 use domain::{Currency, Money, Order, OrderLine, OrderStatus, SagaStep, StatusChange, Timestamp};
 use spin_sdk::sqlite::{RowResult, Value};
 
@@ -160,7 +160,7 @@ impl Db {
                 change.reason.clone().into(),
             ]);
             if let Some(event_type) = change.status.event_type() {
-                let event_id = clock::uuid_v4();
+                let event_id = guest::ids::uuid_v4();
                 events.push(order_event(
                     event_id,
                     &stored.order,

@@ -5,9 +5,9 @@
 //! and applies what is missing, so concurrent instances apply each version exactly once (the
 //! second waits for the write lock, then sees it applied).
 
-use crate::clock;
 use crate::migrations::MIGRATIONS;
 use crate::{Db, StoreError};
+use guest::clock;
 use spin_sdk::sqlite::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 

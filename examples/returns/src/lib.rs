@@ -25,7 +25,7 @@ mod bindings {
 
 use bindings::shop::events::events as relay;
 use futures::StreamExt;
-use order_store::clock;
+use guest::{clock, ids};
 use serde_json::{Value, json};
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{IntoResponse, Method, Request, Response, StatusCode};
@@ -79,10 +79,10 @@ async fn request_return(request: Request) -> Response<String> {
             "orderId (1-64 characters of A-Z, a-z, 0-9, -, _) and reason (1-500 characters) are required",
         );
     };
-    let id = format!("ret_{}", clock::random_hex(12));
+    let id = format!("ret_{}", ids::random_hex(12));
     let now = clock::now_ms();
     let data = json!({ "returnId": id, "orderId": order_id, "reason": reason });
-    let event = match ::events::CloudEvent::builder(clock::uuid_v4(), "/returns", RETURN_REQUESTED)
+    let event = match ::events::CloudEvent::builder(ids::uuid_v4(), "/returns", RETURN_REQUESTED)
         .time_ms(now)
         .subject(id.clone())
         .json_data(data.clone())

@@ -27,7 +27,7 @@ mod text;
 use crate::bindings::{shop::adapters::dependency_health, shop::events::events};
 use crate::reply::Reply;
 use crate::routes;
-use order_store::clock;
+use guest::clock;
 use request_metrics::{BOUNDS_MS, RouteRecord};
 use spin_sdk::http::StatusCode;
 use text::{Exposition, Kind, le};

@@ -4,14 +4,14 @@
 
 use super::input::{header, invalid_input, malformed_body, read_json_body};
 use super::{dispatch_events, open_db, storage_problem};
-use crate::access::{self, Scope};
+use crate::access::Caller;
 use crate::problem::Problem;
 use crate::reply::Reply;
 use crate::store::Db;
 use crate::{answers, config, ports};
 use domain::{CreateOrderRequest, DomainError, OrderStatus};
+use guest::{clock, trace};
 use order_app::{Claim, Placed, StoredAnswer};
-use order_store::clock;
 use sha2::{Digest, Sha256};
 use spin_sdk::http::{Request, StatusCode};
 
@@ -20,12 +20,8 @@ const MAX_KEY_LEN: usize = 128;
 /// Stale sagas a create request finishes on the side, at most.
 const OPPORTUNISTIC_RECOVERY: u32 = 5;
 
-/// Handles `POST /api/v1/orders`.
-pub(crate) async fn create(request: Request) -> Reply {
-    let caller = match access::require(&request, Scope::OrdersWrite).await {
-        Ok(caller) => caller,
-        Err(reply) => return reply,
-    };
+/// Handles `POST /api/v1/orders` for `caller` (scope `orders:write`, checked by the router).
+pub(crate) async fn create(request: Request, caller: Caller) -> Reply {
     let key = match header(&request, "idempotency-key").map(str::trim) {
         Some(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN => key.to_owned(),
         Some(_) => {
@@ -43,10 +39,11 @@ pub(crate) async fn create(request: Request) -> Reply {
             .into_reply();
         }
     };
+    // The entry point stamped this request's own `traceparent` (telemetry::stamp).
     let traceparent = header(&request, "traceparent")
-        .filter(|t| t.len() == 55 && t.is_ascii())
+        .filter(|t| trace::is_valid_traceparent(t))
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("00-{}-{}-01", clock::random_hex(16), clock::random_hex(8)));
+        .unwrap_or_else(|| format!("00-{}-{}-01", trace::non_zero_id(16), trace::non_zero_id(8)));
     let body = match read_json_body(request).await {
         Ok(body) => body,
         Err(problem) => return problem.into_reply(),
