@@ -26,6 +26,7 @@
 
 mod admin;
 mod app;
+mod compensation;
 mod idempotency;
 mod outcome;
 pub mod ports;
