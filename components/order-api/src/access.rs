@@ -14,7 +14,6 @@ use crate::reply::Reply;
 use auth::{AuthError, IpAllowlist, Validator};
 use spin_sdk::http::{Request, StatusCode};
 use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a route requires of the caller's token (§4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,10 +164,10 @@ pub(crate) fn unavailable(detail: &str) -> Reply {
 }
 
 /// One of this component's variables; a variable the host cannot give is a 500.
-async fn variable(name: &str) -> Result<String, Reply> {
-    spin_sdk::variables::get(name)
+async fn variable(name: &'static str) -> Result<String, Reply> {
+    crate::config::variable(name)
         .await
-        .map_err(|error| misconfigured(&format!("variable `{name}` is unavailable: {error:?}")))
+        .map_err(|error| misconfigured(&format!("variable `{name}` is unavailable: {error}")))
 }
 
 /// A request header as text; absent or non-UTF-8 is `None`.
@@ -181,8 +180,5 @@ fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
 
 /// Wall-clock seconds since the Unix epoch (token times are compared across hosts).
 fn now_s() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs() as i64)
-        .unwrap_or_default()
+    guest::clock::now_ms().div_euclid(1000)
 }

@@ -17,7 +17,7 @@ use futures::FutureExt;
 use serde_json::{Map, Value, json};
 use spin_sdk::http::StatusCode;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// How long the Redis `PING` may take before Redis counts as down.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
@@ -108,7 +108,7 @@ enum RedisCheck {
 
 /// `PING` on `redis_url`, bounded by [`REDIS_TIMEOUT`].
 async fn check_redis() -> RedisCheck {
-    let url = match spin_sdk::variables::get("redis_url").await {
+    let url = match crate::config::variable("redis_url").await {
         Ok(url) if !url.trim().is_empty() => url,
         _ => return RedisCheck::NotConfigured,
     };
@@ -183,12 +183,8 @@ async fn check_sqlite() -> Result<(), String> {
 /// concurrent probes (from any instance) cannot see each other's value.
 async fn check_key_value() -> Result<(), String> {
     static PROBES: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_nanos())
-        .unwrap_or_default();
     let sequence = PROBES.fetch_add(1, Ordering::Relaxed);
-    let key = format!("health:probe:{nanos}-{sequence}");
+    let key = format!("health:probe:{}-{sequence}", guest::ids::random_hex(8));
     let value = key.as_bytes();
 
     let store = spin_sdk::key_value::Store::open_default()
