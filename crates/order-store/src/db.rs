@@ -9,9 +9,18 @@ pub use order_app::ports::StoreError;
 /// failures only as `io` text (Spin's `sqlite-inproc` and `sqlite-libsql` pass the driver's
 /// message), so this is the one place that text is read.
 pub fn store_error(error: spin_sdk::sqlite::Error) -> StoreError {
-    let text = format!("sqlite: {error:?}");
+    classify(format!("sqlite: {error:?}"))
+}
+
+/// The [`StoreError`] a driver message stands for: [`StoreError::Busy`] for a database locked
+/// past the busy timeout and for the libSQL client's [transient errors](LIBSQL_TRANSIENT_ERRORS),
+/// [`StoreError::Constraint`] for a refused constraint, else [`StoreError::Failed`].
+fn classify(text: String) -> StoreError {
     let lower = text.to_ascii_lowercase();
-    if lower.contains("database is locked") || lower.contains("database is busy") {
+    if lower.contains("database is locked")
+        || lower.contains("database is busy")
+        || LIBSQL_TRANSIENT_ERRORS.iter().any(|e| lower.contains(e))
+    {
         StoreError::Busy(text)
     } else if lower.contains("constraint failed") {
         StoreError::Constraint(text)
@@ -19,6 +28,22 @@ pub fn store_error(error: spin_sdk::sqlite::Error) -> StoreError {
         StoreError::Failed(text)
     }
 }
+
+/// What the libSQL remote client (Hrana over HTTP) says when the server is down, restarting or
+/// gone mid-request, or (sqld) rolled back a write transaction held past its 5 s timeout so
+/// another could run, or dropped a stream left idle past its expiry; lowercased. Nothing was
+/// committed, or the statement's outcome died with the connection and the caller's recorded
+/// saga step decides what happens next: the caller may retry.
+const LIBSQL_TRANSIENT_ERRORS: &[&str] = &[
+    "error trying to connect",
+    "connection refused",
+    "connection reset",
+    "connection closed",
+    "broken pipe",
+    "error reading a body from connection",
+    "transaction timed out",
+    "stream has expired",
+];
 
 /// The `default` database. Opening it runs no migrations: order-api owns the schema.
 pub struct Db {
@@ -93,5 +118,38 @@ impl Db {
                 Err(error)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{StoreError, classify};
+
+    fn busy(text: &str) -> bool {
+        matches!(classify(text.to_owned()), StoreError::Busy(_))
+    }
+
+    #[test]
+    fn a_locked_database_and_an_unreachable_libsql_server_are_busy_other_failures_are_not() {
+        assert!(busy("sqlite: Error::Io(\"database is locked\")"));
+        // As the libSQL client reports a server that is down, and one killed mid-response.
+        assert!(busy(
+            "sqlite: Error::Io(\"Hrana: `http error: `error trying to connect: tcp connect error: Connection refused (os error 111)``\")"
+        ));
+        assert!(busy(
+            "sqlite: Error::Io(\"Hrana: `cursor error: `error reading a body from connection: unexpected EOF during chunk size line``\")"
+        ));
+        assert!(busy(
+            "sqlite: Error::Io(\"Hrana: `stream error: `Transaction timed out``\")"
+        ));
+        // As order-host logged them under load with three nodes on one sqld.
+        assert!(busy(
+            r#"sqlite: Error::Io("Hrana: `api error: `{\"message\":\"The stream has expired due to inactivity\",\"code\":\"STREAM_EXPIRED\"}``")"#
+        ));
+        assert!(!busy("sqlite: Error::Io(\"no such table: orders\")"));
+        assert!(matches!(
+            classify("sqlite: Error::Io(\"UNIQUE constraint failed: orders.id\")".into()),
+            StoreError::Constraint(_)
+        ));
     }
 }
