@@ -507,3 +507,30 @@ fn an_order_written_on_one_node_is_read_listed_and_cancelled_through_another() {
     assert_eq!(again.status, 409, "{again:?}");
     assert_eq!(cluster.sims.payment.refunds(), 1);
 }
+
+/// A libSQL server that is down (or restarting) is a transient condition like a locked file:
+/// 503 with `Retry-After`, and the client's retry with the same key makes the order once it is
+/// back. (It was a 500 `storage-failure`, which clients do not retry.)
+#[test]
+fn an_unreachable_libsql_server_is_a_503_to_retry_and_the_retry_makes_the_order() {
+    let mut cluster = cluster();
+    let body = order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_visa");
+    cluster.sqld.as_mut().expect("libSQL").kill();
+    for node in 0..NODES {
+        let refused = cluster.create(node, "k-sqld-down", &body);
+        assert_eq!(refused.status, 503, "node {node}: {refused:?}");
+        assert!(refused.body.contains("storage-busy"), "{refused:?}");
+        assert_eq!(refused.header("retry-after"), Some("1"), "{refused:?}");
+        assert!(
+            !refused.body.contains("Hrana"),
+            "no driver text: {refused:?}"
+        );
+    }
+    assert!(cluster.sims.payment.charges().is_empty());
+
+    cluster.sqld.as_mut().expect("libSQL").restart();
+    let created = cluster.create(1, "k-sqld-down", &body);
+    assert_eq!(created.status, 201, "{created:?}");
+    assert_eq!(cluster.sims.payment.charges().len(), 1);
+    assert_eq!(cluster.count("SELECT COUNT(*) FROM orders", &[]), 1);
+}

@@ -21,16 +21,32 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The database stayed locked past the host's busy timeout: a transient condition the
-    /// caller should retry, not a failure. (`spin:sqlite` reports it only as text.)
+    /// The database stayed locked past the host's busy timeout, or (libSQL) its server could
+    /// not be reached or dropped the connection: a transient condition the caller should
+    /// retry, not a failure. (`spin:sqlite` reports both only as text: SQLite's message, or
+    /// the libSQL client's transport error inside an `io` error.)
     pub fn is_busy(&self) -> bool {
         let Self::Failed(text) = self else {
             return false;
         };
         let text = text.to_ascii_lowercase();
-        text.contains("database is locked") || text.contains("database is busy")
+        text.contains("database is locked")
+            || text.contains("database is busy")
+            || LIBSQL_TRANSPORT_ERRORS.iter().any(|e| text.contains(e))
     }
 }
+
+/// What the libSQL remote client (Hrana over HTTP) says when the server is down, restarting or
+/// gone mid-request, lowercased: nothing reached the database, or the statement's outcome
+/// died with the connection and the caller's recorded saga step decides what happens next.
+const LIBSQL_TRANSPORT_ERRORS: &[&str] = &[
+    "error trying to connect",
+    "connection refused",
+    "connection reset",
+    "connection closed",
+    "broken pipe",
+    "error reading a body from connection",
+];
 
 impl From<spin_sdk::sqlite::Error> for StoreError {
     fn from(error: spin_sdk::sqlite::Error) -> Self {
@@ -103,5 +119,30 @@ impl Db {
                 Err(error)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    fn failed(text: &str) -> StoreError {
+        StoreError::Failed(text.to_owned())
+    }
+
+    #[test]
+    fn a_locked_database_and_an_unreachable_libsql_server_are_busy_other_failures_are_not() {
+        assert!(failed("sqlite: Error::Io(\"database is locked\")").is_busy());
+        // As the libSQL client reports a server that is down, and one killed mid-response.
+        assert!(failed("sqlite: Error::Io(\"Hrana: `http error: `error trying to connect: tcp connect error: Connection refused (os error 111)``\")").is_busy());
+        assert!(failed("sqlite: Error::Io(\"Hrana: `cursor error: `error reading a body from connection: unexpected EOF during chunk size line``\")").is_busy());
+        assert!(!failed("sqlite: Error::Io(\"no such table: orders\")").is_busy());
+        assert!(!failed("sqlite: Error::Io(\"UNIQUE constraint failed: orders.id\")").is_busy());
+        assert!(
+            !StoreError::Conflict {
+                order_id: "o".into()
+            }
+            .is_busy()
+        );
     }
 }
