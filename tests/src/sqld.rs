@@ -90,6 +90,11 @@ impl SqldServer {
         self.spawn();
     }
 
+    /// The server's process id while it runs (the benchmark reads its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
