@@ -32,20 +32,23 @@ impl StoreError {
         let text = text.to_ascii_lowercase();
         text.contains("database is locked")
             || text.contains("database is busy")
-            || LIBSQL_TRANSPORT_ERRORS.iter().any(|e| text.contains(e))
+            || LIBSQL_TRANSIENT_ERRORS.iter().any(|e| text.contains(e))
     }
 }
 
 /// What the libSQL remote client (Hrana over HTTP) says when the server is down, restarting or
-/// gone mid-request, lowercased: nothing reached the database, or the statement's outcome
-/// died with the connection and the caller's recorded saga step decides what happens next.
-const LIBSQL_TRANSPORT_ERRORS: &[&str] = &[
+/// gone mid-request, or (sqld) rolled back a write transaction held past its 5 s timeout so
+/// another could run, or dropped a stream left idle past its expiry; lowercased. Nothing was committed, or the statement's outcome died with
+/// the connection and the caller's recorded saga step decides what happens next.
+const LIBSQL_TRANSIENT_ERRORS: &[&str] = &[
     "error trying to connect",
     "connection refused",
     "connection reset",
     "connection closed",
     "broken pipe",
     "error reading a body from connection",
+    "transaction timed out",
+    "stream has expired",
 ];
 
 impl From<spin_sdk::sqlite::Error> for StoreError {
@@ -136,6 +139,12 @@ mod tests {
         // As the libSQL client reports a server that is down, and one killed mid-response.
         assert!(failed("sqlite: Error::Io(\"Hrana: `http error: `error trying to connect: tcp connect error: Connection refused (os error 111)``\")").is_busy());
         assert!(failed("sqlite: Error::Io(\"Hrana: `cursor error: `error reading a body from connection: unexpected EOF during chunk size line``\")").is_busy());
+        assert!(
+            failed("sqlite: Error::Io(\"Hrana: `stream error: `Transaction timed out``\")")
+                .is_busy()
+        );
+        // As order-host logged them under load with three nodes on one sqld.
+        assert!(failed(r#"sqlite: Error::Io("Hrana: `api error: `{\"message\":\"The stream has expired due to inactivity\",\"code\":\"STREAM_EXPIRED\"}``")"#).is_busy());
         assert!(!failed("sqlite: Error::Io(\"no such table: orders\")").is_busy());
         assert!(!failed("sqlite: Error::Io(\"UNIQUE constraint failed: orders.id\")").is_busy());
         assert!(
