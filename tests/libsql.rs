@@ -48,25 +48,10 @@ fn query_sqld(sqld: &SqldServer, sql: &str) -> Vec<String> {
 
 /// `(type, id)` of every entry in the `orders.events` stream.
 fn stream_events(rig: &Rig) -> Vec<(String, String)> {
-    let mut redis = rig.redis.connection().expect("redis");
-    let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
-        .arg("orders.events")
-        .arg("-")
-        .arg("+")
-        .query(&mut redis)
-        .unwrap_or_default();
-    entries
-        .iter()
-        .map(|(_, fields)| {
-            let field = |name: &str| {
-                fields
-                    .chunks(2)
-                    .find(|f| f[0] == name)
-                    .map(|f| f[1].clone())
-                    .unwrap_or_default()
-            };
-            (field("type"), field("id"))
-        })
+    rig.redis
+        .stream_events()
+        .into_iter()
+        .map(|(_, id, kind)| (kind, id))
         .collect()
 }
 

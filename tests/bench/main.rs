@@ -122,6 +122,10 @@ fn process_cpu(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// A request with no answer after this long is counted as an error (a stuck request must not
+/// hang the benchmark).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
 async fn load(addr: &str, target: &Target, seconds: u64, connections: usize, pid: u32) -> Run {
     load_spread(&[addr.to_owned()], target, seconds, connections, &[pid]).await
 }
@@ -181,17 +185,25 @@ async fn load_spread(
                 };
                 let req = req.body(Full::new(payload)).unwrap();
                 let t = Instant::now();
-                match sender.send_request(req).await {
-                    Ok(resp) => {
-                        let ok = resp.status().is_success();
-                        let _ = resp.into_body().collect().await;
-                        if ok {
-                            latencies.push(t.elapsed())
-                        } else {
-                            errors += 1
-                        }
+                let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
+                    let resp = sender.send_request(req).await?;
+                    let ok = resp.status().is_success();
+                    resp.into_body().collect().await?;
+                    Ok::<bool, hyper::Error>(ok)
+                })
+                .await;
+                match answer {
+                    Ok(Ok(true)) => latencies.push(t.elapsed()),
+                    Ok(_) => errors += 1,
+                    Err(_) => {
+                        // No answer in time: counted, and this connection stops (its request
+                        // is still pending on it).
+                        eprintln!(
+                            "bench: a request to {addr} got no answer in {REQUEST_TIMEOUT:?}"
+                        );
+                        errors += 1;
+                        break;
                     }
-                    Err(_) => errors += 1,
                 }
             }
             (latencies, errors)

@@ -221,37 +221,12 @@ impl Cluster {
 
     /// One integer from the shared database (e.g. a `COUNT(*)`).
     pub fn count(&self, sql: &str, args: &[Value]) -> i64 {
-        self.query(sql, args)
-            .first()
-            .and_then(|row| row.first())
-            .and_then(Value::as_i64)
-            .unwrap_or_else(|| panic!("{sql}: no integer"))
+        crate::sqld::first_integer(&self.query(sql, args), sql)
     }
 
     /// `(stream entry id, CloudEvent id, type)` of every entry in `orders.events`.
     pub fn stream_events(&self) -> Vec<(String, String, String)> {
-        let Ok(mut redis) = self.redis.connection() else {
-            return Vec::new();
-        };
-        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
-            .arg("orders.events")
-            .arg("-")
-            .arg("+")
-            .query(&mut redis)
-            .unwrap_or_default();
-        entries
-            .into_iter()
-            .map(|(entry, fields)| {
-                let field = |name: &str| {
-                    fields
-                        .chunks(2)
-                        .find(|f| f[0] == name)
-                        .and_then(|f| f.get(1).cloned())
-                        .unwrap_or_default()
-                };
-                (entry.clone(), field("id"), field("type"))
-            })
-            .collect()
+        self.redis.stream_events()
     }
 
     /// JSON log lines node `i` printed whose `event` is `event`.

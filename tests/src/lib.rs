@@ -133,6 +133,34 @@ impl RedisServer {
     pub fn connection(&self) -> redis::RedisResult<redis::Connection> {
         redis::Client::open(self.url())?.get_connection_with_timeout(Duration::from_secs(2))
     }
+
+    /// `(stream entry id, CloudEvent id, type)` of every entry in `orders.events`; empty when
+    /// the server cannot be reached.
+    pub fn stream_events(&self) -> Vec<(String, String, String)> {
+        let Ok(mut redis) = self.connection() else {
+            return Vec::new();
+        };
+        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            .arg("orders.events")
+            .arg("-")
+            .arg("+")
+            .query(&mut redis)
+            .unwrap_or_default();
+        entries
+            .into_iter()
+            .map(|(entry, fields)| {
+                let field = |name: &str| {
+                    fields
+                        .chunks(2)
+                        .find(|f| f[0] == name)
+                        .and_then(|f| f.get(1).cloned())
+                        .unwrap_or_default()
+                };
+                let (id, kind) = (field("id"), field("type"));
+                (entry, id, kind)
+            })
+            .collect()
+    }
 }
 
 impl Drop for RedisServer {

@@ -196,12 +196,16 @@ impl SqldServer {
 
     /// One integer: the first column of the first row of `sql` (e.g. a `COUNT(*)`).
     pub fn count(&self, sql: &str, args: &[Value]) -> i64 {
-        self.query(sql, args)
-            .first()
-            .and_then(|row| row.first())
-            .and_then(Value::as_i64)
-            .unwrap_or_else(|| panic!("{sql}: no integer"))
+        first_integer(&self.query(sql, args), sql)
     }
+}
+
+/// The first column of the first row of `sql`'s `rows`, as an integer.
+pub(crate) fn first_integer(rows: &[Vec<Value>], sql: &str) -> i64 {
+    rows.first()
+        .and_then(|row| row.first())
+        .and_then(Value::as_i64)
+        .unwrap_or_else(|| panic!("{sql}: no integer"))
 }
 
 /// A JSON value as a Hrana argument.
