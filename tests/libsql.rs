@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use integration_tests::{Answer, HostBuilder, SqldServer, eventually, try_request, workspace_root};
+use integration_tests::{Answer, HostBuilder, SqldServer, eventually, workspace_root};
 use rig::{Rig, SCOPES, builder, order_body, problem_type};
 use serde_json::{Value, json};
 use simulators::{Fault, Simulators, demo};
@@ -41,57 +41,17 @@ fn write_runtime_config(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
-/// Runs `sql` on the server directly (Hrana over HTTP, `/v2/pipeline`); the first column of
-/// each row, as text.
+/// Runs `sql` on the server directly (Hrana over HTTP); the first column of each row, as text.
 fn query_sqld(sqld: &SqldServer, sql: &str) -> Vec<String> {
-    let body = json!({
-        "requests": [{ "type": "execute", "stmt": { "sql": sql } }, { "type": "close" }]
-    })
-    .to_string();
-    let answer = try_request(
-        None,
-        "POST",
-        &format!("{}/v2/pipeline", sqld.url()),
-        &[("content-type", "application/json")],
-        Some(&body),
-    )
-    .expect("sqld answers");
-    assert_eq!(answer.status, 200, "{answer:?}");
-    let reply = answer.json();
-    let result = &reply["results"][0];
-    assert_eq!(result["type"], "ok", "{reply}");
-    result["response"]["result"]["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|row| match &row[0]["value"] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect()
+    sqld.query_texts(sql, &[])
 }
 
 /// `(type, id)` of every entry in the `orders.events` stream.
 fn stream_events(rig: &Rig) -> Vec<(String, String)> {
-    let mut redis = rig.redis.connection().expect("redis");
-    let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
-        .arg("orders.events")
-        .arg("-")
-        .arg("+")
-        .query(&mut redis)
-        .unwrap_or_default();
-    entries
-        .iter()
-        .map(|(_, fields)| {
-            let field = |name: &str| {
-                fields
-                    .chunks(2)
-                    .find(|f| f[0] == name)
-                    .map(|f| f[1].clone())
-                    .unwrap_or_default()
-            };
-            (field("type"), field("id"))
-        })
+    rig.redis
+        .stream_events()
+        .into_iter()
+        .map(|(_, id, kind)| (kind, id))
         .collect()
 }
 

@@ -8,6 +8,10 @@
 //! [--setups 5]` (after `bash scripts/test.sh` or the component build it runs); `--setups 1` runs
 //! only the default setup, for quick before/after comparisons; `--setups 2` adds the same setup
 //! with `--tcp-nodelay`, to compare Spin's sockets (no `TCP_NODELAY`) with Nagle off.
+//! `--scale-out` runs only the create-order target on one and three nodes, with the database on
+//! libSQL and on one local SQLite file (see `scale_out.rs`).
+
+mod scale_out;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,6 +26,7 @@ struct Args {
     seconds: u64,
     connections: usize,
     setups: usize,
+    scale_out: bool,
 }
 
 fn args() -> Args {
@@ -29,16 +34,23 @@ fn args() -> Args {
         seconds: 5,
         connections: 16,
         setups: 5,
+        scale_out: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--scale-out" {
+            args.scale_out = true;
+            continue;
+        }
         let value = it.next().and_then(|v| v.parse().ok());
         match (flag.as_str(), value) {
             ("--seconds", Some(v)) => args.seconds = v,
             ("--connections", Some(v)) => args.connections = v as usize,
             ("--setups", Some(v)) => args.setups = v as usize,
             _ => {
-                eprintln!("usage: bench [--seconds N] [--connections N] [--setups 1..5]");
+                eprintln!(
+                    "usage: bench [--seconds N] [--connections N] [--setups 1..5] [--scale-out]"
+                );
                 std::process::exit(2);
             }
         }
@@ -110,13 +122,30 @@ fn process_cpu(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// A request with no answer after this long is counted as an error (a stuck request must not
+/// hang the benchmark).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
 async fn load(addr: &str, target: &Target, seconds: u64, connections: usize, pid: u32) -> Run {
-    let cpu_before = process_cpu(pid);
+    load_spread(&[addr.to_owned()], target, seconds, connections, &[pid]).await
+}
+
+/// Like [`load`], with connection *i* on `addrs[i % addrs.len()]` (several nodes of one
+/// service) and the CPU time of every process in `pids` counted.
+async fn load_spread(
+    addrs: &[String],
+    target: &Target,
+    seconds: u64,
+    connections: usize,
+    pids: &[u32],
+) -> Run {
+    let cpu = || pids.iter().map(|pid| process_cpu(*pid)).sum::<Duration>();
+    let cpu_before = cpu();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let addr = addr.to_string();
+    for i in 0..connections {
+        let addr = addrs[i % addrs.len()].clone();
         let path: Arc<str> = Arc::from(target.path.as_str());
         let authorization = target.authorization.clone();
         let body = target.body.clone();
@@ -156,17 +185,25 @@ async fn load(addr: &str, target: &Target, seconds: u64, connections: usize, pid
                 };
                 let req = req.body(Full::new(payload)).unwrap();
                 let t = Instant::now();
-                match sender.send_request(req).await {
-                    Ok(resp) => {
-                        let ok = resp.status().is_success();
-                        let _ = resp.into_body().collect().await;
-                        if ok {
-                            latencies.push(t.elapsed())
-                        } else {
-                            errors += 1
-                        }
+                let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
+                    let resp = sender.send_request(req).await?;
+                    let ok = resp.status().is_success();
+                    resp.into_body().collect().await?;
+                    Ok::<bool, hyper::Error>(ok)
+                })
+                .await;
+                match answer {
+                    Ok(Ok(true)) => latencies.push(t.elapsed()),
+                    Ok(_) => errors += 1,
+                    Err(_) => {
+                        // No answer in time: counted, and this connection stops (its request
+                        // is still pending on it).
+                        eprintln!(
+                            "bench: a request to {addr} got no answer in {REQUEST_TIMEOUT:?}"
+                        );
+                        errors += 1;
+                        break;
                     }
-                    Err(_) => errors += 1,
                 }
             }
             (latencies, errors)
@@ -185,7 +222,7 @@ async fn load(addr: &str, target: &Target, seconds: u64, connections: usize, pid
         run.errors += e;
     }
     run.elapsed = start.elapsed();
-    run.host_cpu = process_cpu(pid).saturating_sub(cpu_before);
+    run.host_cpu = cpu().saturating_sub(cpu_before);
     run.requests = run.latencies.len();
     run.latencies.sort();
     run
@@ -393,11 +430,15 @@ fn ms(d: Duration) -> String {
 
 fn main() {
     let args = args();
-    let manifest = bench_manifest();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    if args.scale_out {
+        scale_out::run(&runtime, args.seconds, args.connections);
+        return;
+    }
+    let manifest = bench_manifest();
     println!("| setup | target | req/s | p50 ms | p99 ms | errors | host CPU µs/req |");
     println!("|---|---|---|---|---|---|---|");
     let mut summary = Vec::new();

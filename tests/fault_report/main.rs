@@ -1,12 +1,14 @@
 //! Fault-injection report (not a test): runs the Order Service through dependency faults, a
-//! Redis outage and a locked database under a steady stream of orders, then audits what was
-//! lost. Prints a Markdown table for the README; exits 1 if any loss column is non-zero.
+//! Redis outage and a locked database under a steady stream of orders, then three nodes on
+//! libSQL through a node, sqld and Redis going away, and audits what was lost. Prints a
+//! Markdown table for the README; exits 1 if any loss column is non-zero.
 //!
 //! Usage: `cargo run --release -p integration-tests --bin fault-report --
 //! [--orders-per-scenario 30] [--only <name substring>]` (after `bash scripts/test.sh`, which
 //! builds the host and the `.wasm` files). Host logs go to stderr, the report to stdout.
 
 mod audit;
+mod multinode;
 mod redis;
 mod scenario;
 mod traffic;

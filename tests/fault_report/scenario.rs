@@ -7,15 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use integration_tests::{Host, HostBuilder, workspace_root};
+use integration_tests::{HostBuilder, workspace_root};
 use simulators::{Fault, Simulators};
 
 use crate::audit::{Audit, audit};
+use crate::multinode::ClusterFault;
 use crate::redis::RestartableRedis;
 use crate::traffic::Client;
 
 /// Small resilience knobs so breakers trip and recover within a few seconds.
-const KNOBS: &[(&str, &str)] = &[
+pub(crate) const KNOBS: &[(&str, &str)] = &[
     ("call_timeout_ms", "500"),
     ("retry_base_delay_ms", "20"),
     ("retry_budget_ms", "2000"),
@@ -26,7 +27,7 @@ const KNOBS: &[(&str, &str)] = &[
     ("product_cache_ttl_s", "0"),
 ];
 /// Breaker reset timeout plus a margin: after it, the next call is a half-open probe.
-const BREAKER_RESET: Duration = Duration::from_millis(1200);
+pub(crate) const BREAKER_RESET: Duration = Duration::from_millis(1200);
 /// How long the SQLite scenario holds its exclusive transaction (host busy timeout: 5 s).
 const SQLITE_HOLD: Duration = Duration::from_secs(7);
 
@@ -50,6 +51,9 @@ pub(crate) enum Disruption {
     RedisDown,
     /// The report holds `BEGIN EXCLUSIVE` on the order database.
     SqliteBusy,
+    /// Three nodes on libSQL and Redis key-value, with this going away mid-load (`None`: the
+    /// three-node baseline).
+    Cluster(Option<ClusterFault>),
 }
 
 /// One named scenario.
@@ -62,7 +66,7 @@ pub(crate) struct Scenario {
 
 /// Every scenario: the baseline; each dependency with 5xx, slow, answering late after doing
 /// the work, resetting and hanging;
-/// Redis down; SQLite busy.
+/// Redis down; SQLite busy; then the three-node scenarios.
 pub(crate) fn all() -> Vec<Scenario> {
     let mut list = vec![Scenario {
         name: "baseline (no fault)".into(),
@@ -99,6 +103,12 @@ pub(crate) fn all() -> Vec<Scenario> {
         name: "SQLite busy (7 s exclusive lock)".into(),
         disruption: Disruption::SqliteBusy,
     });
+    for (name, fault) in crate::multinode::scenarios() {
+        list.push(Scenario {
+            name,
+            disruption: Disruption::Cluster(fault),
+        });
+    }
     list
 }
 
@@ -155,6 +165,9 @@ fn hold_exclusive(path: std::path::PathBuf, locked: Arc<AtomicBool>, released: A
 
 /// Runs one scenario with `orders` orders: a fifth before, three fifths during, the rest after.
 pub(crate) fn run(scenario: &Scenario, orders: usize, index: usize) -> Run {
+    if let Disruption::Cluster(fault) = scenario.disruption {
+        return crate::multinode::run(fault, orders, index);
+    }
     let started = Instant::now();
     let sims = Simulators::spawn().expect("simulators start");
     let mut redis = RestartableRedis::start();
@@ -196,6 +209,7 @@ pub(crate) fn run(scenario: &Scenario, orders: usize, index: usize) -> Run {
             ));
             redis.restart();
         }
+        Disruption::Cluster(_) => unreachable!("run by crate::multinode"),
         Disruption::SqliteBusy => {
             let locked = Arc::new(AtomicBool::new(false));
             let released = Arc::new(AtomicBool::new(false));
@@ -221,7 +235,7 @@ pub(crate) fn run(scenario: &Scenario, orders: usize, index: usize) -> Run {
     Run {
         answers: client.answers_by_status(),
         audit,
-        transitions: transitions(&host),
+        transitions: transitions(&host.stderr()),
         notes,
         elapsed: started.elapsed(),
     }
@@ -231,18 +245,7 @@ pub(crate) fn run(scenario: &Scenario, orders: usize, index: usize) -> Run {
 /// pending events until none is left (bounded: the relay's backoff after an outage is a few
 /// seconds; rows still pending at the deadline are reported as pending, not lost).
 fn settle(client: &Client, db_path: &Path) -> Vec<String> {
-    let mut notes = Vec::new();
-    std::thread::sleep(Duration::from_millis(1300));
-    for _ in 0..10 {
-        let (status, body) = client.admin_post("/api/v1/admin/orders/recover");
-        if status != 200 {
-            notes.push(format!("recover answered {status}"));
-            break;
-        }
-        if body["count"].as_u64().unwrap_or(0) == 0 {
-            break;
-        }
-    }
+    let mut notes = recover_all(client);
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         let (status, body) = client.admin_post("/api/v1/admin/outbox/dispatch");
@@ -262,6 +265,22 @@ fn settle(client: &Client, db_path: &Path) -> Vec<String> {
     notes
 }
 
+/// Waits until every saga is stale (`saga_recovery_after_s` is 1), then runs recovery passes
+/// until one finds nothing; a note if recovery answered anything but 200.
+pub(crate) fn recover_all(client: &Client) -> Vec<String> {
+    std::thread::sleep(Duration::from_millis(1300));
+    for _ in 0..10 {
+        let (status, body) = client.admin_post("/api/v1/admin/orders/recover");
+        if status != 200 {
+            return vec![format!("recover answered {status}")];
+        }
+        if body["count"].as_u64().unwrap_or(0) == 0 {
+            break;
+        }
+    }
+    Vec::new()
+}
+
 /// Outbox rows still pending, read straight from the order database.
 fn pending_rows(db_path: &Path) -> rusqlite::Result<i64> {
     let db = rusqlite::Connection::open(db_path)?;
@@ -272,10 +291,11 @@ fn pending_rows(db_path: &Path) -> rusqlite::Result<i64> {
     )
 }
 
-/// Breaker transitions the host logged, chained per dependency: `payment closed→open→half_open`.
-fn transitions(host: &Host) -> String {
+/// Breaker transitions in a host's log (`stderr`), chained per dependency:
+/// `payment closed→open→half_open`.
+pub(crate) fn transitions(stderr: &str) -> String {
     let mut chains: Vec<(String, String)> = Vec::new();
-    for line in host.stderr().lines() {
+    for line in stderr.lines() {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };

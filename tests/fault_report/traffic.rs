@@ -35,13 +35,19 @@ enum Attempt {
     Failed(&'static str),
 }
 
-/// Sends orders to one host with one token.
+/// Sends orders to one host, or spreads them over several nodes of one service, with one token.
 pub(crate) struct Client {
     agent: ureq::Agent,
-    base: String,
+    /// Order *n*'s attempt *a* goes to `bases[(n + a) % len]`: a retry after a transport
+    /// failure reaches another node, as behind a load balancer.
+    bases: Mutex<Vec<String>>,
     auth: String,
     key_prefix: String,
     next: AtomicUsize,
+    /// Requests under way per node (index into the bases).
+    in_flight: Vec<AtomicUsize>,
+    /// Attempts that got no answer (timeout, reset, refused).
+    pub(crate) transport_failures: AtomicUsize,
     /// Every order sent so far, in completion order.
     pub(crate) outcomes: Mutex<Vec<Outcome>>,
 }
@@ -49,6 +55,12 @@ pub(crate) struct Client {
 impl Client {
     /// A client for `base` (the host's `http://…`), authorised by `token`.
     pub(crate) fn new(base: &str, token: &str, key_prefix: &str) -> Self {
+        Self::spread(vec![base.to_owned()], token, key_prefix)
+    }
+
+    /// A client spreading orders over `bases` (the nodes' `http://…`).
+    pub(crate) fn spread(bases: Vec<String>, token: &str, key_prefix: &str) -> Self {
+        let nodes = bases.len();
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(CLIENT_TIMEOUT))
@@ -56,25 +68,62 @@ impl Client {
             .into();
         Self {
             agent,
-            base: base.to_owned(),
+            bases: Mutex::new(bases),
             auth: format!("Bearer {token}"),
             key_prefix: key_prefix.to_owned(),
             next: AtomicUsize::new(0),
+            in_flight: (0..nodes).map(|_| AtomicUsize::new(0)).collect(),
+            transport_failures: AtomicUsize::new(0),
             outcomes: Mutex::new(Vec::new()),
         }
     }
 
-    fn send(&self, method: &str, path: &str, key: Option<&str>, body: &str) -> Attempt {
+    /// Points node `index` at a new address (a node restarted on another port).
+    pub(crate) fn set_base(&self, index: usize, base: &str) {
+        if let Ok(mut bases) = self.bases.lock() {
+            bases[index] = base.to_owned();
+        }
+    }
+
+    /// Orders finished so far (after their retries).
+    pub(crate) fn finished(&self) -> usize {
+        self.outcomes.lock().map_or(0, |o| o.len())
+    }
+
+    /// Requests under way on node `index` right now.
+    pub(crate) fn in_flight_on(&self, index: usize) -> usize {
+        self.in_flight[index].load(Ordering::SeqCst)
+    }
+
+    fn base(&self, pick: usize) -> String {
+        self.bases
+            .lock()
+            .map(|b| b[pick % b.len()].clone())
+            .unwrap_or_default()
+    }
+
+    fn send(
+        &self,
+        pick: usize,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: &str,
+    ) -> Attempt {
         let mut request = ureq::http::Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.base))
+            .uri(format!("{}{path}", self.base(pick)))
             .header("authorization", &self.auth)
             .header("content-type", "application/json");
         if let Some(key) = key {
             request = request.header("idempotency-key", key);
         }
         let request = request.body(body.to_owned()).expect("a valid request");
-        match self.agent.run(request) {
+        let node = &self.in_flight[pick % self.in_flight.len()];
+        node.fetch_add(1, Ordering::SeqCst);
+        let result = self.agent.run(request);
+        node.fetch_sub(1, Ordering::SeqCst);
+        match result {
             Ok(mut response) => {
                 let status = response.status().as_u16();
                 let text = response.body_mut().read_to_string().unwrap_or_default();
@@ -85,9 +134,9 @@ impl Client {
         }
     }
 
-    /// An admin `POST` (recover, dispatch): its status and JSON body.
+    /// An admin `POST` (recover, dispatch) to the first node: its status and JSON body.
     pub(crate) fn admin_post(&self, path: &str) -> (u16, serde_json::Value) {
-        match self.send("POST", path, None, "{}") {
+        match self.send(0, "POST", path, None, "{}") {
             Attempt::Answered(status, body) => {
                 (status, serde_json::from_str(&body).unwrap_or_default())
             }
@@ -158,7 +207,8 @@ impl Client {
         };
         for attempt in 0..=RETRIES {
             let mut pause = RETRY_PAUSE;
-            let retry = match self.send("POST", "/api/v1/orders", Some(&key), &body) {
+            let pick = n + attempt as usize;
+            let retry = match self.send(pick, "POST", "/api/v1/orders", Some(&key), &body) {
                 Attempt::Answered(status, text) => {
                     outcome.last = status.to_string();
                     if status == 201 || status == 202 {
@@ -175,6 +225,7 @@ impl Client {
                     status == 503 || in_progress
                 }
                 Attempt::Failed(kind) => {
+                    self.transport_failures.fetch_add(1, Ordering::SeqCst);
                     outcome.last = kind.to_owned();
                     true
                 }

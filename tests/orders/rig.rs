@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use integration_tests::{Answer, Host, HostBuilder, RedisServer, workspace_root};
-use serde_json::{Value, json};
 use simulators::Simulators;
 
 /// Every scope the order API knows but statistics.
@@ -58,14 +57,7 @@ pub(crate) fn rig() -> Rig {
 }
 
 /// A create-order body.
-pub(crate) fn order_body(user: &str, items: &[(&str, u32)], token: &str) -> String {
-    let items: Vec<Value> = items
-        .iter()
-        .map(|(id, quantity)| json!({ "productId": id, "quantity": quantity }))
-        .collect();
-    json!({ "userId": user, "items": items, "paymentMethod": { "type": "card", "token": token } })
-        .to_string()
-}
+pub(crate) use integration_tests::cluster::order_body;
 
 impl Rig {
     /// The `Authorization` value.

@@ -7,9 +7,11 @@
 #![warn(missing_docs)]
 
 pub mod adapter_rig;
+pub mod cluster;
 pub mod pki;
 mod sqld;
 
+pub use cluster::{Cluster, ClusterBuilder, Database};
 pub use sqld::{SqldServer, sqld_binary};
 
 use std::io::{BufRead, BufReader, Read};
@@ -75,19 +77,27 @@ pub fn free_port() -> u16 {
 
 /// A `redis-server` of our own on a free loopback port, killed on drop.
 pub struct RedisServer {
-    child: Child,
-    /// Its port.
+    child: Option<Child>,
+    /// Its port (kept across [`restart`](Self::restart)).
     pub port: u16,
 }
 
 impl RedisServer {
     /// Starts one and waits until it answers PING.
     pub fn start() -> Self {
-        let port = free_port();
+        let mut server = Self {
+            child: None,
+            port: free_port(),
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
         let child = Command::new("redis-server")
             .args([
                 "--port",
-                &port.to_string(),
+                &self.port.to_string(),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -99,17 +109,32 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server must be installed (the README's test command installs it)");
-        let server = Self { child, port };
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if let Ok(mut c) = server.connection()
+            if let Ok(mut c) = self.connection()
                 && redis::cmd("PING").query::<String>(&mut c).is_ok()
             {
-                return server;
+                return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server on port {port} did not start");
+        panic!("redis-server on port {} did not start", self.port);
+    }
+
+    /// Kills the server (connections reset, then refused) until [`restart`](Self::restart).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server if it runs and starts a new, empty one on the same port (no
+    /// persistence: streams and keys are gone, as after a Redis crash without AOF).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -121,12 +146,39 @@ impl RedisServer {
     pub fn connection(&self) -> redis::RedisResult<redis::Connection> {
         redis::Client::open(self.url())?.get_connection_with_timeout(Duration::from_secs(2))
     }
+
+    /// `(stream entry id, CloudEvent id, type)` of every entry in `orders.events`; empty when
+    /// the server cannot be reached.
+    pub fn stream_events(&self) -> Vec<(String, String, String)> {
+        let Ok(mut redis) = self.connection() else {
+            return Vec::new();
+        };
+        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            .arg("orders.events")
+            .arg("-")
+            .arg("+")
+            .query(&mut redis)
+            .unwrap_or_default();
+        entries
+            .into_iter()
+            .map(|(entry, fields)| {
+                let field = |name: &str| {
+                    fields
+                        .chunks(2)
+                        .find(|f| f[0] == name)
+                        .and_then(|f| f.get(1).cloned())
+                        .unwrap_or_default()
+                };
+                let (id, kind) = (field("id"), field("type"));
+                (entry, id, kind)
+            })
+            .collect()
+    }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
@@ -475,8 +527,18 @@ impl Host {
 
     /// Stops the host (as on drop) and waits for it to exit.
     pub fn stop(mut self) {
+        self.kill();
+    }
+
+    /// Kills the host process with SIGKILL (no shutdown work of any kind) and waits for it.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 }
 

@@ -2,9 +2,11 @@
 //! the app's `default` SQLite database on libSQL (`type = "libsql"` in the runtime config).
 
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
 
 use crate::{free_port, target_dir};
 
@@ -25,8 +27,8 @@ pub fn sqld_binary() -> PathBuf {
 /// A `sqld` of our own with its data in a temporary directory, killed (and the data removed)
 /// on drop. Started without authentication: the token the host sends is ignored.
 pub struct SqldServer {
-    child: Child,
-    /// Its HTTP (Hrana) port on 127.0.0.1.
+    child: Option<Child>,
+    /// Its HTTP (Hrana) port on 127.0.0.1 (kept across [`restart`](Self::restart)).
     pub port: u16,
     data: tempfile::TempDir,
 }
@@ -34,35 +36,63 @@ pub struct SqldServer {
 impl SqldServer {
     /// Starts one and waits until `/health` answers 200.
     pub fn start() -> Self {
-        let data = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
+        let mut server = Self {
+            child: None,
+            port: free_port(),
+            data: tempfile::tempdir().expect("tempdir"),
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
         let child = Command::new(sqld_binary())
             .arg("--db-path")
-            .arg(data.path().join("data.sqld"))
+            .arg(self.data.path().join("data.sqld"))
             .arg("--http-listen-addr")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("127.0.0.1:{}", self.port))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn sqld");
-        let mut server = Self { child, port, data };
+        let health_url = format!("{}/health", self.url());
+        let child = self.child.insert(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Some(status) = server.child.try_wait().expect("wait sqld") {
+            if let Some(status) = child.try_wait().expect("wait sqld") {
                 panic!("sqld exited at start-up: {status}");
             }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                let health =
-                    crate::try_request(None, "GET", &format!("{}/health", server.url()), &[], None);
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                let health = crate::try_request(None, "GET", &health_url, &[], None);
                 if matches!(health, Ok(ref answer) if answer.status == 200) {
-                    return server;
+                    return;
                 }
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        let _ = server.child.kill();
-        panic!("sqld on port {port} did not start");
+        self.kill();
+        panic!("sqld on port {} did not start", self.port);
+    }
+
+    /// Kills the server (SIGKILL): clients see connections refused until [`restart`](Self::restart).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server if it runs and starts it again on the same port with the same data
+    /// (what survives is what sqld had made durable).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// The server's process id while it runs (the benchmark reads its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -79,14 +109,132 @@ impl SqldServer {
     }
 
     /// Where its data lives.
-    pub fn data_dir(&self) -> &std::path::Path {
+    pub fn data_dir(&self) -> &Path {
         self.data.path()
+    }
+
+    /// Runs `sql` with positional `args` (JSON strings, integers, floats, null) on the server
+    /// directly (Hrana over HTTP, `/v2/pipeline`); every row as JSON values.
+    pub fn query(&self, sql: &str, args: &[Value]) -> Vec<Vec<Value>> {
+        self.query_columns(sql, args).1
+    }
+
+    /// Like [`query`](Self::query), with the column names.
+    pub fn query_columns(&self, sql: &str, args: &[Value]) -> (Vec<String>, Vec<Vec<Value>>) {
+        let mut results = self.pipeline(&[(sql, args.to_vec())]);
+        results.pop().expect("one result")
+    }
+
+    /// Runs statements in order on one server stream (so `BEGIN` … `COMMIT` among them is one
+    /// transaction); each statement's (columns, rows). Panics on any error.
+    pub fn pipeline(
+        &self,
+        statements: &[(&str, Vec<Value>)],
+    ) -> Vec<(Vec<String>, Vec<Vec<Value>>)> {
+        let mut requests: Vec<Value> = statements
+            .iter()
+            .map(|(sql, args)| {
+                let args: Vec<Value> = args.iter().map(hrana_value).collect();
+                json!({ "type": "execute", "stmt": { "sql": sql, "args": args } })
+            })
+            .collect();
+        requests.push(json!({ "type": "close" }));
+        let body = json!({ "requests": requests }).to_string();
+        let answer = crate::try_request(
+            None,
+            "POST",
+            &format!("{}/v2/pipeline", self.url()),
+            &[("content-type", "application/json")],
+            Some(&body),
+        )
+        .expect("sqld answers");
+        assert_eq!(answer.status, 200, "{answer:?}");
+        let reply = answer.json();
+        let results = reply["results"].as_array().expect("results");
+        statements
+            .iter()
+            .zip(results)
+            .map(|((sql, _), result)| {
+                assert_eq!(result["type"], "ok", "{sql}: {result}");
+                let result = &result["response"]["result"];
+                let columns = result["cols"]
+                    .as_array()
+                    .map(|cols| {
+                        cols.iter()
+                            .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let rows = result["rows"]
+                    .as_array()
+                    .map(|rows| {
+                        rows.iter()
+                            .map(|row| {
+                                row.as_array()
+                                    .map(|cells| cells.iter().map(plain_value).collect())
+                                    .unwrap_or_default()
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (columns, rows)
+            })
+            .collect()
+    }
+
+    /// The first column of each row of `sql`, as text (numbers in decimal).
+    pub fn query_texts(&self, sql: &str, args: &[Value]) -> Vec<String> {
+        self.query(sql, args)
+            .into_iter()
+            .map(|row| match row.into_iter().next() {
+                Some(Value::String(s)) => s,
+                Some(other) => other.to_string(),
+                None => String::new(),
+            })
+            .collect()
+    }
+
+    /// One integer: the first column of the first row of `sql` (e.g. a `COUNT(*)`).
+    pub fn count(&self, sql: &str, args: &[Value]) -> i64 {
+        first_integer(&self.query(sql, args), sql)
+    }
+}
+
+/// The first column of the first row of `sql`'s `rows`, as an integer.
+pub(crate) fn first_integer(rows: &[Vec<Value>], sql: &str) -> i64 {
+    rows.first()
+        .and_then(|row| row.first())
+        .and_then(Value::as_i64)
+        .unwrap_or_else(|| panic!("{sql}: no integer"))
+}
+
+/// A JSON value as a Hrana argument.
+fn hrana_value(value: &Value) -> Value {
+    match value {
+        Value::Null => json!({ "type": "null" }),
+        Value::Number(n) if n.is_i64() => json!({ "type": "integer", "value": n.to_string() }),
+        Value::Number(n) => json!({ "type": "float", "value": n.as_f64() }),
+        Value::String(s) => json!({ "type": "text", "value": s }),
+        other => json!({ "type": "text", "value": other.to_string() }),
+    }
+}
+
+/// A Hrana result cell as a plain JSON value (integers as numbers; blobs as their base64 text).
+fn plain_value(cell: &Value) -> Value {
+    match cell["type"].as_str() {
+        Some("integer") => cell["value"]
+            .as_str()
+            .and_then(|v| v.parse::<i64>().ok())
+            .map_or(Value::Null, Value::from),
+        Some("float") => cell["value"].clone(),
+        Some("text") => cell["value"].clone(),
+        Some("blob") => cell["base64"].clone(),
+        _ => Value::Null,
     }
 }
 
 impl Drop for SqldServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
