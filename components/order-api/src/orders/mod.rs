@@ -18,19 +18,20 @@ async fn open_db() -> Result<Db, Reply> {
 }
 
 /// A storage failure as a problem: 409 when another writer changed the order first, 503 when
-/// the database stayed busy, else 500 (the driver's text only in the log).
+/// the database stayed busy or (libSQL) its server did not answer, else 500 (the driver's
+/// text only in the log).
 fn storage_problem(error: &StoreError) -> Reply {
     if let StoreError::Conflict { order_id } = error {
         return order_changed(order_id, None);
     }
     if let StoreError::Busy(_) = error {
-        // Another writer holds the database; nothing was lost (the saga resumes from its
-        // recorded step), so tell clients to retry with the same Idempotency-Key.
+        // Another writer holds the database, or its server is down or restarting; nothing was
+        // lost (the saga resumes from its recorded step), so clients retry with the same key.
         return Problem::typed(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage-busy",
             "The order database is busy",
-            "the database stayed locked longer than the busy timeout; retry with the same Idempotency-Key",
+            "the order database stayed locked past its busy timeout or did not answer; nothing was lost: retry with the same Idempotency-Key",
         )
         .retry_after(1)
         .into_reply();
