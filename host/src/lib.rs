@@ -29,6 +29,7 @@ pub mod routes;
 pub mod runtime_config;
 mod sqlite;
 mod sqlite_libsql;
+pub mod telemetry;
 pub mod tls;
 pub mod trigger_http;
 pub mod trigger_redis;

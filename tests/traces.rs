@@ -1,0 +1,606 @@
+//! OTLP traces from `order-host` (issue 12, part 3): real `.wasm` components on the host with
+//! real SQLite, Redis and the simulators, exporting to real OTLP receivers in this process
+//! (OTLP/HTTP protobuf and OTLP/gRPC) that decode every `ExportTraceServiceRequest`.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use integration_tests::{Answer, HostBuilder, RedisServer, eventually, free_port};
+use receiver::{KIND_CLIENT, KIND_CONSUMER, KIND_INTERNAL, KIND_SERVER, ReceivedSpan, Receiver};
+use rig::{Rig, SCOPES, order_body};
+use serde_json::{Value, json};
+use simulators::{Simulators, demo};
+
+#[path = "orders/rig.rs"]
+#[allow(dead_code)]
+mod rig;
+
+#[path = "traces/receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
+
+const INBOUND_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const INBOUND_PARENT: &str = "00f067aa0ba902b7";
+const INBOUND_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Simulators, Redis and a host on the repository's `spin.toml` with `env` (the OTLP
+/// variables) set; exports are scheduled every 100 ms so tests need not wait 5 s.
+fn rig_exporting(env: &[(&str, &str)]) -> Rig {
+    rig_with_builder(env, |b| b)
+}
+
+fn rig_with_builder(env: &[(&str, &str)], extra: impl FnOnce(HostBuilder) -> HostBuilder) -> Rig {
+    let sims = Simulators::spawn().expect("simulators");
+    let redis = RedisServer::start();
+    let mut builder = rig::builder(&sims, &redis, &[]).env("OTEL_BSP_SCHEDULE_DELAY", "100");
+    for (name, value) in env {
+        builder = builder.env(name, *value);
+    }
+    let host = extra(builder).start();
+    let token = host.token(SCOPES);
+    Rig {
+        sims,
+        redis,
+        host,
+        token,
+    }
+}
+
+/// `POST /api/v1/orders` for one keyboard paid with `tok_visa`, with extra headers.
+fn create(rig: &Rig, key: &str, extra: &[(&str, &str)]) -> Answer {
+    let auth = rig.auth();
+    let body = order_body(demo::ACTIVE_USER, &[(demo::KEYBOARD, 1)], "tok_visa");
+    let mut headers = vec![
+        ("authorization", auth.as_str()),
+        ("idempotency-key", key),
+        ("content-type", "application/json"),
+    ];
+    headers.extend_from_slice(extra);
+    rig.host
+        .request("POST", "/api/v1/orders", &headers, Some(&body))
+}
+
+fn trace_id_of(traceparent: &str) -> &str {
+    traceparent.split('-').nth(1).unwrap_or_default()
+}
+
+fn span_id_of(traceparent: &str) -> &str {
+    traceparent.split('-').nth(2).unwrap_or_default()
+}
+
+/// The CloudEvents in the Redis stream `orders.events` whose subject is `order_id`, once
+/// `count` of them are there.
+fn stream_events(rig: &Rig, order_id: &str, count: usize) -> Vec<Value> {
+    let mut redis = rig.redis.connection().expect("redis");
+    eventually(WAIT, "the order's events in orders.events", || {
+        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            .arg("orders.events")
+            .arg("-")
+            .arg("+")
+            .query(&mut redis)
+            .ok()?;
+        let events: Vec<Value> = entries
+            .into_iter()
+            .flat_map(|(_, fields)| fields)
+            .filter_map(|f| serde_json::from_str::<Value>(&f).ok())
+            .filter(|e| e["subject"] == order_id)
+            .collect();
+        (events.len() >= count).then_some(events)
+    })
+}
+
+/// The spans of `trace_id` once they stop growing (the relay's Redis calls run after the
+/// response, and batches leave every 100 ms) and include a span named `must_include`.
+fn settled_trace(receiver: &Receiver, trace_id: &str, must_include: &str) -> Vec<ReceivedSpan> {
+    let of_trace = || -> Vec<ReceivedSpan> {
+        receiver
+            .spans()
+            .into_iter()
+            .filter(|s| s.trace_id == trace_id)
+            .collect()
+    };
+    eventually(
+        WAIT,
+        &format!("a `{must_include}` span in trace {trace_id}"),
+        || {
+            of_trace()
+                .iter()
+                .any(|s| s.name == must_include)
+                .then_some(())
+        },
+    );
+    let mut last = of_trace().len();
+    let mut stable_since = Instant::now();
+    let deadline = Instant::now() + WAIT;
+    while stable_since.elapsed() < Duration::from_millis(800) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = of_trace().len();
+        if now != last {
+            last = now;
+            stable_since = Instant::now();
+        }
+    }
+    of_trace()
+}
+
+fn one<'a>(
+    spans: &'a [ReceivedSpan],
+    what: &str,
+    pick: impl Fn(&ReceivedSpan) -> bool,
+) -> &'a ReceivedSpan {
+    let found: Vec<&ReceivedSpan> = spans.iter().filter(|s| pick(s)).collect();
+    assert_eq!(found.len(), 1, "exactly one {what}: {spans:#?}");
+    found[0]
+}
+
+/// Checks the span tree of one `POST /api/v1/orders` (trace `trace_id`) and returns the
+/// client spans' ids: server span → component span → outbound HTTP to every simulator,
+/// key-value, SQLite and Redis operations, all in the one trace.
+fn assert_order_trace(spans: &[ReceivedSpan], rig: &Rig) -> BTreeSet<String> {
+    let server = one(spans, "server span", |s| s.kind == KIND_SERVER);
+    assert_eq!(server.name, "POST /...", "Spin's `{{method}} {{route}}`");
+    assert_eq!(server.attribute("http.route"), Some("/..."));
+    assert_eq!(server.attribute("http.request.method"), Some("POST"));
+    assert_eq!(server.attribute("url.path"), Some("/api/v1/orders"));
+    assert_eq!(server.attribute("http.response.status_code"), Some("201"));
+    assert_eq!(server.service_name, "spin", "Spin's default service.name");
+
+    let component = one(spans, "component span", |s| s.kind == KIND_INTERNAL);
+    assert_eq!(component.name, "execute_wasm_component order-api");
+    assert_eq!(component.parent_span_id, server.span_id);
+
+    // Everything else hangs under the component span: no stray roots, no other parents.
+    for span in spans {
+        if span.span_id != server.span_id && span.span_id != component.span_id {
+            assert_eq!(
+                span.parent_span_id, component.span_id,
+                "{} is a child of the component span",
+                span.name
+            );
+        }
+    }
+
+    let client_http: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.kind == KIND_CLIENT && s.attribute("url.full").is_some())
+        .collect();
+    for (name, sim) in [
+        ("user", &rig.sims.user),
+        ("product", &rig.sims.product),
+        ("inventory", &rig.sims.inventory),
+        ("payment", &rig.sims.payment),
+    ] {
+        let port = sim.addr().port().to_string();
+        let calls: Vec<&&ReceivedSpan> = client_http
+            .iter()
+            .filter(|s| s.attribute("server.port") == Some(port.as_str()))
+            .collect();
+        assert!(
+            !calls.is_empty(),
+            "a client span for the {name} call: {client_http:#?}"
+        );
+        for call in calls {
+            assert_eq!(call.attribute("server.address"), Some("127.0.0.1"));
+            assert_eq!(
+                Some(call.name.as_str()),
+                call.attribute("http.request.method")
+            );
+            assert!(
+                call.attribute("http.response.status_code").is_some(),
+                "{call:?}"
+            );
+        }
+    }
+
+    let kv: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.name.starts_with("spin_key_value."))
+        .collect();
+    assert!(
+        kv.iter().any(|s| s.name == "spin_key_value.get")
+            && kv.iter().any(|s| s.name == "spin_key_value.set"),
+        "key-value gets and sets (breakers, cache, token): {kv:#?}"
+    );
+    assert!(kv.iter().all(|s| s.kind == KIND_CLIENT));
+
+    let sqlite: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.name == "spin_sqlite.execute")
+        .collect();
+    assert!(!sqlite.is_empty(), "SQLite statements");
+    for statement in &sqlite {
+        assert_eq!(statement.attribute("db.system.name"), Some("sqlite"));
+        assert_eq!(statement.attribute("sqlite.backend"), Some("spin"));
+        assert!(statement.attribute("query").is_some_and(|q| !q.is_empty()));
+    }
+    assert!(
+        sqlite
+            .iter()
+            .any(|s| s.attribute("query").is_some_and(|q| q.contains("INSERT"))),
+        "the order's INSERTs"
+    );
+
+    let redis: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.attribute("db.system.name") == Some("redis"))
+        .collect();
+    let commands: BTreeSet<&str> = redis.iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        commands.contains("XADD") && commands.contains("PUBLISH"),
+        "the relay's XADD and PUBLISH: {commands:?}"
+    );
+
+    // No secret reaches a span: bearer token, card token, client secret.
+    for span in spans {
+        for (key, value) in &span.attributes {
+            assert!(
+                !value.contains(&rig.token)
+                    && !value.contains("tok_visa")
+                    && !value.contains("Bearer"),
+                "{}: {key} = {value}",
+                span.name
+            );
+            assert_ne!(key.to_ascii_lowercase(), "authorization");
+        }
+    }
+
+    client_http.iter().map(|s| s.span_id.clone()).collect()
+}
+
+/// Every simulator request carried a `traceparent` in `trace_id` naming one of `client_spans`.
+fn assert_dependencies_saw_their_client_spans(
+    rig: &Rig,
+    trace_id: &str,
+    client_spans: &BTreeSet<String>,
+) {
+    for (name, requests) in [
+        ("user", rig.sims.user.requests()),
+        ("product", rig.sims.product.requests()),
+        ("inventory", rig.sims.inventory.requests()),
+        ("payment", rig.sims.payment.requests()),
+    ] {
+        assert!(!requests.is_empty(), "{name} was called");
+        for request in requests {
+            let sent = request.traceparent().unwrap_or_default();
+            assert_eq!(trace_id_of(sent), trace_id, "{name}: {sent}");
+            assert!(
+                client_spans.contains(span_id_of(sent)),
+                "{name}: {sent} names its client span"
+            );
+        }
+    }
+}
+
+#[test]
+fn one_order_is_one_trace_with_spins_span_tree_over_http_protobuf() {
+    let receiver = Receiver::http();
+    let rig = rig_exporting(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint)]);
+
+    let created = create(
+        &rig,
+        "trace-http-1",
+        &[("traceparent", INBOUND_TRACEPARENT)],
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    let returned = created
+        .header("traceparent")
+        .expect("traceparent")
+        .to_owned();
+    assert_eq!(trace_id_of(&returned), INBOUND_TRACE_ID);
+    let order_id = created.json()["id"].as_str().expect("id").to_owned();
+
+    // The order's events carry the same trace.
+    let events = stream_events(&rig, &order_id, 2);
+    for event in &events {
+        assert_eq!(
+            trace_id_of(event["traceparent"].as_str().unwrap_or_default()),
+            INBOUND_TRACE_ID,
+            "{event}"
+        );
+    }
+
+    let spans = settled_trace(&receiver, INBOUND_TRACE_ID, "PUBLISH");
+    let server = one(&spans, "server span", |s| s.kind == KIND_SERVER);
+    assert_eq!(
+        server.parent_span_id, INBOUND_PARENT,
+        "parented on the inbound traceparent"
+    );
+    let client_spans = assert_order_trace(&spans, &rig);
+    assert_dependencies_saw_their_client_spans(&rig, INBOUND_TRACE_ID, &client_spans);
+
+    // One trace per order: no other trace holds an order request.
+    let other_posts = receiver
+        .spans()
+        .into_iter()
+        .filter(|s| s.kind == KIND_SERVER && s.trace_id != INBOUND_TRACE_ID)
+        .count();
+    assert_eq!(other_posts, 0);
+    assert!(
+        receiver
+            .content_types()
+            .iter()
+            .all(|c| c == "application/x-protobuf"),
+        "{:?}",
+        receiver.content_types()
+    );
+}
+
+#[test]
+fn the_same_trace_arrives_over_grpc() {
+    let receiver = Receiver::grpc();
+    let rig = rig_exporting(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_SERVICE_NAME", "order-service"),
+    ]);
+    let created = create(
+        &rig,
+        "trace-grpc-1",
+        &[("traceparent", INBOUND_TRACEPARENT)],
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    let order_id = created.json()["id"].as_str().expect("id").to_owned();
+    stream_events(&rig, &order_id, 2);
+
+    let spans = settled_trace(&receiver, INBOUND_TRACE_ID, "PUBLISH");
+    assert!(spans.iter().all(|s| s.service_name == "order-service"));
+    // The tree is the same as over HTTP (service name aside).
+    let renamed: Vec<ReceivedSpan> = spans
+        .into_iter()
+        .map(|mut s| {
+            s.service_name = "spin".into();
+            s
+        })
+        .collect();
+    let client_spans = assert_order_trace(&renamed, &rig);
+    assert_dependencies_saw_their_client_spans(&rig, INBOUND_TRACE_ID, &client_spans);
+    assert!(
+        receiver
+            .content_types()
+            .iter()
+            .all(|c| c == "application/grpc")
+    );
+}
+
+/// Without an inbound `traceparent` the host starts a trace of its own (as Spin does), and
+/// order-api, which sees no `traceparent` either, starts another: the exported trace and the
+/// `traceparent` the service returns and stores differ. The host's trace still reaches the
+/// dependencies, since outbound requests carry the host's client span (Spin injects the same way).
+#[test]
+fn without_an_inbound_traceparent_the_host_and_the_service_start_separate_traces() {
+    let receiver = Receiver::http();
+    let rig = rig_exporting(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint)]);
+
+    let created = create(&rig, "trace-none-1", &[]);
+    assert_eq!(created.status, 201, "{created:?}");
+    let returned = created
+        .header("traceparent")
+        .expect("traceparent")
+        .to_owned();
+    let service_trace = trace_id_of(&returned).to_owned();
+    let order_id = created.json()["id"].as_str().expect("id").to_owned();
+    let events = stream_events(&rig, &order_id, 2);
+    assert!(
+        events
+            .iter()
+            .all(|e| trace_id_of(e["traceparent"].as_str().unwrap_or_default()) == service_trace),
+        "events carry the service's own trace"
+    );
+
+    let server = eventually(WAIT, "the server span", || {
+        receiver.spans().into_iter().find(|s| s.kind == KIND_SERVER)
+    });
+    assert_eq!(
+        server.parent_span_id, "",
+        "a root span: nothing to parent on"
+    );
+    assert_ne!(server.trace_id, service_trace, "two separate traces");
+    let spans = settled_trace(&receiver, &server.trace_id, "PUBLISH");
+    let client_spans = assert_order_trace(&spans, &rig);
+    assert_dependencies_saw_their_client_spans(&rig, &server.trace_id, &client_spans);
+}
+
+#[test]
+fn a_payment_notification_is_a_consumer_span_over_the_listeners_calls() {
+    let receiver = Receiver::http();
+    let rig = rig_exporting(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint)]);
+    let pending = rig.create(
+        "trace-pay-1",
+        &order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_pending"),
+    );
+    assert_eq!(pending.status, 202, "{pending:?}");
+    let order = pending.json();
+    let notification = json!({
+        "specversion": "1.0",
+        "id": "trace-pay-evt-1",
+        "source": "/payment",
+        "type": "payment.captured.v1",
+        "time": "2026-11-30T10:00:00.000Z",
+        "datacontenttype": "application/json",
+        "data": { "orderId": order["id"], "paymentId": order["paymentId"] },
+    })
+    .to_string();
+    let mut conn = rig.redis.connection().expect("redis");
+    eventually(WAIT, "payment-listener to receive", || {
+        let receivers: i64 = redis::cmd("PUBLISH")
+            .arg("payments.events")
+            .arg(&notification)
+            .query(&mut conn)
+            .expect("PUBLISH");
+        (receivers > 0).then_some(())
+    });
+
+    let message = eventually(WAIT, "the message span", || {
+        receiver
+            .spans()
+            .into_iter()
+            .find(|s| s.name == "payments.events receive")
+    });
+    assert_eq!(message.kind, KIND_CONSUMER);
+    assert_eq!(message.parent_span_id, "", "a trace of its own");
+    assert_eq!(message.attribute("messaging.system"), Some("redis"));
+    assert_eq!(message.attribute("messaging.operation"), Some("receive"));
+    let spans = settled_trace(&receiver, &message.trace_id, "spin_sqlite.execute");
+    let children: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.span_id != message.span_id)
+        .collect();
+    assert!(!children.is_empty());
+    for child in &children {
+        assert_eq!(child.parent_span_id, message.span_id, "{child:?}");
+    }
+    assert!(children.iter().any(|s| s.name == "spin_sqlite.execute"));
+}
+
+#[test]
+fn with_no_endpoint_or_with_the_sdk_disabled_nothing_is_exported_and_no_header_is_rewritten() {
+    let receiver = Receiver::http();
+    // Unset endpoint (and an empty one): off. Protocol and service name alone do nothing.
+    let rig = rig_exporting(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+    ]);
+    let created = create(&rig, "trace-off-1", &[("traceparent", INBOUND_TRACEPARENT)]);
+    assert_eq!(created.status, 201, "{created:?}");
+    let returned = created
+        .header("traceparent")
+        .expect("traceparent")
+        .to_owned();
+    // With traces off the host makes no client span, so the dependencies see the
+    // service's own traceparent, unchanged.
+    for request in rig.sims.user.requests() {
+        assert_eq!(request.traceparent(), Some(returned.as_str()));
+    }
+    assert!(!rig.host.stderr().contains("exporting traces"));
+
+    // An endpoint that points at the receiver, but OTEL_SDK_DISABLED: still nothing.
+    let disabled = rig_exporting(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint),
+        ("OTEL_SDK_DISABLED", "true"),
+    ]);
+    let created = create(
+        &disabled,
+        "trace-off-2",
+        &[("traceparent", INBOUND_TRACEPARENT)],
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    let order_id = created.json()["id"].as_str().expect("id").to_owned();
+    stream_events(&disabled, &order_id, 2);
+    terminate(&disabled);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(receiver.spans().is_empty(), "{:#?}", receiver.spans());
+    assert!(receiver.content_types().is_empty());
+}
+
+/// Asks the host to stop as an operator would (SIGTERM) and waits until it has exited.
+fn terminate(rig: &Rig) {
+    let pid = rig.host.pid().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    eventually(Duration::from_secs(15), "the host to exit", || {
+        let alive = Command::new("kill")
+            .args(["-0", &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        (!alive).then_some(())
+    });
+}
+
+#[test]
+fn spans_still_queued_are_flushed_on_sigterm() {
+    let receiver = Receiver::http();
+    // A schedule far beyond the test: only the shutdown flush can deliver the spans.
+    let rig = rig_with_builder(
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint)],
+        |b| b.env("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+    );
+    let created = create(
+        &rig,
+        "trace-flush-1",
+        &[("traceparent", INBOUND_TRACEPARENT)],
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        receiver.spans().is_empty(),
+        "nothing exported before the schedule"
+    );
+    terminate(&rig);
+    let spans = receiver.spans();
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.kind == KIND_SERVER && s.trace_id == INBOUND_TRACE_ID),
+        "{spans:#?}"
+    );
+}
+
+/// Requests against a host whose collector is unreachable: each answers well within the
+/// 10 s export timeout (bounded queue, export in the background), and the host keeps serving.
+fn requests_stay_prompt(env: &[(&str, &str)]) {
+    let rig = rig_exporting(env);
+    let started = Instant::now();
+    for i in 0..15 {
+        let request_started = Instant::now();
+        let created = create(&rig, &format!("trace-dead-{i}"), &[]);
+        assert_eq!(created.status, 201, "{created:?}");
+        assert!(
+            request_started.elapsed() < Duration::from_secs(5),
+            "request {i} took {:?}",
+            request_started.elapsed()
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(rig.get("/health/live").status, 200);
+}
+
+#[test]
+fn a_closed_collector_port_never_slows_or_stops_requests() {
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    requests_stay_prompt(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &closed)]);
+    requests_stay_prompt(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &closed),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+    ]);
+}
+
+#[test]
+fn a_collector_that_never_answers_never_slows_or_stops_requests() {
+    // Accepts connections and reads nothing: every export waits for its timeout.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().map_while(Result::ok) {
+            held.push(stream);
+        }
+    });
+    requests_stay_prompt(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "16"),
+    ]);
+}
+
+#[test]
+fn a_refused_protocol_stops_start_up_naming_the_variable() {
+    let sims = Simulators::spawn().expect("simulators");
+    let redis = RedisServer::start();
+    let (code, stderr) = rig::builder(&sims, &redis, &[])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .expect_failure();
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL") && stderr.contains("http/json"),
+        "{stderr}"
+    );
+}
