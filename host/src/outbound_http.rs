@@ -284,3 +284,24 @@ fn transport_error(error: &hyper_util::client::legacy::Error) -> HttpError {
         HttpError::ConnectionTerminated
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::url_without_user_info;
+
+    #[test]
+    fn url_full_never_carries_user_info() {
+        let uri: http::Uri = "https://user:secret@api.example:8443/users/u1?x=1"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            url_without_user_info(&uri),
+            "https://api.example:8443/users/u1?x=1"
+        );
+        let plain: http::Uri = "http://127.0.0.1:9000/products/p".parse().unwrap();
+        assert_eq!(
+            url_without_user_info(&plain),
+            "http://127.0.0.1:9000/products/p"
+        );
+    }
+}

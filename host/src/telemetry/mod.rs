@@ -60,16 +60,21 @@ pub const SHUTDOWN_FLUSH_LIMIT: Duration = Duration::from_secs(5);
 
 impl Telemetry {
     /// Exports the spans still queued and stops the exporter, waiting at most
-    /// [`SHUTDOWN_FLUSH_LIMIT`]. Call it from inside the tokio runtime (the export runs on it).
+    /// [`SHUTDOWN_FLUSH_LIMIT`]. Call it from inside the tokio runtime (the export runs on it);
+    /// spans a dead collector did not take by then are dropped.
     pub async fn shutdown(self) {
         let provider = self.provider;
-        let flush = tokio::task::spawn_blocking(move || {
-            provider.shutdown_with_timeout(SHUTDOWN_FLUSH_LIMIT)
+        // The SDK's shutdown blocks until the last export ends (its own timeout is not
+        // applied by the tokio processor), so it runs on a thread of its own that the process
+        // does not wait for: the exit waits at most the limit below.
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(provider.shutdown_with_timeout(SHUTDOWN_FLUSH_LIMIT));
         });
-        match tokio::time::timeout(SHUTDOWN_FLUSH_LIMIT + Duration::from_secs(1), flush).await {
+        match tokio::time::timeout(SHUTDOWN_FLUSH_LIMIT, flushed).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => crate::log::warn("telemetry", &format!("trace flush failed: {e}")),
-            Ok(Err(e)) => crate::log::warn("telemetry", &format!("trace flush failed: {e}")),
+            Ok(Err(_)) => crate::log::warn("telemetry", "trace flush failed"),
             Err(_) => crate::log::warn(
                 "telemetry",
                 "trace flush did not finish in time; queued spans dropped",
@@ -177,5 +182,24 @@ fn redacted_endpoint(endpoint: &str) -> String {
             uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default()
         ),
         Err(_) => "(invalid endpoint)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_endpoint;
+
+    #[test]
+    fn the_logged_endpoint_has_no_path_or_user_info() {
+        assert_eq!(
+            redacted_endpoint(
+                "https://user:secret@collector.example:4318/tenant/token123/v1/traces"
+            ),
+            "https://collector.example:4318"
+        );
+        assert_eq!(
+            redacted_endpoint("http://127.0.0.1/v1/traces"),
+            "http://127.0.0.1"
+        );
     }
 }
