@@ -135,10 +135,30 @@ fn one<'a>(
     found[0]
 }
 
-/// Checks the span tree of one `POST /api/v1/orders` (trace `trace_id`) and returns the
-/// client spans' ids: server span → component span → outbound HTTP to every simulator,
-/// key-value, SQLite and Redis operations, all in the one trace.
-fn assert_order_trace(spans: &[ReceivedSpan], rig: &Rig) -> BTreeSet<String> {
+/// The dependencies every order calls (Product may answer from the adapters' cache).
+fn uncached(rig: &Rig) -> Vec<(&'static str, u16)> {
+    vec![
+        ("user", rig.sims.user.addr().port()),
+        ("inventory", rig.sims.inventory.addr().port()),
+        ("payment", rig.sims.payment.addr().port()),
+    ]
+}
+
+/// Every dependency, for an instance's first order (nothing cached yet).
+fn all_dependencies(rig: &Rig) -> Vec<(&'static str, u16)> {
+    let mut all = uncached(rig);
+    all.push(("product", rig.sims.product.addr().port()));
+    all
+}
+
+/// Checks the span tree of one `POST /api/v1/orders` and returns the client spans' ids:
+/// server span → component span → outbound HTTP to each of `called`, key-value, SQLite and
+/// Redis operations, all in the one trace.
+fn assert_order_trace(
+    spans: &[ReceivedSpan],
+    rig: &Rig,
+    called: &[(&'static str, u16)],
+) -> BTreeSet<String> {
     let server = one(spans, "server span", |s| s.kind == KIND_SERVER);
     assert_eq!(server.name, "POST /...", "Spin's `{{method}} {{route}}`");
     assert_eq!(server.attribute("http.route"), Some("/..."));
@@ -166,12 +186,7 @@ fn assert_order_trace(spans: &[ReceivedSpan], rig: &Rig) -> BTreeSet<String> {
         .iter()
         .filter(|s| s.kind == KIND_CLIENT && s.attribute("url.full").is_some())
         .collect();
-    for (name, port) in [
-        ("user", rig.sims.user.addr().port()),
-        ("product", rig.sims.product.addr().port()),
-        ("inventory", rig.sims.inventory.addr().port()),
-        ("payment", rig.sims.payment.addr().port()),
-    ] {
+    for (name, port) in called {
         let port = port.to_string();
         let calls: Vec<&&ReceivedSpan> = client_http
             .iter()
@@ -222,16 +237,6 @@ fn assert_order_trace(spans: &[ReceivedSpan], rig: &Rig) -> BTreeSet<String> {
         "the order's INSERTs"
     );
 
-    let redis: Vec<&ReceivedSpan> = spans
-        .iter()
-        .filter(|s| s.attribute("db.system.name") == Some("redis"))
-        .collect();
-    let commands: BTreeSet<&str> = redis.iter().map(|s| s.name.as_str()).collect();
-    assert!(
-        commands.contains("XADD") && commands.contains("PUBLISH"),
-        "the relay's XADD and PUBLISH: {commands:?}"
-    );
-
     // No secret reaches a span: bearer token, card token, client secret.
     for span in spans {
         for (key, value) in &span.attributes {
@@ -247,6 +252,21 @@ fn assert_order_trace(spans: &[ReceivedSpan], rig: &Rig) -> BTreeSet<String> {
     }
 
     client_http.iter().map(|s| s.span_id.clone()).collect()
+}
+
+/// The relay ran in this trace: Redis `XADD` and `PUBLISH` spans (after the response, under the
+/// same component span). With several orders at once, whichever request relays first sends
+/// its neighbours' events too, so this holds for a lone order only.
+fn assert_relayed(spans: &[ReceivedSpan]) {
+    let commands: BTreeSet<&str> = spans
+        .iter()
+        .filter(|s| s.attribute("db.system.name") == Some("redis") && s.kind == KIND_CLIENT)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert!(
+        commands.contains("XADD") && commands.contains("PUBLISH"),
+        "the relay's XADD and PUBLISH: {commands:?}"
+    );
 }
 
 /// Every simulator request carried a `traceparent` in `trace_id` naming one of `client_spans`.
@@ -307,7 +327,8 @@ fn one_order_is_one_trace_with_spins_span_tree_over_http_protobuf() {
         server.parent_span_id, INBOUND_PARENT,
         "parented on the inbound traceparent"
     );
-    let client_spans = assert_order_trace(&spans, &rig);
+    let client_spans = assert_order_trace(&spans, &rig, &all_dependencies(&rig));
+    assert_relayed(&spans);
     assert_dependencies_saw_their_client_spans(&rig, INBOUND_TRACE_ID, &client_spans);
 
     // One trace per order: no other trace holds an order request.
@@ -324,6 +345,70 @@ fn one_order_is_one_trace_with_spins_span_tree_over_http_protobuf() {
             .all(|c| c == "application/x-protobuf"),
         "{:?}",
         receiver.content_types()
+    );
+}
+
+/// Requests served at the same time by one reused instance (Spin 4's reuse: up to 16 at
+/// once) each keep their own tree: every host call lands under its own request's component
+/// span, found from the guest task that made it, never under a neighbour's.
+#[test]
+fn concurrent_requests_in_one_instance_each_get_their_own_tree() {
+    let receiver = Receiver::http();
+    let rig = rig_exporting(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint)]);
+    // Slow User answers keep the requests in flight together.
+    rig.sims
+        .user
+        .set_fault(simulators::Fault::Latency(Duration::from_millis(300)));
+    let traces: Vec<String> = (0..6)
+        .map(|i| format!("{:032x}", 0xa11ce_0000_u128 + i))
+        .collect();
+    std::thread::scope(|scope| {
+        for (i, trace) in traces.iter().enumerate() {
+            let rig = &rig;
+            scope.spawn(move || {
+                let traceparent = format!("00-{trace}-{INBOUND_PARENT}-01");
+                let created = create(
+                    rig,
+                    &format!("trace-concurrent-{i}"),
+                    &[("traceparent", &traceparent)],
+                );
+                assert_eq!(created.status, 201, "{created:?}");
+                let returned = created.header("traceparent").unwrap_or_default().to_owned();
+                assert_eq!(trace_id_of(&returned), trace);
+            });
+        }
+    });
+    rig.sims.user.clear_fault();
+    for trace in &traces {
+        let spans = settled_trace(&receiver, trace, "POST /...");
+        let client_spans = assert_order_trace(&spans, &rig, &uncached(&rig));
+        // This trace's dependency calls are exactly the simulator requests that named it.
+        let named: usize = [
+            rig.sims.user.requests(),
+            rig.sims.product.requests(),
+            rig.sims.inventory.requests(),
+            rig.sims.payment.requests(),
+            rig.sims.auth.requests(),
+        ]
+        .iter()
+        .flatten()
+        .filter(|r| trace_id_of(r.traceparent().unwrap_or_default()) == trace)
+        .inspect(|r| {
+            let sent = r.traceparent().unwrap_or_default();
+            assert!(client_spans.contains(span_id_of(sent)), "{sent}");
+        })
+        .count();
+        assert_eq!(named, client_spans.len(), "trace {trace}");
+    }
+    let servers = receiver
+        .spans()
+        .into_iter()
+        .filter(|s| s.kind == KIND_SERVER)
+        .count();
+    assert_eq!(
+        servers,
+        traces.len(),
+        "one server span per request, nothing else"
     );
 }
 
@@ -354,7 +439,8 @@ fn the_same_trace_arrives_over_grpc() {
             s
         })
         .collect();
-    let client_spans = assert_order_trace(&renamed, &rig);
+    let client_spans = assert_order_trace(&renamed, &rig, &all_dependencies(&rig));
+    assert_relayed(&renamed);
     assert_dependencies_saw_their_client_spans(&rig, INBOUND_TRACE_ID, &client_spans);
     assert!(
         receiver
@@ -398,7 +484,8 @@ fn without_an_inbound_traceparent_the_host_and_the_service_start_separate_traces
     );
     assert_ne!(server.trace_id, service_trace, "two separate traces");
     let spans = settled_trace(&receiver, &server.trace_id, "PUBLISH");
-    let client_spans = assert_order_trace(&spans, &rig);
+    let client_spans = assert_order_trace(&spans, &rig, &all_dependencies(&rig));
+    assert_relayed(&spans);
     assert_dependencies_saw_their_client_spans(&rig, &server.trace_id, &client_spans);
 }
 
