@@ -636,7 +636,7 @@ fn spans_still_queued_are_flushed_on_sigterm() {
 
 /// Requests against a host whose collector is unreachable: each answers well within the
 /// 10 s export timeout (bounded queue, export in the background), and the host keeps serving.
-fn requests_stay_prompt(env: &[(&str, &str)]) {
+fn requests_stay_prompt(env: &[(&str, &str)]) -> Rig {
     let rig = rig_exporting(env);
     let started = Instant::now();
     for i in 0..15 {
@@ -655,16 +655,29 @@ fn requests_stay_prompt(env: &[(&str, &str)]) {
         started.elapsed()
     );
     assert_eq!(rig.get("/health/live").status, 200);
+    rig
+}
+
+/// The host said once that exports fail (the SDK's own diagnostics go nowhere).
+fn assert_export_failure_logged_once(rig: &Rig) {
+    let failures = || rig.host.stderr().matches("trace export failed").count();
+    eventually(WAIT, "the export failure line", || {
+        (failures() > 0).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(failures(), 1, "{}", rig.host.stderr());
 }
 
 #[test]
 fn a_closed_collector_port_never_slows_or_stops_requests() {
     let closed = format!("http://127.0.0.1:{}", free_port());
-    requests_stay_prompt(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &closed)]);
-    requests_stay_prompt(&[
+    let http = requests_stay_prompt(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &closed)]);
+    assert_export_failure_logged_once(&http);
+    let grpc = requests_stay_prompt(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &closed),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
     ]);
+    assert_export_failure_logged_once(&grpc);
 }
 
 #[test]

@@ -15,6 +15,7 @@
 //! could start ([`enabled`]); no span, context or map is built.
 
 pub mod config;
+mod export_log;
 mod http_client;
 pub(crate) mod propagation;
 pub(crate) mod request;
@@ -138,10 +139,12 @@ pub fn init(config: TracesConfig) -> Result<Telemetry> {
         .with_max_queue_size(config.max_queue_size)
         .with_max_export_batch_size(config.max_export_batch_size)
         .with_scheduled_delay(config.scheduled_delay)
-        .with_max_export_timeout(config.timeout)
+        // A little above the exporter's own limit, so a hung export ends with the exporter's
+        // error (logged) rather than the processor's silent timeout.
+        .with_max_export_timeout(config.timeout + Duration::from_secs(1))
         .with_max_concurrent_exports(1)
         .build();
-    let processor = BatchSpanProcessor::builder(exporter, Tokio)
+    let processor = BatchSpanProcessor::builder(export_log::LoggedExporter::new(exporter), Tokio)
         .with_batch_config(batch)
         .build();
     let resource = Resource::builder()
