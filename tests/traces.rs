@@ -360,7 +360,7 @@ fn concurrent_requests_in_one_instance_each_get_their_own_tree() {
         .user
         .set_fault(simulators::Fault::Latency(Duration::from_millis(300)));
     let traces: Vec<String> = (0..6)
-        .map(|i| format!("{:032x}", 0xa11ce_0000_u128 + i))
+        .map(|i| format!("{:032x}", 0x000a_11ce_0000_u128 + i))
         .collect();
     std::thread::scope(|scope| {
         for (i, trace) in traces.iter().enumerate() {
