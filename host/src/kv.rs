@@ -222,9 +222,7 @@ impl wit::HostStoreWithStore<Ctx> for SpinHost {
             span.set(opentelemetry::KeyValue::new("kv.backend", backend.kind()));
             Ok(Ok(ctx.table.push(KvStoreHandle { backend })?))
         });
-        if let Ok(result) = &opened {
-            span.record(result);
-        }
+        span.record_outcome(&opened);
         opened
     }
 

@@ -18,7 +18,7 @@ use crate::ctx::Ctx;
 use crate::runtime_config::SqliteDatabaseConfig;
 use crate::sqlite_libsql::{LibsqlConnection, LibsqlDatabase};
 use crate::telemetry::request::{call_span, store_span};
-use crate::telemetry::spans::OpSpan;
+use crate::telemetry::spans::{OpSpan, sqlite_attributes};
 
 /// Idle connections kept per database; more may be open while busy.
 const MAX_IDLE_CONNECTIONS: usize = 16;
@@ -168,29 +168,12 @@ impl OpenConnection {
     }
 }
 
-/// Spin's `spin_sqlite.*` attributes (`spin/crates/factor-sqlite/src/host.rs`): the system, and
-/// for `execute` the statement text Spin records as `query` (parameters never).
-fn sqlite_attributes(statement: Option<&str>) -> Vec<opentelemetry::KeyValue> {
-    let mut attributes = vec![opentelemetry::KeyValue::new("db.system.name", "sqlite")];
-    if let Some(statement) = statement {
-        attributes.push(opentelemetry::KeyValue::new("query", statement.to_string()));
-    }
-    attributes
-}
-
 /// Adds `sqlite.backend` for the database behind `label`, if the component may use it.
 fn set_backend(span: &mut OpSpan, ctx: &Ctx, label: &str) {
     if span.is_on()
         && let Ok(db) = ctx.caps.sqlite_database(label)
     {
         span.set(opentelemetry::KeyValue::new("sqlite.backend", db.kind()));
-    }
-}
-
-/// Records the outcome of a host call on its span.
-fn finish<T>(span: &mut OpSpan, outcome: &wasmtime::Result<Result<T, Error>>) {
-    if let Ok(result) = outcome {
-        span.record(result);
     }
 }
 
@@ -316,7 +299,7 @@ impl wit::HostConnection for Ctx {
         let mut span = store_span(self, "spin_sqlite.open", || sqlite_attributes(None));
         set_backend(&mut span, self, &database);
         let opened = open_connection(self, &database);
-        finish(&mut span, &opened);
+        span.record_outcome(&opened);
         opened
     }
 
@@ -378,7 +361,7 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
             set_backend(&mut span, a.get(), &database);
             open_connection(a.get(), &database)
         });
-        finish(&mut span, &opened);
+        span.record_outcome(&opened);
         opened
     }
 

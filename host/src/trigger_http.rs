@@ -28,7 +28,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 use crate::ctx::{ComponentCaps, Ctx};
 use crate::instance_reuse::{IdleExpiration, InstanceReuse, ReusePolicy};
 use crate::routes::Router;
-use crate::telemetry::spans::{HTTP_SERVER, OpSpan};
+use crate::telemetry::spans::OpSpan;
 use crate::tls::server::{TlsAcceptor, handshake};
 
 /// Headers Spin sets on every inbound request; any client-sent copy is removed first so a
@@ -317,9 +317,10 @@ impl RequestSpan {
         use opentelemetry::KeyValue;
         let parent = crate::telemetry::propagation::extract(req.headers());
         let method = req.method().as_str().to_string();
+        // Spin names it by the method until a route matches (`otel.name`).
         let server = OpSpan::start(
             parent.as_ref(),
-            HTTP_SERVER,
+            method.clone(),
             opentelemetry::trace::SpanKind::Server,
             || {
                 let mut attributes = vec![
@@ -343,10 +344,7 @@ impl RequestSpan {
                 attributes
             },
         );
-        let mut span = Self { server, method };
-        // Spin names the span by the method until a route matches.
-        span.server.rename(span.method.clone());
-        span
+        Self { server, method }
     }
 
     /// The request matched `route` (the manifest's pattern) of `component`: the span takes

@@ -24,8 +24,15 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Span;
 
-/// Spin's name of the inbound-request span (exported under `{method} {route}`).
-pub(crate) const HTTP_SERVER: &str = "spin_trigger_http.handle_http_request";
+/// Spin's `spin_sqlite.*` attributes (`crates/factor-sqlite/src/host.rs`): the system and, for
+/// `execute`, the statement text Spin records as `query` (parameters never).
+pub(crate) fn sqlite_attributes(statement: Option<&str>) -> Vec<KeyValue> {
+    let mut attributes = vec![KeyValue::new("db.system.name", "sqlite")];
+    if let Some(statement) = statement {
+        attributes.push(KeyValue::new("query", statement.to_string()));
+    }
+    attributes
+}
 
 /// One span, or nothing when export is off. Ends when dropped.
 pub(crate) struct OpSpan(Option<Span>);
@@ -88,6 +95,14 @@ impl OpSpan {
     pub(crate) fn fail(&mut self, description: impl Into<Cow<'static, str>>) {
         if let Some(span) = &mut self.0 {
             span.set_status(Status::error(description));
+        }
+    }
+
+    /// Marks it failed if a host call's `outcome` is an error the guest receives (a trap is
+    /// not the guest's answer and leaves the status unset).
+    pub(crate) fn record_outcome<T, E: Debug>(&mut self, outcome: &wasmtime::Result<Result<T, E>>) {
+        if let Ok(result) = outcome {
+            self.record(result);
         }
     }
 
