@@ -16,6 +16,7 @@ use crate::outbound_http::OutboundHttp;
 use crate::outbound_https::ComponentHttps;
 use crate::redis::RedisConnections;
 use crate::sqlite::SqliteBackend;
+use crate::telemetry::request::StoreTraces;
 
 /// Backends shared by every component of the application.
 pub struct HostServices {
@@ -82,6 +83,8 @@ pub struct Ctx {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: OutboundHttp,
+    /// The requests this instance serves and their spans; `None` when traces are off.
+    pub(crate) traces: Option<Arc<StoreTraces>>,
 }
 
 impl Ctx {
@@ -92,12 +95,15 @@ impl Ctx {
         for (k, v) in &caps.environment {
             wasi.env(k, v);
         }
+        let traces = crate::telemetry::enabled().then(StoreTraces::new);
         Self {
             hooks: OutboundHttp::new(
                 caps.id.clone(),
                 caps.allowed_hosts.clone(),
                 caps.https.clone(),
+                traces.clone(),
             ),
+            traces,
             caps,
             table: ResourceTable::new(),
             wasi: wasi.build(),

@@ -49,7 +49,9 @@ impl ReusePolicy {
 
 impl WorkerState for ReusePolicy {
     type StoreData = Ctx;
-    type RequestData = ();
+    /// The request's component span, when traces are on (recorded for the guest task that
+    /// serves it, so the host calls it makes find their parent).
+    type RequestData = Option<opentelemetry::trace::SpanContext>;
 
     fn should_accept_request(&self, concurrent_count: usize, total_count: usize) -> ShouldAccept {
         if total_count >= self.reuse.max_requests {
@@ -63,10 +65,13 @@ impl WorkerState for ReusePolicy {
 
     fn on_request_start(
         &self,
-        _store: StoreContextMut<'_, Ctx>,
-        _data: (),
-        _task: GuestTaskId,
+        store: StoreContextMut<'_, Ctx>,
+        span: Option<opentelemetry::trace::SpanContext>,
+        task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + 'static + Send + Sync>> {
+        if let (Some(span), Some(traces)) = (span, &store.data().traces) {
+            traces.request_started(Some(task), span);
+        }
         // Spin sets no per-request deadline; neither do we.
         Box::pin(std::future::pending())
     }

@@ -12,6 +12,7 @@ use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 use crate::bindings::SpinHost;
 use crate::bindings::spin::key_value::key_value::{self as wit, Error};
 use crate::ctx::Ctx;
+use crate::telemetry::request::call_span;
 
 /// A store opened by a guest: the resource behind `key-value.store`.
 #[allow(unreachable_pub)] // named in `bindgen!`'s `with`, which re-exports it
@@ -78,6 +79,14 @@ impl KvBackend {
             .lock()
             .map_err(|_| Error::Other("key-value store lock poisoned".into()))?;
         f(&conn).map_err(|e| Error::Other(e.to_string()))
+    }
+
+    /// `kv.backend` of its spans: `spin` (Spin's SQLite file) or `redis`.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "spin",
+            Self::Redis(_) => "redis",
+        }
     }
 
     /// The value of `key`, if any.
@@ -203,14 +212,18 @@ impl wit::HostStoreWithStore<Ctx> for SpinHost {
         accessor: &Accessor<Ctx, Self>,
         label: String,
     ) -> wasmtime::Result<Result<Resource<KvStoreHandle>, Error>> {
-        accessor.with(|mut a| {
+        let mut span = call_span(accessor, "spin_key_value.open", Vec::new);
+        let opened = accessor.with(|mut a| {
             let ctx = a.get();
             let backend = match ctx.caps.key_value_store(&label) {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(e)),
             };
+            span.set(opentelemetry::KeyValue::new("kv.backend", backend.kind()));
             Ok(Ok(ctx.table.push(KvStoreHandle { backend })?))
-        })
+        });
+        span.record_outcome(&opened);
+        opened
     }
 
     async fn get(
@@ -218,8 +231,11 @@ impl wit::HostStoreWithStore<Ctx> for SpinHost {
         store: Resource<KvStoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        let mut span = call_span(accessor, "spin_key_value.get", Vec::new);
         let b = backend(accessor, &store)?;
-        Ok(b.get(key).await)
+        let result = b.get(key).await;
+        span.record(&result);
+        Ok(result)
     }
 
     async fn set(
@@ -228,8 +244,11 @@ impl wit::HostStoreWithStore<Ctx> for SpinHost {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
+        let mut span = call_span(accessor, "spin_key_value.set", Vec::new);
         let b = backend(accessor, &store)?;
-        Ok(b.set(key, value).await)
+        let result = b.set(key, value).await;
+        span.record(&result);
+        Ok(result)
     }
 
     async fn delete(
@@ -237,8 +256,11 @@ impl wit::HostStoreWithStore<Ctx> for SpinHost {
         store: Resource<KvStoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<(), Error>> {
+        let mut span = call_span(accessor, "spin_key_value.delete", Vec::new);
         let b = backend(accessor, &store)?;
-        Ok(b.delete(key).await)
+        let result = b.delete(key).await;
+        span.record(&result);
+        Ok(result)
     }
 
     async fn exists(
@@ -246,16 +268,21 @@ impl wit::HostStoreWithStore<Ctx> for SpinHost {
         store: Resource<KvStoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
+        let mut span = call_span(accessor, "spin_key_value.exists", Vec::new);
         let b = backend(accessor, &store)?;
-        Ok(b.exists(key).await)
+        let result = b.exists(key).await;
+        span.record(&result);
+        Ok(result)
     }
 
     async fn get_keys(
         accessor: &Accessor<Ctx, Self>,
         store: Resource<KvStoreHandle>,
     ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
+        let mut span = call_span(accessor, "spin_key_value.get_keys", Vec::new);
         let b = backend(accessor, &store)?;
         let result = b.keys().await;
+        span.record(&result);
         accessor.with(|mut a| {
             let (keys, outcome) = match result {
                 Ok(keys) => (keys, Ok(())),

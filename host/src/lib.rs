@@ -3,7 +3,8 @@
 //! Spin CLI cannot be installed. It implements exactly what the Order Service uses: the HTTP
 //! and Redis triggers, component dependencies, `allowed_outbound_hosts`, and
 //! `spin:key-value@3.0.0`, `spin:sqlite@3.1.0`, `spin:variables@3.0.0`, `spin:redis@3.0.0`,
-//! `wasi:http@0.3.0`. It is not a second Spin.
+//! `wasi:http@0.3.0`, and exports OTLP traces as Spin does when the `OTEL_EXPORTER_OTLP_*`
+//! variables ask for it ([`telemetry`]). It is not a second Spin.
 
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ pub mod routes;
 pub mod runtime_config;
 mod sqlite;
 mod sqlite_libsql;
+pub mod telemetry;
 #[cfg(test)]
 mod test_support;
 pub mod tls;

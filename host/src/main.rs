@@ -171,6 +171,9 @@ fn up(args: UpArgs) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // OTLP traces when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set; before loading, so every
+        // instance sees it. A refused configuration stops start-up, as on Spin.
+        let telemetry = order_host::telemetry::init_from_env()?;
         let mut app = App::load(&options).await?;
         app.connect_triggers().await?;
         let listener = order_host::trigger_http::bind(options.listen).await?;
@@ -196,10 +199,15 @@ fn up(args: UpArgs) -> Result<()> {
         if let Some(redis) = &local_redis {
             println!("Local Redis ({}): {}", redis.variable.0, redis.variable.1);
         }
-        tokio::select! {
+        let outcome = tokio::select! {
             served = order_host::serve(app, listener) => served,
             _ = shutdown_signal() => Ok(()),
+        };
+        // Flush the spans still queued (bounded wait: a dead collector never holds the exit).
+        if let Some(telemetry) = telemetry {
+            telemetry.shutdown().await;
         }
+        outcome
     })
 }
 

@@ -8,6 +8,10 @@
 //! through the pooled rustls client the runtime config's `[[client_tls]]` chooses for the
 //! component and host ([`crate::outbound_https`]); a TLS failure is an error to the guest,
 //! never a retry over plain HTTP.
+//!
+//! With traces on, each allowed request gets a client span (child of its request's component
+//! span) and leaves with a `traceparent` naming that span, as Spin's `inject_trace_context`
+//! does (`spin/crates/factor-outbound-http/src/wasi.rs`).
 
 use std::io;
 use std::sync::{Arc, OnceLock};
@@ -21,6 +25,8 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::outbound_https::{ComponentHttps, rustls_error, tls_error_code};
+use crate::telemetry::request::StoreTraces;
+use crate::telemetry::spans::OpSpan;
 
 /// How long an idle pooled connection is kept: below common server keep-alive timeouts (Node's
 /// is 5 s), so a request is not written onto a connection the server is closing.
@@ -35,19 +41,23 @@ pub(crate) struct OutboundHttp {
     allowed: Arc<AllowedHosts>,
     component: Arc<str>,
     https: ComponentHttps,
+    traces: Option<Arc<StoreTraces>>,
 }
 
 impl OutboundHttp {
-    /// Hooks enforcing `allowed` for `component`, sending `https://` with its TLS clients.
+    /// Hooks enforcing `allowed` for `component`, sending `https://` with its TLS clients;
+    /// `traces` (traces on) finds the parent of each request's client span.
     pub(crate) fn new(
         component: Arc<str>,
         allowed: Arc<AllowedHosts>,
         https: ComponentHttps,
+        traces: Option<Arc<StoreTraces>>,
     ) -> Self {
         Self {
             allowed,
             component,
             https,
+            traces,
         }
     }
 }
@@ -59,7 +69,7 @@ type SendFuture =
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
         &mut self,
-        request: http::Request<WasiBody>,
+        mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
@@ -80,21 +90,105 @@ impl WasiHttpHooks for OutboundHttp {
         }
         drop(fut);
         // As on Spin, TLS exactly when the scheme is `https`.
-        match scheme {
-            "https" => {
-                let client = self.https.client(uri.host().unwrap_or_default()).clone();
-                let caller = Caller {
-                    component: self.component.clone(),
-                    origin: format!(
-                        "https://{}",
-                        uri.authority().map(|a| a.as_str()).unwrap_or("")
-                    ),
-                };
-                Box::new(send_pooled(client, request, options, Some(caller)))
+        let tls = (scheme == "https").then(|| {
+            let client = self.https.client(uri.host().unwrap_or_default()).clone();
+            let caller = Caller {
+                component: self.component.clone(),
+                origin: format!(
+                    "https://{}",
+                    uri.authority().map(|a| a.as_str()).unwrap_or("")
+                ),
+            };
+            (client, caller)
+        });
+        let span = match &self.traces {
+            Some(traces) => client_span(traces, &mut request),
+            None => OpSpan::off(),
+        };
+        let sent: SendFuture = match tls {
+            Some((client, caller)) => Box::new(send_pooled(client, request, options, Some(caller))),
+            None => Box::new(send_pooled(client().clone(), request, options, None)),
+        };
+        if !span.is_on() {
+            return sent;
+        }
+        Box::new(traced(span, Box::into_pin(sent)))
+    }
+}
+
+/// Starts the client span of `request` under the component span of the request it is made
+/// for (the one whose trace the guest's own `traceparent` names, else the instance's newest)
+/// and replaces the guest's `traceparent` with one naming the client span.
+fn client_span(traces: &StoreTraces, request: &mut http::Request<WasiBody>) -> OpSpan {
+    use opentelemetry::KeyValue;
+    let guest_trace =
+        crate::telemetry::propagation::extract(request.headers()).map(|sc| sc.trace_id());
+    let parent = traces.for_trace(guest_trace);
+    let method = request.method().as_str().to_string();
+    let uri = request.uri();
+    let span = OpSpan::start(
+        parent.as_ref(),
+        method.clone(),
+        opentelemetry::trace::SpanKind::Client,
+        || {
+            let mut attributes = vec![
+                KeyValue::new("http.request.method", method),
+                KeyValue::new("url.full", url_without_user_info(uri)),
+            ];
+            if let Some(host) = uri.host() {
+                attributes.push(KeyValue::new("server.address", host.to_string()));
             }
-            _ => Box::new(send_pooled(client().clone(), request, options, None)),
+            let port = uri.port_u16().or(match uri.scheme_str() {
+                Some("https") => Some(443),
+                Some("http") => Some(80),
+                _ => None,
+            });
+            if let Some(port) = port {
+                attributes.push(KeyValue::new("server.port", i64::from(port)));
+            }
+            attributes
+        },
+    );
+    if let Some(sc) = span.context() {
+        crate::telemetry::propagation::inject(request.headers_mut(), &sc);
+    }
+    span
+}
+
+/// `url.full` without user info (credentials never go into a span).
+fn url_without_user_info(uri: &http::Uri) -> String {
+    format!(
+        "{}://{}{}{}",
+        uri.scheme_str().unwrap_or("http"),
+        uri.host().unwrap_or(""),
+        uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default(),
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    )
+}
+
+/// Ends `span` when the response head arrives (status recorded) or the request fails.
+async fn traced(
+    mut span: OpSpan,
+    sent: std::pin::Pin<SendFuture>,
+) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+    let result = sent.await;
+    match &result {
+        Ok((response, _)) => {
+            let status = response.status().as_u16();
+            span.set(opentelemetry::KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            ));
+            if status >= 500 {
+                span.fail(status.to_string());
+            }
+        }
+        Err(e) => {
+            span.set(opentelemetry::KeyValue::new("error.type", format!("{e:?}")));
+            span.fail(format!("{e:?}"));
         }
     }
+    result
 }
 
 /// Who called where, for the log line of a failed TLS connection.
@@ -188,5 +282,26 @@ fn transport_error(error: &hyper_util::client::legacy::Error) -> HttpError {
         HttpError::Connect(io::Error::other(error.to_string()))
     } else {
         HttpError::ConnectionTerminated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_without_user_info;
+
+    #[test]
+    fn url_full_never_carries_user_info() {
+        let uri: http::Uri = "https://user:secret@api.example:8443/users/u1?x=1"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            url_without_user_info(&uri),
+            "https://api.example:8443/users/u1?x=1"
+        );
+        let plain: http::Uri = "http://127.0.0.1:9000/products/p".parse().unwrap();
+        assert_eq!(
+            url_without_user_info(&plain),
+            "http://127.0.0.1:9000/products/p"
+        );
     }
 }

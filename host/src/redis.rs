@@ -11,6 +11,8 @@ use wasmtime::component::{Accessor, Resource};
 use crate::bindings::SpinHost;
 use crate::bindings::spin::redis::redis::{self as wit, Error, RedisParameter, RedisResult};
 use crate::ctx::Ctx;
+use crate::telemetry::request::call_span;
+use crate::telemetry::spans::OpSpan;
 
 /// Connections shared by every instance, one per address.
 #[derive(Default)]
@@ -80,12 +82,24 @@ async fn query<V: redis::FromRedisValue>(
     accessor: &Accessor<Ctx, SpinHost>,
     r: &Resource<RedisConnectionHandle>,
     cmd: redis::Cmd,
+    command: &str,
 ) -> wasmtime::Result<Result<V, Error>> {
+    // Spin names the span after the command and records no key, value or argument
+    // (`spin/crates/factor-outbound-redis/src/host.rs`; arguments are left out here even
+    // for `execute`, where Spin's `#[instrument]` would record them).
+    let mut span = if crate::telemetry::enabled() {
+        call_span(accessor, command.to_string(), || {
+            vec![opentelemetry::KeyValue::new("db.system.name", "redis")]
+        })
+    } else {
+        OpSpan::off()
+    };
     let (mut conn, address) = conn_of(accessor, r)?;
     crate::op_counts::redis_command();
     match cmd.query_async::<V>(&mut conn).await {
         Ok(v) => Ok(Ok(v)),
         Err(e) => {
+            span.fail(e.to_string());
             if e.is_io_error() || e.is_connection_dropped() {
                 let services = accessor.with(|mut a| a.get().caps.services.clone());
                 services.redis.forget(&address).await;
@@ -113,6 +127,9 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
         accessor: &Accessor<Ctx, Self>,
         address: String,
     ) -> wasmtime::Result<Result<Resource<RedisConnectionHandle>, Error>> {
+        let mut span = call_span(accessor, "spin_outbound_redis.open_connection", || {
+            vec![opentelemetry::KeyValue::new("db.system.name", "redis")]
+        });
         let (allowed, services) = accessor.with(|mut a| {
             let caps = &a.get().caps;
             (
@@ -131,11 +148,15 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
                     redact(&address)
                 ),
             );
+            span.fail("invalid-address");
             return Ok(Err(Error::InvalidAddress));
         }
         let conn = match services.redis.connect(&address).await {
             Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => {
+                span.fail(format!("{e:?}"));
+                return Ok(Err(e));
+            }
         };
         accessor.with(|mut a| {
             Ok(Ok(a
@@ -153,7 +174,9 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
     ) -> wasmtime::Result<Result<(), Error>> {
         let mut cmd = redis::cmd("PUBLISH");
         cmd.arg(channel).arg(payload);
-        query::<i64>(accessor, &r, cmd).await.map(|r| r.map(drop))
+        query::<i64>(accessor, &r, cmd, "PUBLISH")
+            .await
+            .map(|r| r.map(drop))
     }
 
     async fn get(
@@ -163,7 +186,7 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(key);
-        query(accessor, &r, cmd).await
+        query(accessor, &r, cmd, "GET").await
     }
 
     async fn set(
@@ -174,7 +197,7 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
     ) -> wasmtime::Result<Result<(), Error>> {
         let mut cmd = redis::cmd("SET");
         cmd.arg(key).arg(value);
-        query::<()>(accessor, &r, cmd).await
+        query::<()>(accessor, &r, cmd, "SET").await
     }
 
     async fn incr(
@@ -184,7 +207,7 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
     ) -> wasmtime::Result<Result<i64, Error>> {
         let mut cmd = redis::cmd("INCR");
         cmd.arg(key);
-        query(accessor, &r, cmd).await
+        query(accessor, &r, cmd, "INCRBY").await
     }
 
     async fn del(
@@ -194,7 +217,7 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
     ) -> wasmtime::Result<Result<u32, Error>> {
         let mut cmd = redis::cmd("DEL");
         cmd.arg(keys);
-        query(accessor, &r, cmd).await
+        query(accessor, &r, cmd, "DEL").await
     }
 
     async fn sadd(
@@ -205,7 +228,7 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
     ) -> wasmtime::Result<Result<u32, Error>> {
         let mut cmd = redis::cmd("SADD");
         cmd.arg(key).arg(values);
-        query(accessor, &r, cmd).await
+        query(accessor, &r, cmd, "SADD").await
     }
 
     async fn smembers(
@@ -215,7 +238,7 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
     ) -> wasmtime::Result<Result<Vec<String>, Error>> {
         let mut cmd = redis::cmd("SMEMBERS");
         cmd.arg(key);
-        query(accessor, &r, cmd).await
+        query(accessor, &r, cmd, "SMEMBERS").await
     }
 
     async fn srem(
@@ -226,7 +249,7 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
     ) -> wasmtime::Result<Result<u32, Error>> {
         let mut cmd = redis::cmd("SREM");
         cmd.arg(key).arg(values);
-        query(accessor, &r, cmd).await
+        query(accessor, &r, cmd, "SREM").await
     }
 
     async fn execute(
@@ -242,7 +265,7 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
                 RedisParameter::Binary(b) => cmd.arg(b),
             };
         }
-        let value = match query::<redis::Value>(accessor, &r, cmd).await? {
+        let value = match query::<redis::Value>(accessor, &r, cmd, &command).await? {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };

@@ -17,6 +17,8 @@ use crate::bindings::spin::sqlite::sqlite::{self as wit, Error, QueryResult, Row
 use crate::ctx::Ctx;
 use crate::runtime_config::SqliteDatabaseConfig;
 use crate::sqlite_libsql::{LibsqlConnection, LibsqlDatabase};
+use crate::telemetry::request::{call_span, store_span};
+use crate::telemetry::spans::{OpSpan, sqlite_attributes};
 
 /// Idle connections kept per database; more may be open while busy.
 const MAX_IDLE_CONNECTIONS: usize = 16;
@@ -40,6 +42,14 @@ impl SqliteBackend {
                 Self::Libsql(LibsqlDatabase::open(label, libsql).await?)
             }
         })
+    }
+
+    /// `sqlite.backend` of its spans: `spin` (a file) or `libsql`.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::File(_) => "spin",
+            Self::Libsql(_) => "libsql",
+        }
     }
 
     fn connect(&self) -> Result<OpenConnection, Error> {
@@ -145,6 +155,25 @@ impl Drop for SqliteConnectionHandle {
         {
             db.release(conn);
         }
+    }
+}
+
+impl OpenConnection {
+    /// `sqlite.backend` of its spans.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::File { .. } => "spin",
+            Self::Libsql(_) => "libsql",
+        }
+    }
+}
+
+/// Adds `sqlite.backend` for the database behind `label`, if the component may use it.
+fn set_backend(span: &mut OpSpan, ctx: &Ctx, label: &str) {
+    if span.is_on()
+        && let Ok(db) = ctx.caps.sqlite_database(label)
+    {
+        span.set(opentelemetry::KeyValue::new("sqlite.backend", db.kind()));
     }
 }
 
@@ -267,7 +296,11 @@ impl wit::HostConnection for Ctx {
         &mut self,
         database: String,
     ) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
-        open_connection(self, &database)
+        let mut span = store_span(self, "spin_sqlite.open", || sqlite_attributes(None));
+        set_backend(&mut span, self, &database);
+        let opened = open_connection(self, &database);
+        span.record_outcome(&opened);
+        opened
     }
 
     fn execute(
@@ -276,7 +309,11 @@ impl wit::HostConnection for Ctx {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
+        let mut span = store_span(self, "spin_sqlite.execute", || {
+            sqlite_attributes(Some(&statement))
+        });
         let conn = self.table.get(&handle)?.conn.clone();
+        span.set(opentelemetry::KeyValue::new("sqlite.backend", conn.kind()));
         let executed = tokio::task::block_in_place(|| match conn {
             OpenConnection::File { conn, .. } => {
                 let guard = conn.lock().map_err(|_| Error::InvalidConnection)?;
@@ -287,6 +324,7 @@ impl wit::HostConnection for Ctx {
                 tokio::runtime::Handle::current().block_on(conn.execute(&statement, parameters))
             }
         });
+        span.record(&executed);
         match executed {
             Ok(executed) => {
                 record(self, &handle, &executed)?;
@@ -318,7 +356,13 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
         accessor: &Accessor<Ctx, Self>,
         database: String,
     ) -> wasmtime::Result<Result<Resource<SqliteConnectionHandle>, Error>> {
-        accessor.with(|mut a| open_connection(a.get(), &database))
+        let mut span = call_span(accessor, "spin_sqlite.open", || sqlite_attributes(None));
+        let opened = accessor.with(|mut a| {
+            set_backend(&mut span, a.get(), &database);
+            open_connection(a.get(), &database)
+        });
+        span.record_outcome(&opened);
+        opened
     }
 
     async fn execute_async(
@@ -336,10 +380,17 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
             Error,
         >,
     > {
+        let mut span = call_span(accessor, "spin_sqlite.execute", || {
+            sqlite_attributes(Some(&statement))
+        });
         let conn = accessor.with(|mut a| -> wasmtime::Result<_> {
             Ok(a.get().table.get(&handle)?.conn.clone())
         })?;
-        let executed = match execute_on(conn, statement, parameters).await {
+        span.set(opentelemetry::KeyValue::new("sqlite.backend", conn.kind()));
+        let executed = execute_on(conn, statement, parameters).await;
+        span.record(&executed);
+        drop(span);
+        let executed = match executed {
             Ok(e) => e,
             Err(e) => return Ok(Err(e)),
         };

@@ -2,6 +2,10 @@
 //! request by the manifest's routes to a component, adds the `spin-*` headers Spin gives
 //! components, and runs it through wasmtime's `ProxyHandler` with Spin 4's instance-reuse
 //! policy.
+//!
+//! With traces on ([`crate::telemetry`]), each request gets Spin's server span (parented on an
+//! inbound `traceparent`) and, when routed, a component span under it; the component span is
+//! handed to the instance with the request, so the host calls made for it become its children.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,6 +28,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 use crate::ctx::{ComponentCaps, Ctx};
 use crate::instance_reuse::{IdleExpiration, InstanceReuse, ReusePolicy};
 use crate::routes::Router;
+use crate::telemetry::spans::OpSpan;
 use crate::tls::server::{TlsAcceptor, handshake};
 
 /// Headers Spin sets on every inbound request; any client-sent copy is removed first so a
@@ -199,9 +204,33 @@ impl HttpTrigger {
         local: SocketAddr,
         client: SocketAddr,
     ) -> Response<WasiBody> {
+        if !crate::telemetry::enabled() {
+            return self.dispatch(req, local, client, None).await;
+        }
+        let mut span = RequestSpan::start(&req, client, self.scheme());
+        let response = self.dispatch(req, local, client, Some(&mut span)).await;
+        span.finish(response.status());
+        response
+    }
+
+    /// Routes and runs one request; `span` is its server span when traces are on.
+    async fn dispatch(
+        &self,
+        req: Request<Incoming>,
+        local: SocketAddr,
+        client: SocketAddr,
+        span: Option<&mut RequestSpan>,
+    ) -> Response<WasiBody> {
         let path = req.uri().path().to_string();
         let Some(matched) = self.router.route(&path) else {
             return plain(StatusCode::NOT_FOUND, "Not Found");
+        };
+        let mut component_span = match span {
+            Some(span) => span.routed(
+                &matched.route.pattern,
+                &matched.target.handler.state().caps.id,
+            ),
+            None => OpSpan::off(),
         };
         let (mut parts, body) = req.into_parts();
 
@@ -256,15 +285,92 @@ impl HttpTrigger {
             .map_err(wasmtime_wasi_http::Error::Hyper)
             .boxed_unsync();
         let request = Request::from_parts(parts, body);
-        match matched.target.handler.handle((), request).await {
+        match matched
+            .target
+            .handler
+            .handle(component_span.context(), request)
+            .await
+        {
             Ok(response) => response,
             Err(e) => {
+                component_span.fail(format!("{e:#}"));
                 crate::log::error(
                     "http",
                     &format!("{} {path}: component failed: {e:#}", route.pattern),
                 );
                 plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
             }
+        }
+    }
+}
+
+/// The server span of one request (Spin's `spin_trigger_http.handle_http_request`,
+/// `spin/crates/trigger-http/src/instrument.rs`).
+struct RequestSpan {
+    server: OpSpan,
+    method: String,
+}
+
+impl RequestSpan {
+    /// Starts it, parented on the request's `traceparent` when that is valid.
+    fn start(req: &Request<Incoming>, client: SocketAddr, scheme: &'static str) -> Self {
+        use opentelemetry::KeyValue;
+        let parent = crate::telemetry::propagation::extract(req.headers());
+        let method = req.method().as_str().to_string();
+        // Spin names it by the method until a route matches (`otel.name`).
+        let server = OpSpan::start(
+            parent.as_ref(),
+            method.clone(),
+            opentelemetry::trace::SpanKind::Server,
+            || {
+                let mut attributes = vec![
+                    KeyValue::new("http.request.method", method.clone()),
+                    KeyValue::new("network.peer.address", client.ip().to_string()),
+                    KeyValue::new("network.peer.port", i64::from(client.port())),
+                    KeyValue::new("network.protocol.name", "http"),
+                    KeyValue::new("url.path", req.uri().path().to_string()),
+                    KeyValue::new("url.scheme", scheme),
+                ];
+                if let Some(query) = req.uri().query() {
+                    attributes.push(KeyValue::new("url.query", query.to_string()));
+                }
+                if let Some(forwarded) = req
+                    .headers()
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    attributes.push(KeyValue::new("client.address", forwarded.to_string()));
+                }
+                attributes
+            },
+        );
+        Self { server, method }
+    }
+
+    /// The request matched `route` (the manifest's pattern) of `component`: the span takes
+    /// Spin's name `{method} {route}`, and the component span starts under it.
+    fn routed(&mut self, route: &str, component: &str) -> OpSpan {
+        self.server.rename(format!("{} {route}", self.method));
+        self.server.set(opentelemetry::KeyValue::new(
+            "http.route",
+            route.to_string(),
+        ));
+        OpSpan::start(
+            self.server.context().as_ref(),
+            format!("execute_wasm_component {component}"),
+            opentelemetry::trace::SpanKind::Internal,
+            Vec::new,
+        )
+    }
+
+    /// Records the status the client gets and ends the span.
+    fn finish(mut self, status: StatusCode) {
+        self.server.set(opentelemetry::KeyValue::new(
+            "http.response.status_code",
+            i64::from(status.as_u16()),
+        ));
+        if status.is_server_error() {
+            self.server.fail(status.as_str().to_string());
         }
     }
 }

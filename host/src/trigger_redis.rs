@@ -7,6 +7,10 @@
 //! `spin/crates/trigger-redis/src/lib.rs`). A subscription lost *after* start-up is retried
 //! with capped exponential backoff while HTTP keeps serving; Spin instead ends its Redis trigger
 //! (and `spin up` exits) — a difference the README's compatibility table states.
+//!
+//! With traces on, each message is a consumer span `{channel} receive` (Spin's
+//! `spin_trigger_redis.handle_message`), a trace of its own, parent of the host calls the
+//! handler makes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +23,7 @@ use crate::bindings::redis_trigger::RedisTriggerPre;
 use crate::ctx::{ComponentCaps, Ctx};
 use crate::log::wasmtime_error;
 use crate::redis::redact;
+use crate::telemetry::spans::OpSpan;
 
 /// One Redis-triggered component.
 pub struct RedisComponent {
@@ -33,9 +38,30 @@ impl RedisComponent {
         Self { engine, pre, caps }
     }
 
-    /// Runs one message through a new instance.
-    pub async fn handle(&self, payload: Vec<u8>) -> anyhow::Result<()> {
+    /// Runs one message, received on `channel`, through a new instance.
+    pub async fn handle(&self, channel: &str, payload: Vec<u8>) -> anyhow::Result<()> {
+        let mut span = if crate::telemetry::enabled() {
+            message_span(channel)
+        } else {
+            OpSpan::off()
+        };
+        let handled = self.run(payload, span.context()).await;
+        if let Err(e) = &handled {
+            span.fail(format!("{e:#}"));
+        }
+        handled
+    }
+
+    async fn run(
+        &self,
+        payload: Vec<u8>,
+        span: Option<opentelemetry::trace::SpanContext>,
+    ) -> anyhow::Result<()> {
         let mut store = Store::new(&self.engine, Ctx::new(self.caps.clone()));
+        if let (Some(span), Some(traces)) = (span, &store.data().traces) {
+            // One message per instance: every call the handler makes belongs to it.
+            traces.request_started(None, span);
+        }
         let guest = self
             .pre
             .instantiate_async(&mut store)
@@ -53,6 +79,23 @@ impl RedisComponent {
             .map_err(wasmtime_error)?;
         outcome.map_err(|e| anyhow::anyhow!("handler returned {e:?}"))
     }
+}
+
+/// Spin's message span (`spin/crates/trigger-redis/src/lib.rs`): `{channel} receive`,
+/// consumer, `messaging.operation = receive`, `messaging.system = redis`. No parent: a Redis
+/// message carries no trace context.
+fn message_span(channel: &str) -> OpSpan {
+    OpSpan::start(
+        None,
+        format!("{channel} receive"),
+        opentelemetry::trace::SpanKind::Consumer,
+        || {
+            vec![
+                opentelemetry::KeyValue::new("messaging.operation", "receive"),
+                opentelemetry::KeyValue::new("messaging.system", "redis"),
+            ]
+        },
+    )
 }
 
 /// All channels on one Redis server.
@@ -114,7 +157,7 @@ impl RedisSubscription {
                         // One message at a time, as Spin's subscriber awaits each handler before
                         // reading the next (`spin/crates/trigger-redis/src/lib.rs`): a slow
                         // handler holds up the channel on Spin, so it does here.
-                        if let Err(e) = component.handle(payload).await {
+                        if let Err(e) = component.handle(&channel, payload).await {
                             crate::log::error(
                                 &component.caps.id,
                                 &format!("message on `{channel}` failed: {e:#}"),
