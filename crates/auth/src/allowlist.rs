@@ -1,21 +1,21 @@
 //! The optional client IP allowlist (`ip_allowlist` variable): CIDR blocks checked against the
 //! address Spin reports in the `spin-client-addr` header. An empty list allows every client;
 //! a non-empty list refuses any address it cannot parse (fail closed).
+//!
+//! The blocks are `ipnet` networks (RFC 4632 CIDR notation, RFC 4291 §2.3 for IPv6). Each
+//! entry is split here rather than handed to `IpNet`'s parser, so that a bad entry gets a
+//! message saying what is wrong with it and a bare address means a single host.
 
 use std::net::{IpAddr, SocketAddr};
+
+use ipnet::IpNet;
 
 use crate::error::ConfigError;
 
 /// A list of CIDR blocks, IPv4 and IPv6.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpAllowlist {
-    blocks: Vec<Cidr>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cidr {
-    network: IpAddr,
-    prefix: u8,
+    blocks: Vec<IpNet>,
 }
 
 impl IpAllowlist {
@@ -34,7 +34,7 @@ impl IpAllowlist {
         let blocks = list
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|entry| !entry.is_empty())
-            .map(Cidr::parse)
+            .map(parse_block)
             .collect::<Result<_, _>>()?;
         Ok(Self { blocks })
     }
@@ -61,7 +61,7 @@ impl IpAllowlist {
             || self
                 .blocks
                 .iter()
-                .any(|block| block.contains(ip.to_canonical()))
+                .any(|block| block.contains(&ip.to_canonical()))
     }
 }
 
@@ -81,58 +81,30 @@ fn parse_client_addr(text: &str) -> Option<IpAddr> {
         .flatten()
 }
 
-impl Cidr {
-    fn parse(entry: &str) -> Result<Self, ConfigError> {
-        let invalid = |reason| ConfigError::Allowlist {
-            entry: entry.to_string(),
-            reason,
-        };
-        let (ip_text, prefix_text) = match entry.split_once('/') {
-            Some((ip, prefix)) => (ip, Some(prefix)),
-            None => (entry, None),
-        };
-        let network: IpAddr = ip_text.parse().map_err(|_| invalid("not an IP address"))?;
-        let width = bit_width(network);
-        let prefix = match prefix_text {
-            None => width,
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= width)
-                .ok_or_else(|| invalid("prefix length is too long"))?,
-            Some(_) => return Err(invalid("prefix length is not a number")),
-        };
-        if masked(network, prefix) != bits(network) {
-            return Err(invalid("address has bits set beyond the prefix length"));
-        }
-        Ok(Self { network, prefix })
+/// One allowlist entry: `address/prefix` or a bare address (the host's own block).
+fn parse_block(entry: &str) -> Result<IpNet, ConfigError> {
+    let invalid = |reason| ConfigError::Allowlist {
+        entry: entry.to_string(),
+        reason,
+    };
+    let (ip_text, prefix_text) = match entry.split_once('/') {
+        Some((ip, prefix)) => (ip, Some(prefix)),
+        None => (entry, None),
+    };
+    let network: IpAddr = ip_text.parse().map_err(|_| invalid("not an IP address"))?;
+    let block = match prefix_text {
+        None => IpNet::from(network),
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p
+            .parse::<u8>()
+            .ok()
+            .and_then(|prefix| IpNet::new(network, prefix).ok())
+            .ok_or_else(|| invalid("prefix length is too long"))?,
+        Some(_) => return Err(invalid("prefix length is not a number")),
+    };
+    if block.trunc() != block {
+        return Err(invalid("address has bits set beyond the prefix length"));
     }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, ip) {
-            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
-                masked(ip, self.prefix) == bits(self.network)
-            }
-            _ => false,
-        }
-    }
-}
-
-fn bit_width(ip: IpAddr) -> u8 {
-    if ip.is_ipv4() { 32 } else { 128 }
-}
-
-/// The address as an integer, left-aligned in 128 bits so both families share the masking.
-fn bits(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(v4) => u128::from(u32::from(v4)) << 96,
-        IpAddr::V6(v6) => u128::from(v6),
-    }
-}
-
-fn masked(ip: IpAddr, prefix: u8) -> u128 {
-    let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-    bits(ip) & mask
+    Ok(block)
 }
 
 #[cfg(test)]

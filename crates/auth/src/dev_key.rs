@@ -10,7 +10,9 @@ use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::base64url;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use crate::error::ConfigError;
 
 /// A P-256 private key with its key id (the RFC 7638 JWK thumbprint of its public half).
@@ -95,8 +97,8 @@ impl DevKey {
     pub fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
         let signing_input = format!(
             "{}.{}",
-            base64url::encode(header.to_string().as_bytes()),
-            base64url::encode(claims.to_string().as_bytes())
+            URL_SAFE_NO_PAD.encode(header.to_string().as_bytes()),
+            URL_SAFE_NO_PAD.encode(claims.to_string().as_bytes())
         );
         self.sign_input(signing_input)
     }
@@ -106,7 +108,7 @@ impl DevKey {
         let signature: Signature = self.signing.sign(signing_input.as_bytes());
         format!(
             "{signing_input}.{}",
-            base64url::encode(&signature.to_bytes())
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
         )
     }
 
@@ -114,7 +116,7 @@ impl DevKey {
         let (x, y) = coordinates(&signing);
         // RFC 7638: members in lexicographic order, no whitespace.
         let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-        let kid = base64url::encode(&Sha256::digest(canonical.as_bytes()));
+        let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
         Self { signing, kid }
     }
 }
@@ -122,7 +124,7 @@ impl DevKey {
 /// The public point's base64url `x` and `y`.
 fn coordinates(signing: &SigningKey) -> (String, String) {
     let point = signing.verifying_key().to_sec1_point(false);
-    let coordinate = |c: Option<&[u8]>| base64url::encode(c.unwrap_or_default());
+    let coordinate = |c: Option<&[u8]>| URL_SAFE_NO_PAD.encode(c.unwrap_or_default());
     (
         coordinate(point.x().map(|x| x.as_slice())),
         coordinate(point.y().map(|y| y.as_slice())),
@@ -178,7 +180,7 @@ mod tests {
         );
         assert_eq!(
             key.kid(),
-            base64url::encode(&Sha256::digest(canonical.as_bytes()))
+            URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
         );
         assert_eq!(key.kid().len(), 43);
     }

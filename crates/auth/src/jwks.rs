@@ -6,11 +6,19 @@
 //! other curves, `oct` secrets, keys restricted to RS384 ...) are skipped. A document holding
 //! private key material, duplicate `kid`s, a malformed RSA/P-256 key, or no usable key at all
 //! is refused: those are operator mistakes that must surface, not be guessed around.
+//!
+//! Which keys are usable is our policy (RFC 7517 §4, RFC 8725 §3.1), so the document is read
+//! here; each kept key becomes a [`jsonwebtoken::DecodingKey`], which the library verifies
+//! signatures with. The library builds keys lazily, at verification, so each key is checked
+//! here first with the same `rsa`/`p256` crates its backend uses: a bad key is a configuration
+//! error at parse time, not a stream of 401s later.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::base64url;
 use crate::error::{AuthError, ConfigError};
 
 /// A JWS algorithm this service accepts. Anything else is refused before any key is touched.
@@ -39,6 +47,14 @@ impl Algorithm {
             Self::Es256 => "ES256",
         }
     }
+
+    /// The same algorithm as jsonwebtoken names it.
+    pub(crate) fn jws(self) -> jsonwebtoken::Algorithm {
+        match self {
+            Self::Rs256 => jsonwebtoken::Algorithm::RS256,
+            Self::Es256 => jsonwebtoken::Algorithm::ES256,
+        }
+    }
 }
 
 /// A set of trusted public keys, parsed from a JWKS document. Parse once and keep it for the
@@ -55,19 +71,22 @@ pub(crate) struct TrustedKey {
     pub(crate) material: KeyMaterial,
 }
 
-/// The verification key proper; its variant fixes the one algorithm it may verify.
+/// The verification key proper, with the one algorithm it may verify (fixed by its key type,
+/// so an RSA key never verifies ES256 and the reverse).
 #[derive(Debug, Clone)]
-pub(crate) enum KeyMaterial {
-    Rsa(Box<rsa::PublicKey>),
-    Ec(p256::ecdsa::VerifyingKey),
+pub(crate) struct KeyMaterial {
+    algorithm: Algorithm,
+    key: DecodingKey,
 }
 
 impl KeyMaterial {
     pub(crate) fn algorithm(&self) -> Algorithm {
-        match self {
-            Self::Rsa(_) => Algorithm::Rs256,
-            Self::Ec(_) => Algorithm::Es256,
-        }
+        self.algorithm
+    }
+
+    /// The key in jsonwebtoken's form, for [`jsonwebtoken::crypto::verify`].
+    pub(crate) fn decoding_key(&self) -> &DecodingKey {
+        &self.key
     }
 }
 
@@ -180,10 +199,14 @@ fn usable_key(jwk: RawJwk) -> Result<Option<TrustedKey>, String> {
     }
     let fits = |alg: Algorithm| jwk.alg.as_deref().is_none_or(|a| a == alg.name());
     let material = match jwk.kty.as_str() {
-        "RSA" if fits(Algorithm::Rs256) => KeyMaterial::Rsa(Box::new(rsa_key(&jwk)?)),
-        "EC" if jwk.crv.as_deref() == Some("P-256") && fits(Algorithm::Es256) => {
-            KeyMaterial::Ec(ec_key(&jwk)?)
-        }
+        "RSA" if fits(Algorithm::Rs256) => KeyMaterial {
+            algorithm: Algorithm::Rs256,
+            key: rsa_key(&jwk)?,
+        },
+        "EC" if jwk.crv.as_deref() == Some("P-256") && fits(Algorithm::Es256) => KeyMaterial {
+            algorithm: Algorithm::Es256,
+            key: ec_key(&jwk)?,
+        },
         _ => return Ok(None),
     };
     Ok(Some(TrustedKey {
@@ -192,29 +215,39 @@ fn usable_key(jwk: RawJwk) -> Result<Option<TrustedKey>, String> {
     }))
 }
 
+/// A JWK member as bytes: strict base64url without padding (RFC 7515 §2, RFC 7518 §6).
 fn member(value: &Option<String>, name: &str) -> Result<Vec<u8>, String> {
     let text = value
         .as_deref()
         .ok_or_else(|| format!("missing `{name}`"))?;
-    base64url::decode(text).ok_or_else(|| format!("`{name}` is not base64url"))
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| format!("`{name}` is not base64url"))
 }
 
-fn rsa_key(jwk: &RawJwk) -> Result<rsa::PublicKey, String> {
+/// An RS256 key from `n` and `e` (RFC 7518 §6.3.1): unsigned big-endian without leading zero
+/// bytes; the modulus must be 2048–8192 bits and the exponent one RSA accepts.
+fn rsa_key(jwk: &RawJwk) -> Result<DecodingKey, String> {
     let n = member(&jwk.n, "n")?;
     let e = member(&jwk.e, "e")?;
     if n.first() == Some(&0) || e.first() == Some(&0) {
         return Err("`n`/`e` have leading zero bytes".into());
     }
-    let n = rsa::BoxedUint::from_be_slice_vartime(&n);
-    let e = rsa::BoxedUint::from_be_slice_vartime(&e);
-    rsa::PublicKey::new_with_size_limits(n, e, RSA_BITS).map_err(|e| match e {
+    rsa::PublicKey::new_with_size_limits(
+        rsa::BoxedUint::from_be_slice_vartime(&n),
+        rsa::BoxedUint::from_be_slice_vartime(&e),
+        RSA_BITS,
+    )
+    .map_err(|e| match e {
         rsa::Error::ModulusTooSmall => "RSA modulus is under 2048 bits".to_string(),
         rsa::Error::ModulusTooLarge => "RSA modulus is over 8192 bits".to_string(),
         other => format!("not a valid RSA public key ({other})"),
-    })
+    })?;
+    Ok(DecodingKey::from_rsa_raw_components(&n, &e))
 }
 
-fn ec_key(jwk: &RawJwk) -> Result<p256::ecdsa::VerifyingKey, String> {
+/// An ES256 key from `x` and `y` (RFC 7518 §6.2.1): 32 bytes each, a point on P-256.
+fn ec_key(jwk: &RawJwk) -> Result<DecodingKey, String> {
     let x = member(&jwk.x, "x")?;
     let y = member(&jwk.y, "y")?;
     if x.len() != 32 || y.len() != 32 {
@@ -225,7 +258,13 @@ fn ec_key(jwk: &RawJwk) -> Result<p256::ecdsa::VerifyingKey, String> {
     sec1.extend_from_slice(&x);
     sec1.extend_from_slice(&y);
     p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
-        .map_err(|_| "point is not on the P-256 curve".to_string())
+        .map_err(|_| "point is not on the P-256 curve".to_string())?;
+    // The library decodes the same strict base64url members again; they were checked above.
+    DecodingKey::from_ec_components(
+        jwk.x.as_deref().unwrap_or_default(),
+        jwk.y.as_deref().unwrap_or_default(),
+    )
+    .map_err(|e| format!("not a valid P-256 public key ({e})"))
 }
 
 #[cfg(test)]
@@ -313,7 +352,7 @@ mod tests {
     #[test]
     fn refuses_off_curve_and_malformed_ec_points() {
         let mut off = ec_jwk("off");
-        off["y"] = base64url::encode(&[7u8; 32]).into();
+        off["y"] = URL_SAFE_NO_PAD.encode([7u8; 32]).into();
         assert!(
             parse(vec![off])
                 .unwrap_err()

@@ -4,14 +4,24 @@
 //!
 //! Order of refusal: shape → `alg` (RS256/ES256 only; `none` and HS* never reach a key) →
 //! `kid` → key type must match `alg` (no algorithm confusion) → signature → claims.
+//!
+//! The signature itself is checked by `jsonwebtoken` ([`jsonwebtoken::crypto::verify`]). The
+//! rest stays ours, on purpose, rather than `jsonwebtoken::decode`:
+//! - the header policy (RFC 8725 §3.1–3.2, RFC 7515 §4.1.11) must run before a key is chosen
+//!   and answer with our errors: an `alg` the library does not know (`none`, `None`) fails its
+//!   header parsing as a generic JSON error, it accepts `crit: ["b64"]` with `b64: true`
+//!   (we accept no `crit` at all), and it neither checks `typ` nor chooses a key by `kid`;
+//! - its claim checks read the wall clock (we take `now` as an argument), hold times as `u64`
+//!   and round fractional NumericDates, and compare `exp` with another boundary than ours;
+//! - it reports a base64 error the same way for the signature and the payload.
 
 use std::time::Duration;
 
-use p256::ecdsa::signature::Verifier;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::base64url;
 use crate::claims::Claims;
 use crate::error::{AuthError, sanitized_alg};
 use crate::jwks::{Algorithm, Jwks, KeyMaterial};
@@ -69,8 +79,11 @@ impl Validator {
         else {
             return Err(AuthError::Malformed("expected three dot-separated parts"));
         };
-        let header_json =
-            base64url::decode(header_b64).ok_or(AuthError::Malformed("header is not base64url"))?;
+        // Strict base64url (RFC 7515 §2): no padding, no whitespace, no non-canonical trailing
+        // bits, so a token cannot change without changing its signed bytes.
+        let header_json = URL_SAFE_NO_PAD
+            .decode(header_b64)
+            .map_err(|_| AuthError::Malformed("header is not base64url"))?;
         let header: Header = serde_json::from_slice(&header_json)
             .map_err(|_| AuthError::Malformed("header is not a valid JOSE header"))?;
         let alg = Algorithm::from_name(&header.alg)
@@ -88,14 +101,13 @@ impl Validator {
         if key.material.algorithm() != alg {
             return Err(AuthError::KeyAlgorithmMismatch);
         }
-        let signature = base64url::decode(signature_b64)
-            .ok_or(AuthError::Malformed("signature is not base64url"))?;
         // The signing input is the encoded header and payload exactly as received.
         let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-        verify(&key.material, signing_input, &signature)?;
+        verify(&key.material, signing_input, signature_b64)?;
 
-        let payload_json = base64url::decode(payload_b64)
-            .ok_or(AuthError::Malformed("payload is not base64url"))?;
+        let payload_json = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| AuthError::Malformed("payload is not base64url"))?;
         let payload: Map<String, Value> = serde_json::from_slice(&payload_json)
             .map_err(|_| AuthError::Malformed("payload is not a JSON object"))?;
         let claims = Claims::from_payload(&payload)?;
@@ -166,23 +178,22 @@ fn is_jwt_type(typ: &str) -> bool {
         .any(|t| t.eq_ignore_ascii_case(typ))
 }
 
-/// Checks the signature; the libraries compare in constant time where it matters.
-fn verify(key: &KeyMaterial, signing_input: &[u8], signature: &[u8]) -> Result<(), AuthError> {
-    let ok = match key {
-        KeyMaterial::Rsa(public) => public
-            .pkcs1v15_verify::<sha2::Sha256>(signing_input, signature)
-            .is_ok(),
-        KeyMaterial::Ec(public) => {
-            // JWS ES256 signatures are the fixed 64-byte r || s, never DER.
-            signature.len() == 64
-                && p256::ecdsa::Signature::from_slice(signature)
-                    .is_ok_and(|sig| public.verify(signing_input, &sig).is_ok())
+/// Checks the signature with jsonwebtoken (RS256: RSASSA-PKCS1-v1_5 with SHA-256; ES256: the
+/// fixed 64-byte `r || s`, never DER; RFC 7518 §3.3–3.4). `alg` was already matched to the
+/// key's type, so only a base64url error (the signature part, before any key work) or a
+/// failed verification can come back; any other library error is refused the same way.
+fn verify(key: &KeyMaterial, signing_input: &[u8], signature_b64: &str) -> Result<(), AuthError> {
+    match jsonwebtoken::crypto::verify(
+        signature_b64,
+        signing_input,
+        key.decoding_key(),
+        key.algorithm().jws(),
+    ) {
+        Ok(true) => Ok(()),
+        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::Base64(_)) => {
+            Err(AuthError::Malformed("signature is not base64url"))
         }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(AuthError::BadSignature)
+        Ok(false) | Err(_) => Err(AuthError::BadSignature),
     }
 }
 

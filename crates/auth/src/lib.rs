@@ -36,7 +36,6 @@
 #![forbid(unsafe_code)]
 
 mod allowlist;
-mod base64url;
 mod bearer;
 mod claims;
 #[cfg(any(test, feature = "signing"))]

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::DevKey;
-use crate::base64url;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 const RSA_2048_TEST_ONLY: &str = include_str!("testdata/rsa-2048-test-only.pem");
 const RSA_1024_TEST_ONLY: &str = include_str!("testdata/rsa-1024-test-only.pem");
@@ -26,8 +27,8 @@ fn rsa_jwk_of(pem: &str, kid: &str) -> Value {
     let public = rsa_private(pem).to_public_key();
     json!({
         "kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig",
-        "n": base64url::encode(&public.n().to_be_bytes_trimmed_vartime()),
-        "e": base64url::encode(&public.e().to_be_bytes_trimmed_vartime()),
+        "n": URL_SAFE_NO_PAD.encode(public.n().to_be_bytes_trimmed_vartime()),
+        "e": URL_SAFE_NO_PAD.encode(public.e().to_be_bytes_trimmed_vartime()),
     })
 }
 
@@ -52,8 +53,8 @@ pub(crate) fn rsa_public_pem() -> String {
 fn signing_input(header: &Value, claims: &Value) -> String {
     format!(
         "{}.{}",
-        base64url::encode(header.to_string().as_bytes()),
-        base64url::encode(claims.to_string().as_bytes())
+        URL_SAFE_NO_PAD.encode(header.to_string().as_bytes()),
+        URL_SAFE_NO_PAD.encode(claims.to_string().as_bytes())
     )
 }
 
@@ -64,7 +65,7 @@ pub(crate) fn rsa_sign(header: &Value, claims: &Value) -> String {
     let signature = rsa_private(RSA_2048_TEST_ONLY)
         .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &digest)
         .expect("signs");
-    format!("{input}.{}", base64url::encode(&signature))
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(&signature))
 }
 
 /// An HMAC-SHA256 token under `header` with `secret` as the key.
@@ -74,7 +75,7 @@ pub(crate) fn hmac_sign(secret: &[u8], header: &Value, claims: &Value) -> String
     mac.update(input.as_bytes());
     format!(
         "{input}.{}",
-        base64url::encode(&mac.finalize().into_bytes())
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     )
 }
 

@@ -1,13 +1,28 @@
 //! Instants as Unix epoch milliseconds, shown as RFC 3339 UTC (`2026-11-25T21:28:48.123Z`).
-//! The clock is never read here: callers pass `now`.
+//! The clock is never read here: callers pass `now`. The calendar (RFC 3339 parsing, the
+//! proleptic Gregorian dates, formatting) is the `time` crate's; this module only fixes our
+//! shapes: milliseconds, `Z`, and the few inputs we accept differently (see
+//! [`Timestamp::parse_rfc3339`]).
 
 use std::fmt;
 
 use serde::{Serialize, Serializer};
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
 
 /// Milliseconds since the Unix epoch, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub i64);
+
+/// How an instant is shown: RFC 3339 §5.6 `date-time` in UTC, always three fraction digits.
+const DISPLAY: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+/// The first and last instants RFC 3339 can show (four-digit years: 0000-01-01T00:00:00.000Z
+/// and 9999-12-31T23:59:59.999Z), epoch milliseconds.
+const SHOWN_MS: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
 
 impl Timestamp {
     /// Milliseconds since the epoch.
@@ -25,107 +40,41 @@ impl Timestamp {
     }
 
     /// Parses RFC 3339 (`2026-11-25T10:00:00Z`, `2026-11-25T12:00:00.5+02:00`); `None` when
-    /// malformed. Fractions beyond milliseconds are truncated.
+    /// malformed or not a real date and time. Fractions beyond milliseconds are truncated.
+    ///
+    /// Accepted as RFC 3339 §5.6 allows: `T`, `t` or a space between date and time, `Z` or
+    /// `z`, any number of fraction digits, offsets `±HH:MM` up to `±23:59`. A leap second
+    /// (`:60`, RFC 3339 §5.7) is accepted in any minute and counts as second 0 of the next
+    /// one: `time` alone takes one only at the end of a UTC month, as 59.999999999.
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
-        let b = text.as_bytes();
-        if !text.is_ascii() || b.len() < 20 || b[4] != b'-' || b[7] != b'-' {
+        // `time` takes any one byte as the separator; we keep to the three RFC 3339 names.
+        if !matches!(text.as_bytes().get(10), Some(b'T' | b't' | b' ')) {
             return None;
         }
-        if !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
-            return None;
+        let leap_second = text.get(17..19) == Some("60");
+        let parsed = if leap_second {
+            let mut second_59 = text.to_string();
+            second_59.replace_range(17..19, "59");
+            OffsetDateTime::parse(&second_59, &Rfc3339)
+        } else {
+            OffsetDateTime::parse(text, &Rfc3339)
         }
-        let num = |range: std::ops::Range<usize>| {
-            let part = text.get(range)?;
-            part.bytes()
-                .all(|c| c.is_ascii_digit())
-                .then(|| part.parse::<i64>().ok())?
-        };
-        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-        let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        let valid = (1..=12).contains(&month)
-            && (1..=days_in_month(year, month)).contains(&day)
-            && hour < 24
-            && minute < 60
-            && second <= 60;
-        if !valid {
-            return None;
-        }
-        let mut rest = &text[19..];
-        let mut millis = 0;
-        if let Some(fraction) = rest.strip_prefix('.') {
-            let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-            if digits == 0 {
-                return None;
-            }
-            millis = format!("{:0<3}", &fraction[..digits.min(3)])
-                .parse::<i64>()
-                .ok()?;
-            rest = &fraction[digits..];
-        }
-        let offset_s = match rest.as_bytes() {
-            [b'Z' | b'z'] => 0,
-            [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-                let hours = rest[1..3].parse::<i64>().ok()?;
-                let mins = rest[4..6].parse::<i64>().ok()?;
-                let sign = if *sign == b'-' { -1 } else { 1 };
-                sign * (hours * 3600 + mins * 60)
-            }
-            _ => return None,
-        };
-        let days = days_from_civil(year, month, day);
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_s;
-        Some(Self(seconds * 1000 + millis))
+        .ok()?;
+        let seconds = parsed.unix_timestamp() + i64::from(leap_second);
+        Some(Self(seconds * 1000 + i64::from(parsed.millisecond())))
     }
-}
-
-/// Days in `month` of `year` (proleptic Gregorian).
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// (year, month, day) → days since 1970-01-01, proleptic Gregorian (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 impl fmt::Display for Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`. RFC 3339 has only four-digit years, so an instant before
+    /// year 0000 or after 9999 is shown as the first or last one it can show.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let millis = self.0.rem_euclid(1000);
-        let secs = self.0.div_euclid(1000);
-        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-        let tod = secs.rem_euclid(86_400);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-            tod / 3600,
-            tod % 3600 / 60,
-            tod % 60
-        )
+        let millis = self.0.clamp(*SHOWN_MS.start(), *SHOWN_MS.end());
+        let text = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+            .ok()
+            .and_then(|instant| instant.format(DISPLAY).ok())
+            .ok_or(fmt::Error)?;
+        f.write_str(&text)
     }
 }
 
@@ -194,5 +143,97 @@ mod tests {
         ] {
             assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn leap_years_follow_the_gregorian_rules() {
+        for (date, exists) in [
+            ("2000-02-29", true),
+            ("2024-02-29", true),
+            ("1900-02-29", false),
+            ("2100-02-29", false),
+            ("2026-02-29", false),
+            ("2026-02-28", true),
+            ("2026-12-31", true),
+            ("2026-12-32", false),
+            ("2026-00-10", false),
+            ("2026-06-00", false),
+        ] {
+            assert_eq!(Timestamp::parse_date(date).is_some(), exists, "{date}");
+        }
+        assert_eq!(
+            Timestamp::parse_date("2000-03-01"),
+            Some(Timestamp(951_868_800_000))
+        );
+        assert_eq!(Timestamp::parse_date("2026-11-30T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn fractions_are_truncated_to_milliseconds() {
+        let at = |text: &str| Timestamp::parse_rfc3339(text).map(Timestamp::millis);
+        assert_eq!(at("1970-01-01T00:00:00.1Z"), Some(100));
+        assert_eq!(at("1970-01-01T00:00:00.12Z"), Some(120));
+        assert_eq!(at("1970-01-01T00:00:00.1239Z"), Some(123));
+        assert_eq!(at("1970-01-01T00:00:00.999999999999Z"), Some(999));
+        // Before the epoch the fraction still counts forward from the whole second.
+        assert_eq!(at("1969-12-31T23:59:59.9995Z"), Some(-1));
+        assert_eq!(at("1970-01-01T00:00:00.5-00:01"), Some(60_500));
+        assert_eq!(at("1970-01-01T00:00:00.Z"), None);
+        assert_eq!(at("1970-01-01T00:00:00,5Z"), None);
+    }
+
+    #[test]
+    fn offsets_separators_and_leap_seconds() {
+        let at = |text: &str| Timestamp::parse_rfc3339(text).map(Timestamp::millis);
+        assert_eq!(at("1970-01-01T23:59:00+23:59"), Some(0));
+        assert_eq!(at("1970-01-01T00:00:00-00:00"), Some(0));
+        assert_eq!(at("1970-01-01t00:00:00z"), Some(0));
+        assert_eq!(at("1970-01-01 00:00:00Z"), Some(0));
+        for bad in [
+            "1970-01-01X00:00:00Z",
+            "1970-01-01T00:00:00+24:00",
+            "1970-01-01T00:00:00+00:60",
+            "1970-01-01T00:00:00+-1:00",
+            "1970-01-01T00:00:00+01",
+            "1970-01-01T24:00:00Z",
+            "1970-01-01T00:60:00Z",
+            "1970-01-01T00:00:61Z",
+            "1970-01-01T00:00:00Z ",
+        ] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
+        // A leap second counts as the first second of the next minute, in any minute.
+        assert_eq!(at("2016-12-31T23:59:60Z"), at("2017-01-01T00:00:00Z"));
+        assert_eq!(at("1970-01-01T00:00:60.250Z"), Some(60_250));
+        assert_eq!(at("1970-01-01T01:00:60+01:00"), Some(60_000));
+    }
+
+    #[test]
+    fn four_digit_years_bound_what_is_parsed_and_shown() {
+        let first = Timestamp::parse_rfc3339("0000-01-01T00:00:00Z").unwrap();
+        let last = Timestamp::parse_rfc3339("9999-12-31T23:59:59.999Z").unwrap();
+        assert_eq!(first.to_string(), "0000-01-01T00:00:00.000Z");
+        assert_eq!(last.to_string(), "9999-12-31T23:59:59.999Z");
+        // An offset may move the instant past year 9999 or before 0000.
+        assert_eq!(
+            Timestamp::parse_rfc3339("9999-12-31T23:59:59-01:00"),
+            Some(Timestamp(last.0 - 999 + 3_600_000))
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("0000-01-01T00:00:00+01:00"),
+            Some(Timestamp(first.0 - 3_600_000))
+        );
+        assert_eq!(Timestamp::parse_rfc3339("10000-01-01T00:00:00Z"), None);
+        assert_eq!(Timestamp::parse_rfc3339("-0001-01-01T00:00:00Z"), None);
+        assert_eq!(Timestamp(i64::MAX).to_string(), last.to_string());
+        assert_eq!(Timestamp(i64::MIN).to_string(), first.to_string());
+    }
+
+    #[test]
+    fn serializes_as_the_display_string() {
+        assert_eq!(
+            serde_json::to_string(&Timestamp(1_795_643_328_123)).unwrap(),
+            r#""2026-11-25T21:48:48.123Z""#
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! algorithm-confused and malformed tokens are refused with the right error, and no error
 //! repeats the token. Part two (time, issuer, audience, scope) is in `claim_tests.rs`.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use crate::test_keys::{self, ec_key, hmac_sign, rsa_sign, with_signature};
@@ -200,11 +202,11 @@ fn tampered_header_fails_the_signature_or_the_key_check() {
 fn forged_or_mangled_signatures_are_refused() {
     let token = ec_key(1).sign(&claims());
     let signature = token.rsplit('.').next().unwrap();
-    let mut flipped = crate::base64url::decode(signature).unwrap();
+    let mut flipped = URL_SAFE_NO_PAD.decode(signature).unwrap();
     flipped[10] ^= 1;
     let truncated = &signature[..40];
     for bad in [
-        crate::base64url::encode(&flipped),
+        URL_SAFE_NO_PAD.encode(&flipped),
         truncated.to_string(),
         String::new(),
         "AAAA".into(),
@@ -219,9 +221,11 @@ fn forged_or_mangled_signatures_are_refused() {
     let impostor = ec_key(2).sign_with_header(&es_header(), &claims());
     assert_eq!(validate(&impostor).unwrap_err(), AuthError::BadSignature);
     let rsa = rsa_sign(&rs_header(), &claims());
-    let mut rsa_sig = crate::base64url::decode(rsa.rsplit('.').next().unwrap()).unwrap();
+    let mut rsa_sig = URL_SAFE_NO_PAD
+        .decode(rsa.rsplit('.').next().unwrap())
+        .unwrap();
     rsa_sig[0] ^= 0x80;
-    let mangled = replace_part(&rsa, 2, &crate::base64url::encode(&rsa_sig));
+    let mangled = replace_part(&rsa, 2, &URL_SAFE_NO_PAD.encode(&rsa_sig));
     assert_eq!(validate(&mangled).unwrap_err(), AuthError::BadSignature);
 }
 
@@ -264,7 +268,7 @@ fn malformed_tokens_are_refused_without_panicking() {
             .next()
             .unwrap()
             .to_string();
-        ec_key(1).sign_input(format!("{header}.{}", crate::base64url::encode(payload)))
+        ec_key(1).sign_input(format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload)))
     };
     let cases = [
         String::new(),
@@ -273,12 +277,12 @@ fn malformed_tokens_are_refused_without_panicking() {
         format!("{good}.extra"),
         "a.b.c.d.e".into(),
         replace_part(&good, 0, "!!!"),
-        replace_part(&good, 0, &crate::base64url::encode(b"not json")),
-        replace_part(&good, 0, &crate::base64url::encode(b"[\"ES256\"]")),
+        replace_part(&good, 0, &URL_SAFE_NO_PAD.encode(b"not json")),
+        replace_part(&good, 0, &URL_SAFE_NO_PAD.encode(b"[\"ES256\"]")),
         replace_part(
             &good,
             0,
-            &crate::base64url::encode(br#"{"alg":"none","alg":"ES256"}"#),
+            &URL_SAFE_NO_PAD.encode(br#"{"alg":"none","alg":"ES256"}"#),
         ),
         replace_part(&good, 1, "!!!"),
         format!("{good}=="),
@@ -315,4 +319,14 @@ fn critical_extensions_and_foreign_types_are_refused() {
         &claims(),
     );
     assert!(validate(&at).is_ok());
+}
+
+#[test]
+fn base64url_is_strict_for_every_part() {
+    // RFC 7515 §2, through the engine that decodes every part and JWK member: no padding, no
+    // standard alphabet, no non-canonical trailing bits, no whitespace.
+    assert_eq!(URL_SAFE_NO_PAD.decode("YQ").unwrap(), b"a");
+    for bad in ["YQ==", "+/8", "YR", "Y Q"] {
+        assert!(URL_SAFE_NO_PAD.decode(bad).is_err(), "{bad}");
+    }
 }
