@@ -64,10 +64,7 @@ pub(crate) async fn create(request: Request, caller: Caller) -> Reply {
         stale_before_ms: clock::now_ms() - settings.saga_recovery_after_s * 1000,
     };
     let placed = app.place_order(order, claim, &traceparent).await;
-    // After the response: relay the order's events, and finish a few stale sagas elsewhere
-    // (bounded, best effort: a stuck saga must never slow or fail this request).
-    after_response(settings);
-    match placed {
+    let reply = match placed {
         Ok(Placed::Ran(outcome)) => answers::reply(&outcome),
         Ok(Placed::Replay(answer)) => replay(&db, answer).await,
         Ok(Placed::InFlight) => Problem::typed(
@@ -88,7 +85,11 @@ pub(crate) async fn create(request: Request, caller: Caller) -> Reply {
         // The claim stays with its order (if one was stored): recovery finishes the saga and
         // keeps the answer under this key, so a retry never starts a second order and charge.
         Err(error) => storage_problem(&error),
-    }
+    };
+    // After the response: relay the order's events, and finish a few stale sagas elsewhere
+    // (bounded, best effort: a stuck saga must never slow or fail this request).
+    after_response(db, settings);
+    reply
 }
 
 /// A kept answer, replayed. A 202 was an order still settling: it is answered as it is now,
@@ -117,17 +118,32 @@ async fn replay(db: &Db, answer: StoredAnswer) -> Reply {
         .with_header("idempotent-replayed", "true")
 }
 
-/// Post-return work of a create request: the relay pass (coalesced per instance) and then a
-/// bounded recovery pass over stale sagas.
-fn after_response(settings: order_app::Settings) {
+/// Post-return work of a create request: the relay pass (coalesced per instance) and, at most
+/// once per [`RECOVERY_EVERY_MS`] per instance, a bounded recovery pass over stale sagas on
+/// the request's own connection (opening one per order cost more than the pass).
+fn after_response(db: Db, settings: order_app::Settings) {
     dispatch_events();
+    let now = clock::now_ms();
+    let due = LAST_RECOVERY
+        .get()
+        .is_none_or(|at| now - at >= RECOVERY_EVERY_MS);
+    if !due {
+        return;
+    }
+    LAST_RECOVERY.set(Some(now));
     spin_sdk::wasip3::spawn(async move {
-        if let Ok(db) = Db::open().await {
-            let _ = ports::app(&db, settings)
-                .recover(OPPORTUNISTIC_RECOVERY)
-                .await;
-        }
+        let _ = ports::app(&db, settings)
+            .recover(OPPORTUNISTIC_RECOVERY)
+            .await;
     });
+}
+
+/// How often an instance's create requests look for stale sagas, at most, in milliseconds.
+const RECOVERY_EVERY_MS: i64 = 1_000;
+
+thread_local! {
+    /// When this instance last ran the opportunistic recovery pass (epoch ms).
+    static LAST_RECOVERY: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
 }
 
 /// A refused request body: malformed JSON is 400, a wrong field 422; both name the field.
