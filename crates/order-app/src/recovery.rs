@@ -76,9 +76,25 @@ where
     /// # Errors
     /// A [`StoreError`] from the repository (the sagas recovered so far stay recovered).
     pub async fn recover(&self, limit: u32) -> Result<Vec<RecoveryEntry>, StoreError> {
+        self.recover_except(limit, None).await
+    }
+
+    /// [`Self::recover`], leaving order `except` alone: a create request's pass after its
+    /// response must not race the client (or an operator) for the saga it just answered.
+    ///
+    /// # Errors
+    /// A [`StoreError`] from the repository.
+    pub async fn recover_except(
+        &self,
+        limit: u32,
+        except: Option<&str>,
+    ) -> Result<Vec<RecoveryEntry>, StoreError> {
         let before = self.stale_before();
         let mut report = Vec::new();
         for id in self.repo.stale_sagas(before, limit).await? {
+            if Some(id.as_str()) == except {
+                continue;
+            }
             if let Some(entry) = self.recover_id(&id, before).await? {
                 report.push(entry);
             }

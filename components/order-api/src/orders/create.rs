@@ -64,6 +64,11 @@ pub(crate) async fn create(request: Request, caller: Caller) -> Reply {
         stale_before_ms: clock::now_ms() - settings.saga_recovery_after_s * 1000,
     };
     let placed = app.place_order(order, claim, &traceparent).await;
+    let answered = match &placed {
+        Ok(Placed::Ran(outcome)) => outcome.order_id().map(str::to_owned),
+        Ok(Placed::Replay(answer)) => answer.order_id.clone(),
+        _ => None,
+    };
     let reply = match placed {
         Ok(Placed::Ran(outcome)) => answers::reply(&outcome),
         Ok(Placed::Replay(answer)) => replay(&db, answer).await,
@@ -88,7 +93,7 @@ pub(crate) async fn create(request: Request, caller: Caller) -> Reply {
     };
     // After the response: relay the order's events, and finish a few stale sagas elsewhere
     // (bounded, best effort: a stuck saga must never slow or fail this request).
-    after_response(db, settings);
+    after_response(db, settings, answered);
     reply
 }
 
@@ -120,8 +125,9 @@ async fn replay(db: &Db, answer: StoredAnswer) -> Reply {
 
 /// Post-return work of a create request: the relay pass (coalesced per instance) and, at most
 /// once per [`RECOVERY_EVERY_MS`] per instance, a bounded recovery pass over stale sagas on
-/// the request's own connection (opening one per order cost more than the pass).
-fn after_response(db: Db, settings: order_app::Settings) {
+/// the request's own connection (opening one per order cost more than the pass), leaving
+/// alone the order this request `answered` (its client may be polling or retrying it).
+fn after_response(db: Db, settings: order_app::Settings, answered: Option<String>) {
     dispatch_events();
     let now = clock::now_ms();
     let due = LAST_RECOVERY
@@ -133,7 +139,7 @@ fn after_response(db: Db, settings: order_app::Settings) {
     LAST_RECOVERY.set(Some(now));
     spin_sdk::wasip3::spawn(async move {
         let _ = ports::app(&db, settings)
-            .recover(OPPORTUNISTIC_RECOVERY)
+            .recover_except(OPPORTUNISTIC_RECOVERY, answered.as_deref())
             .await;
     });
 }

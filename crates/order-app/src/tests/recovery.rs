@@ -310,3 +310,19 @@ fn a_pass_whose_saga_another_writer_saved_first_leaves_it_and_goes_on() {
         "one payment per order, repeats included"
     );
 }
+
+#[test]
+fn a_pass_after_a_response_leaves_the_answered_saga_alone() {
+    let world = World::new();
+    world
+        .services
+        .next_charge(ChargeScript::LostAnswer(DependencyError::Timeout));
+    let id = ran(world.place("k1")).order_id().unwrap().to_owned();
+    world.wait_for_recovery();
+    assert!(
+        block_on(world.app().recover_except(10, Some(&id)))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(block_on(world.app().recover(10)).unwrap().len(), 1);
+}
