@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{STATS, assert_problem, spin_toml};
 
-/// `orders` and `order_lines` as in `store/migrations.rs` (IF NOT EXISTS: the service may
+/// `orders` and `order_lines` as in `crates/order-store/src/migrations.rs` (IF NOT EXISTS: the service may
 /// already have migrated the database).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS orders (

@@ -19,20 +19,18 @@ pub(crate) async fn claim(
     message: &[u8],
     received_at: i64,
 ) -> DbResult<bool> {
-    let changed = db
-        .exec_changes(
-            "INSERT OR IGNORE INTO payment_inbox
-                 (event_id, event_type, payload, status, error, received_at)
-             VALUES (?, ?, ?, 'received', NULL, ?)",
-            vec![
-                Value::Text(event_id.to_owned()),
-                Value::Text(event_type.to_owned()),
-                Value::Text(String::from_utf8_lossy(message).into_owned()),
-                Value::Integer(received_at),
-            ],
-        )
-        .await?;
-    Ok(changed == 1)
+    db.exec_returning(
+        "INSERT OR IGNORE INTO payment_inbox
+             (event_id, event_type, payload, status, error, received_at)
+         VALUES (?, ?, ?, 'received', NULL, ?) RETURNING event_id",
+        vec![
+            Value::Text(event_id.to_owned()),
+            Value::Text(event_type.to_owned()),
+            Value::Text(String::from_utf8_lossy(message).into_owned()),
+            Value::Integer(received_at),
+        ],
+    )
+    .await
 }
 
 /// Records what became of a claimed notification.

@@ -74,26 +74,10 @@ impl Db {
         self.query(sql, params).await.map(drop)
     }
 
-    /// Runs one parameterised statement; returns the number of rows it changed.
-    ///
-    /// The count comes from the database (`SELECT changes()` on this connection, one more
-    /// statement), not from `spin:sqlite`'s `changes()`: on Spin with a libSQL database that
-    /// call answers 0 (the `libsql` client's query path never updates it), and the idempotency
-    /// claim, the saga lease and the optimistic version checks depend on the count. Use
-    /// [`Db::exec`] where the count does not matter.
-    pub async fn exec_changes(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
-        self.query(sql, params).await?;
-        let rows = self.query("SELECT changes()", vec![]).await?;
-        Ok(rows
-            .first()
-            .and_then(|row| row.get::<i64>(0))
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(0))
-    }
-
     /// Runs one parameterised statement with a `RETURNING` clause; whether it returned a row,
     /// i.e. whether a conditional write (`… WHERE version = ? RETURNING …`, an upsert with a
-    /// `WHERE`) applied. One host call, where [`Db::exec_changes`] needs two.
+    /// `WHERE`) applied. One host call, and right on libSQL, where `spin:sqlite`'s
+    /// `changes()` always answers 0 (the `libsql` client's query path never updates it).
     pub async fn exec_returning(&self, sql: &str, params: Vec<Value>) -> Result<bool, StoreError> {
         Ok(!self.query(sql, params).await?.is_empty())
     }

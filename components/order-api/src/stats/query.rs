@@ -1,5 +1,5 @@
 //! The statistics SQL. Everything is aggregated by SQLite over `orders` and `order_lines`
-//! (schema: `store/migrations.rs`); Rust only reshapes the rows. The window bounds are bound
+//! (schema: `order-store`'s `migrations.rs`); Rust only reshapes the rows. The window bounds are bound
 //! parameters; the period expression is one of [`super::params::GroupBy::period_sql`]'s
 //! fixed strings (or the constant `'all'` for the totals), never caller text.
 //!

@@ -124,6 +124,29 @@ impl MemoryRepository {
         }
     }
 
+    /// Writes `claim`'s key as `state` (one write) if it may: no record, or an abandoned one.
+    /// `Ok(false)` when the key is taken.
+    fn claim(
+        &self,
+        claim: &Claim,
+        state: KeyState,
+        order_id: Option<String>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        if !self.claimable(claim) {
+            return Ok(false);
+        }
+        self.write()?;
+        let record = KeyRecord {
+            request_hash: claim.request_hash.clone(),
+            state,
+            order_id,
+            updated_at_ms: now_ms,
+        };
+        self.keys.borrow_mut().insert(claim.key.clone(), record);
+        Ok(true)
+    }
+
     /// Whether `claim` may write its key: no record, or an abandoned one.
     fn claimable(&self, claim: &Claim) -> bool {
         match self.keys.borrow().get(&claim.key) {
@@ -148,19 +171,10 @@ impl OrderRepository for MemoryRepository {
         claim: &Claim,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        if !self.claimable(claim) {
+        let order_id = Some(stored.order.id.clone());
+        if !self.claim(claim, KeyState::InFlight, order_id, now_ms)? {
             return Ok(false);
         }
-        self.write()?;
-        self.keys.borrow_mut().insert(
-            claim.key.clone(),
-            KeyRecord {
-                request_hash: claim.request_hash.clone(),
-                state: KeyState::InFlight,
-                order_id: Some(stored.order.id.clone()),
-                updated_at_ms: now_ms,
-            },
-        );
         self.record_events(stored);
         stored.mark_saved();
         self.orders.borrow_mut().insert(
@@ -179,20 +193,8 @@ impl OrderRepository for MemoryRepository {
         answer: &StoredAnswer,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        if !self.claimable(claim) {
-            return Ok(false);
-        }
-        self.write()?;
-        self.keys.borrow_mut().insert(
-            claim.key.clone(),
-            KeyRecord {
-                request_hash: claim.request_hash.clone(),
-                state: KeyState::Done(answer.clone()),
-                order_id: answer.order_id.clone(),
-                updated_at_ms: now_ms,
-            },
-        );
-        Ok(true)
+        let state = KeyState::Done(answer.clone());
+        self.claim(claim, state, answer.order_id.clone(), now_ms)
     }
 
     async fn save_order(
