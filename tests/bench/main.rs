@@ -8,6 +8,8 @@
 //! [--setups 5]` (after `bash scripts/test.sh` or the component build it runs); `--setups 1` runs
 //! only the default setup, for quick before/after comparisons; `--setups 2` adds the same setup
 //! with `--tcp-nodelay`, to compare Spin's sockets (no `TCP_NODELAY`) with Nagle off.
+//! `--only POST` runs only the targets whose label starts with `POST` (and hello-world), for
+//! profiling one path.
 //! `--scale-out` runs only the create-order target on one and three nodes, with the database on
 //! libSQL and on one local SQLite file (see `scale_out.rs`).
 
@@ -22,11 +24,20 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use integration_tests::{HostBuilder, wasm, workspace_root};
 
+const LIVE: &str = "/health/live (order-api)";
+const READY: &str = "/health/ready (order-api → SQLite, KV, composed adapters + emitter)";
+const ORDER_READ: &str = "GET /api/v1/orders/{id} (order-api: JWT RS256 verify + SQLite read)";
+const HELLO: &str = "hello-world component";
+const CREATE: &str = "POST /api/v1/orders (user, 2 products, reserve, charge, confirm, 2 events)";
+
 struct Args {
     seconds: u64,
     connections: usize,
     setups: usize,
     scale_out: bool,
+    /// Only the targets whose label starts with this (plus hello-world, the yardstick), and no
+    /// in-process counts: for profiling one path.
+    only: Option<String>,
 }
 
 fn args() -> Args {
@@ -35,11 +46,16 @@ fn args() -> Args {
         connections: 16,
         setups: 5,
         scale_out: false,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--scale-out" {
             args.scale_out = true;
+            continue;
+        }
+        if flag == "--only" {
+            args.only = it.next();
             continue;
         }
         let value = it.next().and_then(|v| v.parse().ok());
@@ -49,7 +65,7 @@ fn args() -> Args {
             ("--setups", Some(v)) => args.setups = v as usize,
             _ => {
                 eprintln!(
-                    "usage: bench [--seconds N] [--connections N] [--setups 1..5] [--scale-out]"
+                    "usage: bench [--seconds N] [--connections N] [--setups 1..5] [--only LABEL-PREFIX] [--scale-out]"
                 );
                 std::process::exit(2);
             }
@@ -387,7 +403,7 @@ fn create_order_body() -> String {
 /// `POST /api/v1/orders`, a new order per request.
 fn create_order_target(host: &integration_tests::Host) -> Target {
     Target {
-        label: "POST /api/v1/orders (user, 2 products, reserve, charge, confirm, 2 events)",
+        label: CREATE,
         path: "/api/v1/orders".to_owned(),
         authorization: Some(Arc::from(
             format!("Bearer {}", host.token("orders:write")).as_str(),
@@ -417,7 +433,7 @@ fn order_read_target(host: &integration_tests::Host) -> Target {
     assert_eq!(created.status, 201, "{created:?}");
     let id = created.json()["id"].as_str().expect("order id").to_owned();
     Target {
-        label: "GET /api/v1/orders/{id} (order-api: JWT RS256 verify + SQLite read)",
+        label: ORDER_READ,
         path: format!("/api/v1/orders/{id}"),
         authorization: Some(Arc::from(token.as_str())),
         body: None,
@@ -479,34 +495,40 @@ fn main() {
             })
             .start();
         let addr = host.base.trim_start_matches("http://").to_string();
-        let targets = [
-            Target::open("/health/live (order-api)", "/health/live"),
-            Target::open(
-                "/health/ready (order-api → SQLite, KV, composed adapters + emitter)",
-                "/health/ready",
-            ),
+        let targets: Vec<Target> = [
+            Target::open(LIVE, "/health/live"),
+            Target::open(READY, "/health/ready"),
             order_read_target(&host),
-            Target::open("hello-world component", "/bench/hello"),
+            Target::open(HELLO, "/bench/hello"),
             create_order_target(&host),
-        ];
+        ]
+        .into_iter()
+        .filter(|t| {
+            t.label == HELLO
+                || args
+                    .only
+                    .as_deref()
+                    .is_none_or(|prefix| t.label.starts_with(prefix))
+        })
+        .collect();
         // Warm up every path (first-request compile/instantiate costs are not the subject).
         for target in &targets {
             runtime.block_on(load(&addr, target, 1, 2, host.pid()));
         }
-        let runs: Vec<Run> = targets
+        let runs: Vec<(&str, Run)> = targets
             .iter()
             .map(|target| {
-                runtime.block_on(load(
+                let run = runtime.block_on(load(
                     &addr,
                     target,
                     args.seconds,
                     args.connections,
                     host.pid(),
-                ))
+                ));
+                (target.label, run)
             })
             .collect();
-        for (target, run) in targets.iter().zip(&runs) {
-            let target = target.label;
+        for (target, run) in &runs {
             println!(
                 "| {setup} | {target} | {:.0} | {} | {} | {} | {:.0} |",
                 run.rps(),
@@ -516,15 +538,15 @@ fn main() {
                 run.host_cpu_per_request().as_secs_f64() * 1e6
             );
         }
-        let hello = runs[3].rps();
-        summary.push((
-            setup,
-            runs[0].rps() / hello,
-            runs[1].rps() / hello,
-            runs[2].rps() / hello,
-        ));
-        order_reads.push((setup, runs[2].rps(), runs[2].percentile(0.50)));
-        creates.push((setup, runs[4].rps() / hello));
+        let find = |label: &str| runs.iter().find(|(l, _)| *l == label).map(|(_, r)| r);
+        let hello = find(HELLO).expect("hello-world always runs").rps();
+        if let (Some(live), Some(ready), Some(read)) = (find(LIVE), find(READY), find(ORDER_READ)) {
+            summary.push((setup, live.rps() / hello, ready.rps() / hello, read.rps() / hello));
+            order_reads.push((setup, read.rps(), read.percentile(0.50)));
+        }
+        if let Some(create) = find(CREATE) {
+            creates.push((setup, create.rps() / hello));
+        }
         host.stop();
     }
     println!();
@@ -549,6 +571,10 @@ fn main() {
     }
     for (setup, ratio) in creates {
         println!("- {setup}: create-order at {ratio:.3}x the hello-world throughput");
+    }
+    if args.only.is_some() {
+        let _ = std::fs::remove_file(manifest);
+        return;
     }
     println!();
     let counts = runtime.block_on(create_order_counts(&manifest, &sims));

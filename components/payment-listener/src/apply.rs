@@ -26,7 +26,7 @@
 use crate::inbox;
 use domain::{OrderStatus, SagaStep, Timestamp};
 use events::types::{PAYMENT_CAPTURED, PAYMENT_FAILED, PAYMENT_REFUNDED};
-use order_store::{Db, StoreError, StoredOrder};
+use order_store::{Db, KeyUpdate, StoreError, StoredOrder};
 
 /// A well-formed payment notification.
 pub(crate) struct Notification {
@@ -119,9 +119,10 @@ async fn change_order(db: &Db, n: &Notification, now: i64) -> Result<Outcome, St
                 "order `{order_id}` is `cancelled` and names no payment to refund"
             )));
         }
-        db.save_status_change(
+        db.save_order_change(
             &stored,
             Some(SagaStep::Compensating),
+            KeyUpdate::Keep,
             traceparent.as_deref(),
             now,
         )
@@ -140,8 +141,14 @@ async fn change_order(db: &Db, n: &Notification, now: i64) -> Result<Outcome, St
         .map_err(|error| StoreError::Failed(error.to_string()))?;
     // A failed payment hands the saga to order-api's recovery, which releases the stock.
     let hand_over = (to == OrderStatus::PaymentFailed).then_some(SagaStep::Compensating);
-    db.save_status_change(&stored, hand_over, traceparent.as_deref(), now)
-        .await?;
+    db.save_order_change(
+        &stored,
+        hand_over,
+        KeyUpdate::Keep,
+        traceparent.as_deref(),
+        now,
+    )
+    .await?;
     Ok(Outcome::Applied(to))
 }
 

@@ -30,5 +30,6 @@ pub mod schema;
 
 pub use db::{Db, StoreError, store_error};
 pub use order_app::StoredOrder;
+pub use order_app::ports::KeyUpdate;
 pub use orders::{ORDER_COLUMNS, hydrate};
 pub use repository::UNFINISHED_SAGA_STEPS;

@@ -98,4 +98,101 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             received_at INTEGER NOT NULL
         )"],
     ),
+    // Every order write as ONE statement: an `INSERT` into a view whose `INSTEAD OF` trigger
+    // writes the order, its lines, history, outbox events and idempotency key (issue 10). One
+    // statement is one host call and its own transaction, so the write lock is held only while
+    // SQLite runs it, never across guest↔host round trips (a multi-statement transaction held
+    // it across five, and concurrent writers slept in SQLite's busy handler, steps of up to
+    // 100 ms). `spin:sqlite` runs one statement per `execute`, so a trigger is the one way to
+    // write several tables atomically in one call, on Spin's SQLite and on libSQL alike. A
+    // refused write ends with `RAISE(ABORT, …)`, which rolls the whole statement back; the
+    // messages are [`crate::orders`]' `KEY_TAKEN` and `ORDER_CHANGED`. Rows arrive as JSON
+    // arrays: `lines` `[[line_no, product_id, name, unit_price_minor, quantity,
+    // line_total_minor]…]`, `history` `[[seq, status, at, reason]…]`, `events` `[[event_id,
+    // event_type, payload]…]` (pending outbox rows due at `now`).
+    (
+        6,
+        "order_inserts and order_saves: one-statement order writes",
+        &[
+            "CREATE VIEW order_inserts (key, request_hash, stale_before, id, user_id, status,
+                currency, total_minor, payment_method_type, payment_token, shipping_address,
+                saga_step, traceparent, created_at, updated_at, now, lines, history, events)
+             AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0",
+            // The key is claimed exactly as `Db::claim` does (insert, or take over an
+            // abandoned claim: in flight, no order, untouched since `stale_before`); the order
+            // is written only if the key is now this order's.
+            "CREATE TRIGGER order_inserts_write INSTEAD OF INSERT ON order_inserts BEGIN
+                INSERT INTO idempotency_keys (key, request_hash, state, order_id,
+                    response_status, response_body, created_at, updated_at)
+                VALUES (NEW.key, NEW.request_hash, 'in_flight', NEW.id, NULL, NULL, NEW.now,
+                    NEW.now)
+                ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash,
+                    state = excluded.state, order_id = excluded.order_id,
+                    response_status = NULL, response_body = NULL,
+                    updated_at = excluded.updated_at
+                WHERE idempotency_keys.state = 'in_flight'
+                    AND idempotency_keys.order_id IS NULL
+                    AND idempotency_keys.updated_at < NEW.stale_before;
+                SELECT RAISE(ABORT, 'order-store: idempotency key taken')
+                WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys
+                                  WHERE key = NEW.key AND order_id = NEW.id);
+                INSERT INTO orders (id, user_id, status, currency, total_minor, payment_id,
+                    reservation_id, payment_method_type, payment_token, shipping_address,
+                    saga_step, saga_updated_at, traceparent, created_at, updated_at)
+                VALUES (NEW.id, NEW.user_id, NEW.status, NEW.currency, NEW.total_minor, NULL,
+                    NULL, NEW.payment_method_type, NEW.payment_token, NEW.shipping_address,
+                    NEW.saga_step, NEW.now, NEW.traceparent, NEW.created_at, NEW.updated_at);
+                INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_minor,
+                    quantity, line_total_minor)
+                SELECT NEW.id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                    json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+                    json_extract(value, '$[4]'), json_extract(value, '$[5]')
+                FROM json_each(NEW.lines);
+                INSERT INTO order_status_history (order_id, seq, status, at, reason)
+                SELECT NEW.id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                    json_extract(value, '$[2]'), json_extract(value, '$[3]')
+                FROM json_each(NEW.history);
+                INSERT INTO outbox (event_id, aggregate_id, event_type, payload, status,
+                    attempts, next_attempt_at, created_at)
+                SELECT json_extract(value, '$[0]'), NEW.id, json_extract(value, '$[1]'),
+                    json_extract(value, '$[2]'), 'pending', 0, NEW.now, NEW.now
+                FROM json_each(NEW.events);
+            END",
+            // `saga_step` NULL keeps the saga where it is (and its `saga_updated_at`); any
+            // other value moves it there at `now`. `key_update` is `keep`, `finish` (the
+            // order's in-flight key becomes `done` with the answer) or `release` (deleted).
+            "CREATE VIEW order_saves (id, version, status, payment_id, reservation_id,
+                payment_token, saga_step, updated_at, now, history, events, key_update,
+                answer_status, answer_body)
+             AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                NULL, NULL WHERE 0",
+            "CREATE TRIGGER order_saves_write INSTEAD OF INSERT ON order_saves BEGIN
+                SELECT RAISE(ABORT, 'order-store: order changed')
+                WHERE NOT EXISTS (SELECT 1 FROM orders
+                                  WHERE id = NEW.id AND version = NEW.version);
+                UPDATE orders SET status = NEW.status, payment_id = NEW.payment_id,
+                    reservation_id = NEW.reservation_id, payment_token = NEW.payment_token,
+                    saga_step = coalesce(NEW.saga_step, saga_step),
+                    saga_updated_at = CASE WHEN NEW.saga_step IS NULL THEN saga_updated_at
+                                           ELSE NEW.now END,
+                    updated_at = NEW.updated_at, version = version + 1
+                WHERE id = NEW.id;
+                INSERT INTO order_status_history (order_id, seq, status, at, reason)
+                SELECT NEW.id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                    json_extract(value, '$[2]'), json_extract(value, '$[3]')
+                FROM json_each(NEW.history);
+                INSERT INTO outbox (event_id, aggregate_id, event_type, payload, status,
+                    attempts, next_attempt_at, created_at)
+                SELECT json_extract(value, '$[0]'), NEW.id, json_extract(value, '$[1]'),
+                    json_extract(value, '$[2]'), 'pending', 0, NEW.now, NEW.now
+                FROM json_each(NEW.events);
+                UPDATE idempotency_keys SET state = 'done', response_status = NEW.answer_status,
+                    response_body = NEW.answer_body, updated_at = NEW.now
+                WHERE NEW.key_update = 'finish' AND order_id = NEW.id AND state = 'in_flight';
+                DELETE FROM idempotency_keys
+                WHERE NEW.key_update = 'release' AND order_id = NEW.id AND state = 'in_flight';
+            END",
+        ],
+    ),
 ];

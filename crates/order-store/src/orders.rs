@@ -1,12 +1,24 @@
 //! The orders repository: an order with its lines and status history, plus the saga
-//! bookkeeping stored beside it. Every status change is saved with its history row and its
-//! outbox event in one transaction.
+//! bookkeeping stored beside it. A new order is written with its key claim, and every change
+//! with its history rows, outbox events and key answer, in one statement each (the views of
+//! migration 6).
 
 use crate::outbox::order_event;
 use crate::rows::{int, opt_text, text};
 use crate::{Db, StoreError, StoredOrder};
 use domain::{Currency, Money, Order, OrderLine, OrderStatus, SagaStep, StatusChange, Timestamp};
+use order_app::Claim;
+use order_app::ports::KeyUpdate;
+use serde_json::json;
 use spin_sdk::sqlite::{RowResult, Value};
+
+/// The `RAISE(ABORT, …)` message of the `order_inserts` trigger when another request holds
+/// the idempotency key (migration 6).
+const KEY_TAKEN: &str = "order-store: idempotency key taken";
+
+/// The `RAISE(ABORT, …)` message of the `order_saves` trigger when the row moved past the
+/// version the writer read (migration 6).
+const ORDER_CHANGED: &str = "order-store: order changed";
 
 /// The `orders` columns [`Db::hydrate`] reads, in its order, with the order's lines and status
 /// history as two JSON arrays (`[line_no, product_id, name, unit_price_minor, quantity,
@@ -37,152 +49,128 @@ impl Db {
         rows.first().map(|row| text(row, 0)).transpose()
     }
 
-    /// Writes a new order (its row with saga step and `saga_updated_at = now`, its lines, its
-    /// history with their events). Runs inside the caller's transaction; call
-    /// [`StoredOrder::mark_saved`] once it commits.
-    pub async fn write_new_order(&self, stored: &StoredOrder, now: i64) -> Result<(), StoreError> {
+    /// Writes a new order with `claim` on its idempotency key, in one statement (the
+    /// `order_inserts` view, migration 6): the key (inserted, or an abandoned claim taken over),
+    /// the order row with saga step and `saga_updated_at = now`, its lines, its history and their
+    /// events. `Ok(false)`, with nothing written, when another request holds the key. Call
+    /// [`StoredOrder::mark_saved`] once it returns `true`.
+    pub async fn insert_order_claiming(
+        &self,
+        stored: &StoredOrder,
+        claim: &Claim,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let o = &stored.order;
-        self.exec(
-            "INSERT INTO orders (id, user_id, status, currency, total_minor, payment_id,
-                reservation_id, payment_method_type, payment_token, shipping_address,
-                saga_step, saga_updated_at, traceparent, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                Value::Text(o.id.clone()),
-                Value::Text(o.user_id.clone()),
-                Value::Text(o.status.as_str().to_owned()),
-                Value::Text(o.total.currency.to_string()),
-                Value::Integer(o.total.amount_minor),
-                Value::Text(stored.payment_method_type.clone()),
-                stored.payment_token.clone().into(),
-                stored.shipping_address.clone().into(),
-                Value::Text(stored.saga_step.as_str().to_owned()),
-                Value::Integer(now),
-                stored.traceparent.clone().into(),
-                Value::Integer(o.created_at.millis()),
-                Value::Integer(o.updated_at.millis()),
-            ],
-        )
-        .await?;
-        // Every line in one statement (one host call, however many lines).
-        let mut params = Vec::with_capacity(o.items.len() * 7);
-        for (line_no, line) in o.items.iter().enumerate() {
-            params.extend([
-                Value::Text(o.id.clone()),
-                Value::Integer(line_no as i64),
-                Value::Text(line.product_id.clone()),
-                Value::Text(line.name.clone()),
-                Value::Integer(line.unit_price.amount_minor),
-                Value::Integer(i64::from(line.quantity)),
-                Value::Integer(line.line_total.amount_minor),
-            ]);
+        let lines: Vec<serde_json::Value> = o
+            .items
+            .iter()
+            .enumerate()
+            .map(|(line_no, line)| {
+                json!([
+                    line_no,
+                    line.product_id,
+                    line.name,
+                    line.unit_price.amount_minor,
+                    line.quantity,
+                    line.line_total.amount_minor
+                ])
+            })
+            .collect();
+        let (history, events) = unsaved_rows(stored, stored.traceparent.as_deref(), now)?;
+        let written = self
+            .exec(
+                "INSERT INTO order_inserts (key, request_hash, stale_before, id, user_id, status,
+                    currency, total_minor, payment_method_type, payment_token, shipping_address,
+                    saga_step, traceparent, created_at, updated_at, now, lines, history, events)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    Value::Text(claim.key.clone()),
+                    Value::Text(claim.request_hash.clone()),
+                    Value::Integer(claim.stale_before_ms),
+                    Value::Text(o.id.clone()),
+                    Value::Text(o.user_id.clone()),
+                    Value::Text(o.status.as_str().to_owned()),
+                    Value::Text(o.total.currency.to_string()),
+                    Value::Integer(o.total.amount_minor),
+                    Value::Text(stored.payment_method_type.clone()),
+                    stored.payment_token.clone().into(),
+                    stored.shipping_address.clone().into(),
+                    Value::Text(stored.saga_step.as_str().to_owned()),
+                    stored.traceparent.clone().into(),
+                    Value::Integer(o.created_at.millis()),
+                    Value::Integer(o.updated_at.millis()),
+                    Value::Integer(now),
+                    Value::Text(serde_json::Value::Array(lines).to_string()),
+                    Value::Text(history),
+                    Value::Text(events),
+                ],
+            )
+            .await;
+        match written {
+            Ok(()) => Ok(true),
+            Err(error) if error.to_string().contains(KEY_TAKEN) => Ok(false),
+            Err(error) => Err(error),
         }
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; o.items.len()].join(", ");
-        self.exec(
-            &format!(
-                "INSERT INTO order_lines (order_id, line_no, product_id, name,
-                    unit_price_minor, quantity, line_total_minor) VALUES {rows}"
-            ),
-            params,
-        )
-        .await?;
-        self.append_history(stored, stored.traceparent.as_deref(), now)
-            .await
     }
 
-    /// Saves only the order's status (and `updated_at`), plus every status change since it
-    /// was loaded with its event, carrying `traceparent`. `hand_over` also moves the saga to
-    /// that step (`saga_updated_at = now`), e.g. to `compensating` for order-api's recovery
-    /// pass. Leaves payment, reservation and token as they are. Runs inside the caller's
-    /// transaction; call [`StoredOrder::mark_changed`] once it commits.
+    /// Saves `stored` if its row is still at the version it was read at, in one statement
+    /// (the `order_saves` view, migration 6): status, payment, reservation and token, the
+    /// history entries not stored yet with their events (carrying `traceparent`), and `key`.
+    /// `saga` moves the saga to that step (`saga_updated_at = now`); `None` leaves the saga as
+    /// it is. Call [`StoredOrder::mark_changed`] once it returns.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when the row is no longer at `stored`'s version.
-    pub async fn save_status_change(
+    /// [`StoreError::Conflict`] (nothing written) when the row is no longer at `stored`'s
+    /// version.
+    pub async fn save_order_change(
         &self,
         stored: &StoredOrder,
-        hand_over: Option<SagaStep>,
+        saga: Option<SagaStep>,
+        key: KeyUpdate<'_>,
         traceparent: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
         let o = &stored.order;
-        let status = Value::Text(o.status.as_str().to_owned());
-        let updated_at = Value::Integer(o.updated_at.millis());
-        let id = Value::Text(o.id.clone());
-        let version = Value::Integer(stored.version());
-        let changed = match hand_over {
-            None => {
-                self.exec_returning(
-                    "UPDATE orders SET status = ?, updated_at = ?, version = version + 1
-                     WHERE id = ? AND version = ? RETURNING version",
-                    vec![status, updated_at, id, version],
-                )
-                .await?
-            }
-            Some(step) => {
-                self.exec_returning(
-                    "UPDATE orders SET status = ?, updated_at = ?, saga_step = ?,
-                        saga_updated_at = ?, version = version + 1
-                     WHERE id = ? AND version = ? RETURNING version",
-                    vec![
-                        status,
-                        updated_at,
-                        Value::Text(step.as_str().to_owned()),
-                        Value::Integer(now),
-                        id,
-                        version,
-                    ],
-                )
-                .await?
-            }
-        };
-        conditional(changed, &o.id)?;
-        self.append_history(stored, traceparent, now).await
-    }
-
-    /// Inserts the history entries not stored yet, each with its event (if its status has
-    /// one) carrying `traceparent`.
-    pub(crate) async fn append_history(
-        &self,
-        stored: &StoredOrder,
-        traceparent: Option<&str>,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let id = &stored.order.id;
-        let mut params = Vec::new();
-        let mut events = Vec::new();
-        for (seq, change) in stored.unsaved_history() {
-            params.extend([
-                Value::Text(id.clone()),
-                Value::Integer(i64::try_from(seq).unwrap_or(i64::MAX)),
-                Value::Text(change.status.as_str().to_owned()),
-                Value::Integer(change.at.millis()),
-                change.reason.clone().into(),
-            ]);
-            if let Some(event_type) = change.status.event_type() {
-                let event_id = guest::ids::uuid_v4();
-                events.push(order_event(
-                    event_id,
-                    &stored.order,
-                    event_type,
-                    traceparent,
-                    now,
-                )?);
-            }
-        }
-        if params.is_empty() {
-            return Ok(());
-        }
-        // Every new history row in one statement, every event in one more.
-        let rows = vec!["(?, ?, ?, ?, ?)"; params.len() / 5].join(", ");
-        self.exec(
-            &format!(
-                "INSERT INTO order_status_history (order_id, seq, status, at, reason) VALUES {rows}"
+        let (history, events) = unsaved_rows(stored, traceparent, now)?;
+        let (key_update, answer_status, answer_body) = match key {
+            KeyUpdate::Keep => ("keep", Value::Null, Value::Null),
+            KeyUpdate::Finish(answer) => (
+                "finish",
+                Value::Integer(i64::from(answer.status)),
+                Value::Text(answer.body.clone()),
             ),
-            params,
-        )
-        .await?;
-        self.insert_outbox_events(id, &events, now).await
+            KeyUpdate::Release => ("release", Value::Null, Value::Null),
+        };
+        let saved = self
+            .exec(
+                "INSERT INTO order_saves (id, version, status, payment_id, reservation_id,
+                    payment_token, saga_step, updated_at, now, history, events, key_update,
+                    answer_status, answer_body)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    Value::Text(o.id.clone()),
+                    Value::Integer(stored.version()),
+                    Value::Text(o.status.as_str().to_owned()),
+                    o.payment_id.clone().into(),
+                    stored.reservation_id.clone().into(),
+                    stored.payment_token.clone().into(),
+                    saga.map(|step| step.as_str().to_owned()).into(),
+                    Value::Integer(o.updated_at.millis()),
+                    Value::Integer(now),
+                    Value::Text(history),
+                    Value::Text(events),
+                    Value::Text(key_update.to_owned()),
+                    answer_status,
+                    answer_body,
+                ],
+            )
+            .await;
+        match saved {
+            Err(error) if error.to_string().contains(ORDER_CHANGED) => Err(StoreError::Conflict {
+                order_id: o.id.clone(),
+            }),
+            other => other,
+        }
     }
 
     /// One order with its lines and history (one statement); `None` when no order has this id.
@@ -266,15 +254,33 @@ fn history(json: &str) -> Result<Vec<StatusChange>, String> {
         .collect()
 }
 
-/// `Ok` when a conditional `UPDATE … WHERE id = ? AND version = ?` changed the row; a
-/// [`StoreError::Conflict`] when another writer moved the version first.
-pub(crate) fn conditional(changed: bool, order_id: &str) -> Result<(), StoreError> {
-    if !changed {
-        return Err(StoreError::Conflict {
-            order_id: order_id.to_owned(),
-        });
+/// The history entries of `stored` not stored yet and their outbox events (each status
+/// that has an event type gets one, a fresh id, carrying `traceparent`), as the JSON arrays
+/// the `order_inserts` and `order_saves` views take (see migration 6).
+fn unsaved_rows(
+    stored: &StoredOrder,
+    traceparent: Option<&str>,
+    now: i64,
+) -> Result<(String, String), StoreError> {
+    let mut history = Vec::new();
+    let mut events = Vec::new();
+    for (seq, change) in stored.unsaved_history() {
+        history.push(json!([seq, change.status.as_str(), change.at.millis(), change.reason]));
+        if let Some(event_type) = change.status.event_type() {
+            let event = order_event(
+                guest::ids::uuid_v4(),
+                &stored.order,
+                event_type,
+                traceparent,
+                now,
+            )?;
+            events.push(json!([event.id, event.event_type, event.to_string()]));
+        }
     }
-    Ok(())
+    Ok((
+        serde_json::Value::Array(history).to_string(),
+        serde_json::Value::Array(events).to_string(),
+    ))
 }
 
 /// A stored status name.

@@ -1,11 +1,11 @@
 //! The outbox row of an order change: a CloudEvents 1.0 JSON envelope (ARCHITECTURE §6)
-//! built with [`events::CloudEvent::builder`], inserted in the transaction that changes the
-//! order. The table's definition is [`events::OUTBOX_SCHEMA`].
+//! built with [`events::CloudEvent::builder`], inserted by the statement that changes the
+//! order (the `order_inserts` / `order_saves` views of migration 6). The table's definition is
+//! [`events::OUTBOX_SCHEMA`].
 
-use crate::{Db, StoreError};
+use crate::StoreError;
 use domain::Order;
 use events::CloudEvent;
-use spin_sdk::sqlite::Value;
 
 /// The CloudEvent `source` of every order event.
 pub const ORDER_EVENT_SOURCE: &str = "/order-service";
@@ -32,43 +32,6 @@ pub fn order_event(
         .map_err(|error| {
             StoreError::Failed(format!("order {} event {event_type}: {error}", order.id))
         })
-}
-
-impl Db {
-    /// Inserts `events` about the aggregate `aggregate_id` as pending outbox rows, due now
-    /// (`status = 'pending'`, `attempts = 0`, `next_attempt_at = created_at = now`, each
-    /// envelope's JSON text as `payload`), in one statement. Runs inside the caller's
-    /// transaction; nothing happens for no events.
-    pub async fn insert_outbox_events(
-        &self,
-        aggregate_id: &str,
-        events: &[CloudEvent],
-        now: i64,
-    ) -> Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let mut params = Vec::with_capacity(events.len() * 6);
-        for event in events {
-            params.extend([
-                Value::Text(event.id.clone()),
-                Value::Text(aggregate_id.to_owned()),
-                Value::Text(event.event_type.clone()),
-                Value::Text(event.to_string()),
-                Value::Integer(now),
-                Value::Integer(now),
-            ]);
-        }
-        let rows = vec!["(?, ?, ?, ?, 'pending', 0, ?, ?)"; events.len()].join(", ");
-        self.exec(
-            &format!(
-                "INSERT INTO outbox (event_id, aggregate_id, event_type, payload, status, attempts,
-                                     next_attempt_at, created_at) VALUES {rows}"
-            ),
-            params,
-        )
-        .await
-    }
 }
 
 #[cfg(test)]

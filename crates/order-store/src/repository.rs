@@ -1,11 +1,11 @@
 //! The [`OrderRepository`] port of `order-app` on the `default` SQLite database: orders with
 //! their history and outbox events, idempotency keys, and the work lists of recovery and
-//! reconciliation. Every write is one `BEGIN IMMEDIATE` transaction of SQL statements only
-//! (no dependency, key-value or Redis call while the write lock is held); conditional writes
-//! learn whether they applied from `RETURNING` (one statement, and correct on libSQL, where
-//! `spin:sqlite`'s changed-row count reads 0).
+//! reconciliation. Every write of the create-order path is one statement (an order with its
+//! key claim, a saved change with its history, events and key answer: the views of migration
+//! 6), so the write lock is never held across a guest↔host round trip; other conditional
+//! writes learn whether they applied from `RETURNING` (one statement, and correct on libSQL,
+//! where `spin:sqlite`'s changed-row count reads 0).
 
-use crate::orders::conditional;
 use crate::rows::{int, opt_text, text};
 use crate::{Db, StoreError, StoredOrder};
 use domain::{OrderStatus, SagaStep};
@@ -55,18 +55,7 @@ impl OrderRepository for Db {
         claim: &Claim,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let inserted = self
-            .transaction(async |db| {
-                if !db
-                    .claim(claim, "in_flight", None, Some(&stored.order.id), now_ms)
-                    .await?
-                {
-                    return Ok(false);
-                }
-                db.write_new_order(stored, now_ms).await?;
-                Ok::<_, StoreError>(true)
-            })
-            .await?;
+        let inserted = self.insert_order_claiming(stored, claim, now_ms).await?;
         if inserted {
             stored.mark_saved();
         }
@@ -95,33 +84,10 @@ impl OrderRepository for Db {
         key: KeyUpdate<'_>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.transaction(async |db| {
-            let o = &stored.order;
-            let changed = db
-                .exec_returning(
-                    "UPDATE orders SET status = ?, payment_id = ?, reservation_id = ?,
-                        payment_token = ?, saga_step = ?, saga_updated_at = ?, updated_at = ?,
-                        version = version + 1
-                     WHERE id = ? AND version = ? RETURNING version",
-                    vec![
-                        Value::Text(o.status.as_str().to_owned()),
-                        o.payment_id.clone().into(),
-                        stored.reservation_id.clone().into(),
-                        stored.payment_token.clone().into(),
-                        Value::Text(stored.saga_step.as_str().to_owned()),
-                        Value::Integer(now_ms),
-                        Value::Integer(o.updated_at.millis()),
-                        Value::Text(o.id.clone()),
-                        Value::Integer(stored.version()),
-                    ],
-                )
-                .await?;
-            conditional(changed, &o.id)?;
-            db.append_history(stored, stored.traceparent.as_deref(), now_ms)
-                .await?;
-            db.apply_key(&o.id, key, now_ms).await
-        })
-        .await?;
+        let traceparent = stored.traceparent.clone();
+        let saga = Some(stored.saga_step);
+        self.save_order_change(stored, saga, key, traceparent.as_deref(), now_ms)
+            .await?;
         stored.mark_changed();
         Ok(())
     }
