@@ -66,6 +66,11 @@ fn one_order_is_one_trace_with_spins_span_tree_over_http_protobuf() {
         "parented on the inbound traceparent"
     );
     let client_spans = assert_order_trace(&spans, &rig, &all_dependencies(&rig));
+    // The first order of a fresh instance writes the breakers' windows (nothing kept yet).
+    assert!(
+        spans.iter().any(|s| s.name == "spin_key_value.set"),
+        "key-value writes in the first order's trace"
+    );
     assert_relayed(&spans);
     assert_dependencies_saw_their_client_spans(&rig, INBOUND_TRACE_ID, &client_spans);
 

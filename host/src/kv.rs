@@ -41,11 +41,11 @@ impl KvBackend {
         }
         let conn = rusqlite::Connection::open(path)
             .with_context(|| format!("cannot open key-value file {}", path.display()))?;
+        // As Spin's `key-value-spin`: one plain rusqlite connection per file, SQLite's defaults
+        // (rollback journal, `synchronous = FULL`: every set is a synced transaction) and
+        // rusqlite's 5 s busy timeout. The app keeps its writes here rare instead
+        // (`breaker_write_behind_ms`).
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // WAL + NORMAL: a commit survives a process crash; only an OS crash may lose the
-        // last transactions. Breaker and cache state tolerate that; FULL costs an fsync per set.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS spin_key_value (
                 store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
@@ -68,17 +68,19 @@ impl KvBackend {
         Ok(Self::Redis(conn))
     }
 
-    /// Runs one point statement on the store's connection, inline: these are indexed
-    /// single-row statements taking microseconds, and a hop to the blocking pool (two thread
-    /// hand-offs per operation) measured several times slower under load on 2 cores.
+    /// Runs one point statement on the store's connection in `block_in_place`, as Spin's
+    /// `key-value-spin` does: a set waits for its fsync, and the runtime's other tasks move to
+    /// another thread meanwhile.
     async fn sqlite<R: Send + 'static>(
         conn: &Arc<Mutex<rusqlite::Connection>>,
         f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R, Error> {
-        let conn = conn
-            .lock()
-            .map_err(|_| Error::Other("key-value store lock poisoned".into()))?;
-        f(&conn).map_err(|e| Error::Other(e.to_string()))
+        tokio::task::block_in_place(|| {
+            let conn = conn
+                .lock()
+                .map_err(|_| Error::Other("key-value store lock poisoned".into()))?;
+            f(&conn).map_err(|e| Error::Other(e.to_string()))
+        })
     }
 
     /// `kv.backend` of its spans: `spin` (Spin's SQLite file) or `redis`.

@@ -8,13 +8,14 @@ use crate::{Host, HostBuilder, wasm};
 use simulators::Simulators;
 
 /// The variables the adapters read, with the spin.toml defaults.
-const KNOBS: [(&str, &str); 11] = [
+const KNOBS: [(&str, &str); 12] = [
     ("call_timeout_ms", "3000"),
     ("breaker_error_threshold_percentage", "50"),
     ("breaker_volume_threshold", "20"),
     ("breaker_rolling_window_ms", "10000"),
     ("breaker_reset_timeout_ms", "30000"),
     ("breaker_half_open_max_probes", "1"),
+    ("breaker_write_behind_ms", "100"),
     ("retry_max", "3"),
     ("retry_base_delay_ms", "300"),
     ("retry_budget_ms", "5000"),

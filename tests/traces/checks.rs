@@ -208,10 +208,12 @@ pub(crate) fn assert_order_trace(
         .iter()
         .filter(|s| s.name.starts_with("spin_key_value."))
         .collect();
+    // Every order reads (product cache, breaker state); whether it writes depends on the
+    // breakers' write-behind (`breaker_write_behind_ms`), so only a first order of a fresh
+    // instance is sure to (see `one_order_is_one_trace_with_spins_span_tree_over_http_protobuf`).
     assert!(
-        kv.iter().any(|s| s.name == "spin_key_value.get")
-            && kv.iter().any(|s| s.name == "spin_key_value.set"),
-        "key-value gets and sets (breakers, cache, token): {kv:#?}"
+        kv.iter().any(|s| s.name == "spin_key_value.get"),
+        "key-value reads (breakers, cache, token): {kv:#?}"
     );
     assert!(kv.iter().all(|s| s.kind == KIND_CLIENT));
 

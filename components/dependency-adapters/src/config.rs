@@ -54,7 +54,7 @@ pub(crate) async fn settings() -> &'static Settings {
 }
 
 /// Names in the order `load` reads them.
-const NAMES: [&str; 19] = [
+const NAMES: [&str; 20] = [
     "user_service_url",
     "product_service_url",
     "inventory_service_url",
@@ -69,6 +69,7 @@ const NAMES: [&str; 19] = [
     "breaker_rolling_window_ms",
     "breaker_reset_timeout_ms",
     "breaker_half_open_max_probes",
+    "breaker_write_behind_ms",
     "retry_max",
     "retry_base_delay_ms",
     "retry_budget_ms",
@@ -104,6 +105,7 @@ async fn load() -> Settings {
         rolling_window_ms: number("breaker_rolling_window_ms", defaults.rolling_window_ms).max(1),
         reset_timeout_ms: number("breaker_reset_timeout_ms", defaults.reset_timeout_ms),
         half_open_max_probes: number("breaker_half_open_max_probes", 1).max(1) as u32,
+        write_behind_ms: number("breaker_write_behind_ms", 100),
         // A probe is one attempt: its lease outlives the attempt's timeout.
         probe_lease_ms: call_timeout_ms.saturating_mul(2).max(1_000),
         ..defaults

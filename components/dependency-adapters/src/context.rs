@@ -1,7 +1,9 @@
 //! What every adapter call shares: settings, the key-value store, the caller's trace
 //! context, and per dependency a breaker over the shared store.
 
-use resilience::{Breaker, Guard, GuardError, Observer, Source, Transition};
+use std::rc::Rc;
+
+use resilience::{Breaker, Guard, GuardError, Observer, Source, Transition, WriteBehind};
 
 use crate::bindings::exports::shop::adapters::types::{DataSource, DependencyError, TraceContext};
 use crate::clock::{WasiClock, WasiRandom};
@@ -11,6 +13,12 @@ use crate::log;
 use crate::outbound::{Answer, Call, CallError};
 use crate::service::Service;
 use crate::token;
+
+thread_local! {
+    /// Per dependency (indexed by `Service as usize`), what this instance's breakers keep back
+    /// from the shared store: one instance serves many requests when Spin reuses it.
+    static WRITE_BEHIND: [Rc<WriteBehind>; 4] = Default::default();
+}
 
 /// A breaker whose state lives in key-value.
 pub(crate) type SharedBreaker<'a> = Breaker<BreakerKeys<'a>, WasiClock, WasiRandom>;
@@ -33,7 +41,8 @@ impl Context {
         }
     }
 
-    /// `service`'s breaker.
+    /// `service`'s breaker, with this instance's write-behind for it
+    /// (`breaker_write_behind_ms`; see `resilience::breaker::write_behind`).
     pub(crate) fn breaker(&self, service: Service) -> SharedBreaker<'_> {
         Breaker::new(
             self.settings.breaker.clone(),
@@ -41,6 +50,7 @@ impl Context {
             WasiClock,
             WasiRandom,
         )
+        .with_write_behind(WRITE_BEHIND.with(|all| all[service as usize].clone()))
     }
 
     /// A guard over `breaker` with the per-attempt timeout and no retry.

@@ -5,6 +5,7 @@
 use crate::bindings::exports::shop::events::events::{
     EventStatus, EventsError, OutboxEntry, OutboxStats,
 };
+use guest::sqlite::Relaxed;
 use spin_sdk::sqlite::{Connection, RowResult, Value};
 
 thread_local! {
@@ -26,6 +27,7 @@ pub(crate) struct DueEvent {
 pub(crate) struct Outbox {
     db: Connection,
     table: String,
+    relaxed: Relaxed,
 }
 
 impl Outbox {
@@ -33,8 +35,13 @@ impl Outbox {
     pub(crate) async fn open() -> Result<Self, EventsError> {
         let table = crate::config::outbox_table().await?;
         let db = Connection::open_default().await.map_err(storage)?;
-        let outbox = Self { db, table };
+        let outbox = Self {
+            db,
+            table,
+            relaxed: Relaxed::new(),
+        };
         if !SCHEMA_READY.with_borrow(|ready| ready.contains(&outbox.table)) {
+            guest::sqlite::use_wal(&outbox.db).await;
             for statement in events::outbox_schema(&outbox.table) {
                 outbox.query(&statement, vec![]).await?;
             }
@@ -64,31 +71,6 @@ impl Outbox {
             .collect())
     }
 
-    /// Takes a due row for this relay pass by pushing its next attempt to `lease_until`.
-    /// False when another pass took it first; if this pass dies, the row is due again
-    /// once the lease runs out.
-    pub(crate) async fn claim(
-        &self,
-        event_id: &str,
-        now: i64,
-        lease_until: i64,
-    ) -> Result<bool, EventsError> {
-        // `RETURNING`, not `changes()`: on Spin with libSQL that call answers 0.
-        let taken = self
-            .query(
-                "UPDATE {outbox} SET next_attempt_at = ?
-                 WHERE event_id = ? AND status = 'pending' AND next_attempt_at <= ?
-                 RETURNING event_id",
-                vec![
-                    Value::Integer(lease_until),
-                    Value::Text(event_id.to_owned()),
-                    Value::Integer(now),
-                ],
-            )
-            .await?;
-        Ok(taken.len() == 1)
-    }
-
     /// Takes every due row of `event_ids` for this relay pass in one statement (one write
     /// transaction), pushing their next attempt to `lease_until`; returns the ids taken (rows
     /// another pass took first, or that are no longer due, are left out). Parameterised: one
@@ -110,7 +92,7 @@ impl Outbox {
         );
         let mut params = vec![Value::Integer(lease_until), Value::Integer(now)];
         params.extend(event_ids.iter().map(|id| Value::Text(id.clone())));
-        let rows = self.query(&sql, params).await?;
+        let rows = self.write(&sql, params).await?;
         Ok(rows
             .iter()
             .filter_map(|row| row.get::<&str>(0).map(str::to_owned))
@@ -134,7 +116,7 @@ impl Outbox {
         );
         let mut params = vec![Value::Integer(now)];
         params.extend(event_ids.iter().map(|id| Value::Text(id.clone())));
-        self.query(&sql, params).await.map(drop)
+        self.write(&sql, params).await.map(drop)
     }
 
     /// Records a delivery Redis accepted; `note` keeps what went wrong on the way (a failed
@@ -146,7 +128,7 @@ impl Outbox {
         now: i64,
         note: Option<&str>,
     ) -> Result<(), EventsError> {
-        self.query(
+        self.write(
             "UPDATE {outbox} SET status = 'delivered', attempts = ?, delivered_at = ?,
              last_error = ? WHERE event_id = ?",
             vec![
@@ -173,7 +155,7 @@ impl Outbox {
             // A dead row keeps its last due time; replay sets a new one.
             None => ("dead", Value::Null),
         };
-        self.query(
+        self.write(
             "UPDATE {outbox} SET status = ?, attempts = ?, last_error = ?,
              next_attempt_at = COALESCE(?, next_attempt_at) WHERE event_id = ?",
             vec![
@@ -221,7 +203,7 @@ impl Outbox {
     pub(crate) async fn replay(&self, event_id: &str, now: i64) -> Result<(), EventsError> {
         // `RETURNING`, not `changes()`: on Spin with libSQL that call answers 0.
         let replayed = self
-            .query(
+            .write(
                 "UPDATE {outbox} SET status = 'pending', attempts = 0, next_attempt_at = ?,
                  last_error = NULL, delivered_at = NULL WHERE event_id = ? RETURNING event_id",
                 vec![Value::Integer(now), Value::Text(event_id.to_owned())],
@@ -265,6 +247,13 @@ impl Outbox {
                 delivered_at_ms: row.get::<i64>(7),
             })
             .collect())
+    }
+
+    /// [`query`](Self::query) for a statement that writes: the connection gets the app's
+    /// `synchronous` setting first (`guest::sqlite`).
+    async fn write(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, EventsError> {
+        self.relaxed.before_write(&self.db).await;
+        self.query(sql, params).await
     }
 
     /// Runs one parameterised statement on the outbox table (`{outbox}` in `sql` names it;

@@ -21,6 +21,8 @@
 
 use crate::bindings::exports::shop::events::events::{DispatchReport, EventsError};
 use crate::config::RelayConfig;
+use std::collections::VecDeque;
+
 use crate::outbox::{DueEvent, Outbox};
 use events::{AfterFailure, CloudEvent, RetrySchedule};
 use guest::clock;
@@ -46,24 +48,22 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
     let config = RelayConfig::load().await?;
     let schedule = RetrySchedule::RELAY;
 
-    let redis = match connect(&config.redis_url).await {
-        Ok(redis) => redis,
-        Err(error) => {
-            let postponed = postpone_all(&outbox, due, now, &error, schedule).await?;
-            return Err(EventsError::Broker(format!(
-                "{error}; {postponed} event(s) stay pending"
-            )));
-        }
-    };
-
     // One write to take every due row and one to mark the clean deliveries: two short
     // transactions per pass however many events it carries.
     let ids: Vec<String> = due.iter().map(|e| e.event_id.clone()).collect();
     let taken = outbox
         .claim_all(&ids, now, now.saturating_add(LEASE_MS))
         .await?;
+    let mut queue: VecDeque<DueEvent> = due
+        .into_iter()
+        .filter(|e| taken.contains(&e.event_id))
+        .collect();
+    let redis = match open(&config.redis_url).await {
+        Ok(redis) => redis,
+        Err(error) => return Err(postpone(&outbox, queue, &error, schedule).await?),
+    };
     let mut delivered = Vec::new();
-    for event in due.into_iter().filter(|e| taken.contains(&e.event_id)) {
+    while let Some(event) = queue.pop_front() {
         report.attempted += 1;
         let attempts = event.attempts.saturating_add(1);
         match deliver(&redis, &event, &config).await {
@@ -77,7 +77,20 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
                     .await?;
                 report.delivered += 1;
             }
-            Err(error) => {
+            Err(failure) => {
+                if let Failure::Redis(error) = &failure
+                    && let Err(down) = reachable(&redis, &config.redis_url).await
+                {
+                    // Redis is gone, not this row's fault: it and the rest of the pass wait
+                    // for Redis, none dead-lettered.
+                    outbox
+                        .mark_all_delivered(&delivered, clock::now_ms())
+                        .await?;
+                    queue.push_front(event);
+                    let error = format!("{error}; {down}");
+                    return Err(postpone(&outbox, queue, &error, schedule).await?);
+                }
+                let error = failure.to_string();
                 match schedule.after_failure(attempts, config.max_attempts, clock::now_ms()) {
                     AfterFailure::RetryAt(at) => {
                         outbox
@@ -101,36 +114,42 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
     Ok(report)
 }
 
-/// Takes a due row for this pass by pushing its next attempt past a lease; false when
-/// another pass took it first. If this pass dies, the row is due again after the lease.
-async fn claim(outbox: &Outbox, event: &DueEvent, now: i64) -> Result<bool, EventsError> {
-    outbox
-        .claim(&event.event_id, now, now.saturating_add(LEASE_MS))
-        .await
-}
-
-/// Redis is unreachable: counts an attempt on every due row and backs it off, never
-/// dead-lettering. Returns how many rows this pass postponed.
-async fn postpone_all(
+/// Redis is unreachable: counts an attempt on every row of `events` (taken by this pass) and
+/// backs it off, never dead-lettering. Returns the pass's `broker` error.
+async fn postpone(
     outbox: &Outbox,
-    due: Vec<DueEvent>,
-    now: i64,
+    events: VecDeque<DueEvent>,
     error: &str,
     schedule: RetrySchedule,
-) -> Result<u32, EventsError> {
-    let mut postponed = 0;
-    for event in due {
-        if !claim(outbox, &event, now).await? {
-            continue;
-        }
+) -> Result<EventsError, EventsError> {
+    let now = clock::now_ms();
+    let postponed = events.len();
+    for event in events {
         let attempts = event.attempts.saturating_add(1);
         let retry_at = schedule.retry_at(attempts, now);
         outbox
             .mark_failed(&event.event_id, attempts, error, Some(retry_at))
             .await?;
-        postponed += 1;
     }
-    Ok(postponed)
+    Ok(EventsError::Broker(format!(
+        "{error}; {postponed} event(s) stay pending"
+    )))
+}
+
+/// Why one row was not delivered.
+enum Failure {
+    /// The row is not a valid envelope for itself: Redis was not asked.
+    Invalid(String),
+    /// Redis did not take the XADD: a refusal, or Redis is gone (a `PING` tells which).
+    Redis(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(error) | Self::Redis(error) => f.write_str(error),
+        }
+    }
 }
 
 /// Checks the envelope, appends it to the stream, then publishes it. `Ok(Some(note))`:
@@ -139,8 +158,8 @@ async fn deliver(
     redis: &Connection,
     event: &DueEvent,
     config: &RelayConfig,
-) -> Result<Option<String>, String> {
-    check_envelope(event)?;
+) -> Result<Option<String>, Failure> {
+    check_envelope(event).map_err(Failure::Invalid)?;
     let (stream, channel, stream_maxlen) = (&config.stream, &config.channel, config.stream_maxlen);
     let field = |text: &str| RedisParameter::Binary(text.as_bytes().to_vec());
     let mut arguments = vec![field(stream)];
@@ -164,7 +183,7 @@ async fn deliver(
     redis
         .execute("XADD", arguments)
         .await
-        .map_err(|error| format!("XADD {stream}: {error:?}"))?;
+        .map_err(|error| Failure::Redis(format!("XADD {stream}: {error:?}")))?;
     match redis.publish(channel, event.payload.as_bytes()).await {
         Ok(()) => Ok(None),
         Err(error) => Ok(Some(format!(
@@ -186,18 +205,27 @@ fn check_envelope(event: &DueEvent) -> Result<(), String> {
     Ok(())
 }
 
-/// Opens Redis and checks it answers: a host may open connections lazily, and an
-/// unreachable Redis must surface here, as an outage. The URL stays out of error texts (it
-/// may hold a password), even where the host's own message quotes it.
-async fn connect(address: &str) -> Result<Connection, String> {
-    let redact =
-        |error: spin_sdk::redis::Error| format!("{error:?}").replace(address, "<redis_url>");
-    let redis = Connection::open(address)
+/// Opens Redis (a host may connect lazily: an unreachable Redis then shows at the first
+/// command). The URL stays out of error texts (it may hold a password), even where the host's
+/// own message quotes it.
+async fn open(address: &str) -> Result<Connection, String> {
+    Connection::open(address)
         .await
-        .map_err(|error| format!("cannot open redis_url: {}", redact(error)))?;
+        .map_err(|error| format!("cannot open redis_url: {}", redact(error, address)))
+}
+
+/// Whether Redis answers a `PING`: asked only after a command failed, to tell an outage
+/// (nothing answers: every row waits) from a refusal of that one row (it counts an attempt
+/// towards dead-lettering). A healthy pass sends no `PING`.
+async fn reachable(redis: &Connection, address: &str) -> Result<(), String> {
     redis
         .execute("PING", [])
         .await
-        .map_err(|error| format!("redis_url does not answer: {}", redact(error)))?;
-    Ok(redis)
+        .map(drop)
+        .map_err(|error| format!("redis_url does not answer: {}", redact(error, address)))
+}
+
+/// `error` as text, with the Redis URL (which may hold a password) taken out.
+fn redact(error: spin_sdk::redis::Error, address: &str) -> String {
+    format!("{error:?}").replace(address, "<redis_url>")
 }

@@ -6,9 +6,11 @@
 //!   ([`uuid`] crate), order ids;
 //! - [`trace`]: the W3C `traceparent` ([`events::trace`] parses it, for envelopes and headers
 //!   alike) and new trace and span ids;
-//! - [`log`]: one JSON object per stderr line, in one write.
+//! - [`log`]: one JSON object per stderr line, in one write;
+//! - [`sqlite`]: the SQLite settings the app chooses itself (WAL, `synchronous = NORMAL`),
+//!   since Spin leaves SQLite's defaults.
 //!
-//! Its I/O (WASI random) only works inside a `wasm32-wasip2` component.
+//! Its I/O (WASI random, `spin:sqlite`) only works inside a `wasm32-wasip2` component.
 
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
@@ -16,4 +18,5 @@
 pub mod clock;
 pub mod ids;
 pub mod log;
+pub mod sqlite;
 pub mod trace;

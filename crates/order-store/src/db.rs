@@ -1,6 +1,7 @@
 //! The `default` SQLite database: parameterised statements and a `BEGIN IMMEDIATE`
 //! transaction, the one wrapper every order writer uses.
 
+use guest::sqlite::Relaxed;
 use spin_sdk::sqlite::{Connection, RowResult, Value};
 
 pub use order_app::ports::StoreError;
@@ -45,9 +46,11 @@ const LIBSQL_TRANSIENT_ERRORS: &[&str] = &[
     "stream has expired",
 ];
 
-/// The `default` database. Opening it runs no migrations: order-api owns the schema.
+/// The `default` database. Opening it runs no migrations ([`crate::schema::ensure`] does).
 pub struct Db {
     connection: Connection,
+    /// The app's `synchronous` setting, given before the connection's first write.
+    relaxed: Relaxed,
 }
 
 impl Db {
@@ -55,7 +58,14 @@ impl Db {
     pub async fn open_default() -> Result<Self, StoreError> {
         Ok(Self {
             connection: Connection::open_default().await.map_err(store_error)?,
+            relaxed: Relaxed::new(),
         })
+    }
+
+    /// Switches the database to write-ahead logging (`guest::sqlite::use_wal`); outside a
+    /// transaction.
+    pub async fn use_wal(&self) {
+        guest::sqlite::use_wal(&self.connection).await;
     }
 
     /// Runs one parameterised statement and collects its rows.
@@ -69,8 +79,11 @@ impl Db {
             .map_err(store_error)
     }
 
-    /// Runs one parameterised statement whose changed-row count nobody needs.
+    /// Runs one parameterised statement that writes (or begins or ends a transaction) and
+    /// whose changed-row count nobody needs. The connection gets the app's `synchronous`
+    /// setting before its first write (`guest::sqlite`).
     pub async fn exec(&self, sql: &str, params: Vec<Value>) -> Result<(), StoreError> {
+        self.relaxed.before_write(&self.connection).await;
         self.query(sql, params).await.map(drop)
     }
 
@@ -79,6 +92,7 @@ impl Db {
     /// `WHERE`) applied. One host call, and right on libSQL, where `spin:sqlite`'s
     /// `changes()` always answers 0 (the `libsql` client's query path never updates it).
     pub async fn exec_returning(&self, sql: &str, params: Vec<Value>) -> Result<bool, StoreError> {
+        self.relaxed.before_write(&self.connection).await;
         Ok(!self.query(sql, params).await?.is_empty())
     }
 

@@ -3,7 +3,8 @@
 //! outbox, payment inbox — at an instance's first use, whichever component runs first
 //! (order-api or payment-listener). One `BEGIN IMMEDIATE` transaction reads `schema_migrations`
 //! and applies what is missing, so concurrent instances apply each version exactly once (the
-//! second waits for the write lock, then sees it applied).
+//! second waits for the write lock, then sees it applied). Before it, the database is switched
+//! to write-ahead logging (`guest::sqlite`: Spin leaves SQLite's rollback journal).
 
 use crate::migrations::MIGRATIONS;
 use crate::{Db, StoreError};
@@ -20,6 +21,8 @@ pub async fn ensure(db: &Db) -> Result<(), StoreError> {
     if MIGRATED.load(Ordering::Acquire) {
         return Ok(());
     }
+    // The journal mode is the file's, and cannot change inside a transaction.
+    db.use_wal().await;
     db.transaction(async |db| {
         db.exec(
             "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -39,7 +39,7 @@ pub mod testing;
 
 pub use breaker::{
     Admission, Breaker, BreakerConfig, BreakerState, BreakerStore, Permit, Snapshot, Tally,
-    Transition,
+    Transition, WriteBehind,
 };
 pub use cache::{CacheEntry, CachePolicy, Freshness};
 pub use clock::{Clock, Random};

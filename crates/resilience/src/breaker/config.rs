@@ -31,6 +31,11 @@ pub struct BreakerConfig {
     /// Optional slow-call rule: calls slower than this count as slow, and the breaker also
     /// opens when slow calls reach a percentage of the window.
     pub slow_call: Option<SlowCallRule>,
+    /// How long an instance may reuse a closed state it read and keep its quiet successes
+    /// before writing them to the window (`breaker_write_behind_ms`; 0 = read and write on
+    /// every call). Only used by a breaker given a [`WriteBehind`](super::WriteBehind); see
+    /// [`super::write_behind`] for what it trades.
+    pub write_behind_ms: u64,
 }
 
 /// Opens the breaker on latency even when calls succeed.
@@ -44,7 +49,7 @@ pub struct SlowCallRule {
 
 impl Default for BreakerConfig {
     /// The ARCHITECTURE §7 defaults: 50 %, 20 calls, 10 s window in 10 buckets, 30 s open,
-    /// one probe with a 6 s lease, 25 ms settle, no slow-call rule.
+    /// one probe with a 6 s lease, 25 ms settle, no slow-call rule, no write-behind.
     fn default() -> Self {
         Self {
             error_threshold_percentage: 50,
@@ -56,6 +61,7 @@ impl Default for BreakerConfig {
             probe_lease_ms: 6_000,
             claim_settle_ms: 25,
             slow_call: None,
+            write_behind_ms: 0,
         }
     }
 }

@@ -48,6 +48,7 @@ pub mod state;
 pub mod store;
 mod transition;
 pub mod window;
+pub mod write_behind;
 
 #[cfg(test)]
 mod tests;
@@ -59,6 +60,9 @@ pub use state::{BreakerState, StateRecord};
 pub use store::BreakerStore;
 pub use transition::{Transition, TransitionReason};
 pub use window::{RollingWindow, Tally, TripReason, WindowTotals};
+pub use write_behind::WriteBehind;
+
+use std::rc::Rc;
 
 use crate::clock::{Clock, Random};
 use crate::outcome::{CallOutcome, OutcomeKind};
@@ -70,6 +74,8 @@ pub struct Breaker<S, C, R> {
     store: S,
     clock: C,
     random: R,
+    /// This instance's write-behind for the breaker, if any (and `write_behind_ms > 0`).
+    write_behind: Option<Rc<WriteBehind>>,
 }
 
 /// A breaker's state and window totals, for health reports.
@@ -91,7 +97,23 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
             store,
             clock,
             random,
+            write_behind: None,
         }
+    }
+
+    /// Uses `write_behind` (shared by every breaker this instance builds for the same
+    /// dependency) to reuse closed states and keep quiet successes for up to
+    /// [`BreakerConfig::write_behind_ms`]; see [`write_behind`] for the trade.
+    pub fn with_write_behind(mut self, write_behind: Rc<WriteBehind>) -> Self {
+        self.write_behind = Some(write_behind);
+        self
+    }
+
+    /// The write-behind, when configured and on.
+    fn behind(&self) -> Option<&WriteBehind> {
+        self.write_behind
+            .as_deref()
+            .filter(|_| self.config.write_behind_ms > 0)
     }
 
     /// Its configuration.
@@ -109,11 +131,24 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
         &self.random
     }
 
-    /// Decides whether a call may go ahead. One store read when closed or open; a probe
-    /// claim adds a write, the settle delay and a read.
+    /// Decides whether a call may go ahead. One store read when closed or open (none when a
+    /// write-behind holds a closed state read less than `write_behind_ms` ago); a probe claim
+    /// adds a write, the settle delay and a read.
     pub async fn admit(&self) -> Result<Admission, S::Error> {
         let now = self.clock.now_ms();
-        let record = self.store.load_state().await?.unwrap_or_default();
+        let cached = self
+            .behind()
+            .and_then(|behind| behind.fresh_state(now, self.config.write_behind_ms));
+        let record = match cached {
+            Some(record) => record,
+            None => {
+                let record = self.store.load_state().await?.unwrap_or_default();
+                if let Some(behind) = self.behind() {
+                    behind.remember_state(&record, now);
+                }
+                record
+            }
+        };
         match record.plan(now, &self.config) {
             AdmissionPlan::Pass => Ok(Admission::Permitted(Permit {
                 observed: record.state,
@@ -151,6 +186,9 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
 
     /// Step two and three of the claim protocol: write, wait the settle delay, re-read.
     async fn write_and_reread(&self, record: &StateRecord) -> Result<StateRecord, S::Error> {
+        if let Some(behind) = self.behind() {
+            behind.forget_state();
+        }
         self.store.save_state(record).await?;
         self.clock.sleep(self.config.claim_settle_ms).await;
         Ok(self.store.load_state().await?.unwrap_or_default())
@@ -172,6 +210,14 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
             && probe.kind != OutcomeKind::NotSent
         {
             return self.settle_probe(token, probe, tally, now).await;
+        }
+        if let (Some(behind), Some(permit)) = (self.behind(), permit)
+            && let Some(generation) = permit.generation
+            && permit.observed == BreakerState::Closed
+            && !self.any_slow(&tally)
+            && behind.keep(&tally, generation, now, self.config.write_behind_ms)
+        {
+            return Ok(None);
         }
         let window = self
             .count(&tally, now, permit.and_then(|p| p.generation))
@@ -204,21 +250,41 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
         }))
     }
 
+    /// Whether any live attempt of `tally` was slow by the slow-call rule.
+    fn any_slow(&self, tally: &Tally) -> bool {
+        self.config.slow_call.is_some_and(|rule| {
+            tally
+                .outcomes
+                .iter()
+                .any(|outcome| outcome.latency_ms >= rule.duration_ms)
+        })
+    }
+
     /// One read-modify-write of the window, for the window `generation` of the state this
     /// caller read (`None` when unknown: refusals, fail-open). A stored window of another
     /// generation is stale (written back across a close, or this caller is the stale one):
-    /// it counts as empty and is replaced by a fresh window of `generation`.
+    /// it counts as empty and is replaced by a fresh window of `generation`. The successes a
+    /// write-behind kept are added first, each at its own time, if they count for the
+    /// window's generation.
     async fn count(
         &self,
         tally: &Tally,
         now: i64,
         generation: Option<u64>,
     ) -> Result<RollingWindow, S::Error> {
+        let kept = self
+            .behind()
+            .map(|behind| behind.take_kept(now))
+            .unwrap_or_default();
         let fresh = || RollingWindow::for_generation(&self.config, generation.unwrap_or(0));
         let mut window = match self.store.load_window().await? {
             Some(window) if generation.is_none_or(|g| g == window.generation) => window,
             _ => fresh(),
         };
+        let generation = window.generation;
+        for kept in kept.iter().filter(|k| k.generation == generation) {
+            window.add(kept.at_ms, &self.config, &kept.tally);
+        }
         window.add(now, &self.config, tally);
         self.store.save_window(&window).await?;
         Ok(window)

@@ -145,7 +145,9 @@ impl RollingWindow {
     pub fn add(&mut self, now_ms: i64, config: &BreakerConfig, tally: &Tally) {
         self.roll(now_ms, config);
         let start = self.bucket_start(now_ms);
-        if self.buckets.last().is_none_or(|b| b.start_ms != start) {
+        // Tallies may arrive out of time order (a write-behind adds kept ones at their own
+        // time): find the bucket anywhere, not only at the end.
+        if !self.buckets.iter().any(|b| b.start_ms == start) {
             self.buckets.push(Bucket {
                 start_ms: start,
                 ..Bucket::default()

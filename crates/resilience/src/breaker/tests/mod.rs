@@ -4,6 +4,7 @@ mod generation;
 mod shared;
 mod transitions;
 mod window;
+mod write_behind;
 
 use futures::executor::block_on;
 
