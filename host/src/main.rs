@@ -174,6 +174,9 @@ fn up(args: UpArgs) -> Result<()> {
         // OTLP traces when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set; before loading, so every
         // instance sees it. A refused configuration stops start-up, as on Spin.
         let telemetry = order_host::telemetry::init_from_env()?;
+        if let Some(path) = std::env::var_os(order_host::op_counts::FILE_ENV) {
+            tokio::spawn(order_host::op_counts::publish(path.into()));
+        }
         let mut app = App::load(&options).await?;
         app.connect_triggers().await?;
         let listener = order_host::trigger_http::bind(options.listen).await?;

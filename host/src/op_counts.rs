@@ -1,8 +1,36 @@
 //! Process-wide counts of what guests asked of the host, for benchmarks: figures that do not
 //! depend on the machine (SQLite write transactions, key-value operations and Redis commands
 //! per request). Relaxed atomic increments: a few nanoseconds per operation, always on.
+//!
+//! A benchmark reads them from outside the process: with [`FILE_ENV`] set, `order-host up`
+//! rewrites that file with the counts as JSON ([`OpCounts`]' fields) every
+//! [`PUBLISH_EVERY`]. Not a Spin feature: a diagnostic of this host only.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The environment variable naming the file `order-host up` keeps the counts in.
+pub const FILE_ENV: &str = "ORDER_HOST_OP_COUNTS_FILE";
+
+/// How often the counts file is rewritten.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+
+/// Rewrites `path` with the counts every [`PUBLISH_EVERY`] (written beside it, then renamed:
+/// a reader never sees half a file), until the runtime stops. A failed write is retried at the
+/// next tick.
+pub async fn publish(path: PathBuf) {
+    let staging = path.with_extension("tmp");
+    let mut tick = tokio::time::interval(PUBLISH_EVERY);
+    loop {
+        tick.tick().await;
+        if let Ok(json) = serde_json::to_vec(&OpCounts::now())
+            && std::fs::write(&staging, json).is_ok()
+        {
+            let _ = std::fs::rename(&staging, &path);
+        }
+    }
+}
 
 static SQLITE_STATEMENTS: AtomicU64 = AtomicU64::new(0);
 static SQLITE_WRITE_TRANSACTIONS: AtomicU64 = AtomicU64::new(0);
@@ -10,7 +38,8 @@ static KEY_VALUE_OPERATIONS: AtomicU64 = AtomicU64::new(0);
 static REDIS_COMMANDS: AtomicU64 = AtomicU64::new(0);
 
 /// A snapshot of the counters since the process started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OpCounts {
     /// Statements run through `spin:sqlite` (`execute` calls).
     pub sqlite_statements: u64,

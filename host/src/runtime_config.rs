@@ -115,6 +115,35 @@ impl RuntimeConfig {
 mod tests {
     use super::*;
 
+    /// The runtime config SpinKube mounts (`deploy/spinkube/runtime-config-secret.yaml`, key
+    /// `runtime-config.toml`) reads as Spin 4.1 reads it: key-value on Redis, SQLite on libSQL
+    /// over HTTPS with a token. (`tests/deploy.rs` checks the rest of the deployment.)
+    #[test]
+    fn the_spinkube_runtime_config_secret_reads_with_redis_and_libsql() {
+        let path = crate::test_support::repository_root()
+            .join("deploy/spinkube/runtime-config-secret.yaml");
+        let yaml = std::fs::read_to_string(&path).unwrap();
+        let secret: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+        let text = secret["stringData"]["runtime-config.toml"]
+            .as_str()
+            .expect("stringData.runtime-config.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("runtime-config.toml");
+        std::fs::write(&file, text).unwrap();
+        let config = RuntimeConfig::load(Some(&file), dir.path()).expect("a valid runtime config");
+        match &config.key_value_stores["default"] {
+            KvBackendConfig::Redis(url) => assert!(url.starts_with("redis://"), "{url}"),
+            other => panic!("key-value `default` must be Redis: {other:?}"),
+        }
+        match &config.sqlite_databases["default"] {
+            SqliteDatabaseConfig::Libsql(libsql) => {
+                assert!(libsql.url.starts_with("https://"), "{}", libsql.url);
+                assert!(!libsql.token.is_empty());
+            }
+            other => panic!("SQLite `default` must be libSQL: {other:?}"),
+        }
+    }
+
     #[test]
     fn defaults_live_under_the_state_dir() {
         let c = RuntimeConfig::load(None, Path::new("/s")).unwrap();
