@@ -239,3 +239,87 @@ fn path_info(request: &Request) -> String {
         .map(str::to_owned)
         .unwrap_or_else(|| request.uri().path().to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ROUTES;
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+
+    /// `(METHOD, pattern, required scope)` of one operation.
+    type Operation = (String, String, Option<String>);
+
+    /// The HTTP methods an OpenAPI path item may describe (its other members, such as
+    /// `parameters`, are not operations).
+    const OPENAPI_METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+
+    /// Every operation `openapi.json` documents, with the scope its `security` requires
+    /// (`None` for `security: []`).
+    fn documented() -> BTreeSet<Operation> {
+        let document: Value =
+            serde_json::from_str(crate::openapi::DOCUMENT).expect("openapi.json parses");
+        let paths = document["paths"].as_object().expect("openapi.json has paths");
+        let mut operations = BTreeSet::new();
+        for (path, item) in paths {
+            let item = item.as_object().expect("a path item is an object");
+            for (method, operation) in item {
+                if !OPENAPI_METHODS.contains(&method.as_str()) {
+                    continue;
+                }
+                let scope = operation["security"][0]["bearerJwt"][0]
+                    .as_str()
+                    .map(str::to_owned);
+                operations.insert((method.to_ascii_uppercase(), path.clone(), scope));
+            }
+        }
+        operations
+    }
+
+    /// Every operation the route table serves.
+    fn routed() -> BTreeSet<Operation> {
+        ROUTES
+            .iter()
+            .map(|route| {
+                (
+                    route.method.as_str().to_owned(),
+                    route.pattern.to_owned(),
+                    route.scope.map(|scope| scope.as_str().to_owned()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn openapi_documents_exactly_the_routes_of_the_table_with_their_scopes() {
+        let routed = routed();
+        let documented = documented();
+        let undocumented: Vec<_> = routed.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&routed).collect();
+        assert!(
+            undocumented.is_empty() && unrouted.is_empty(),
+            "routes missing from openapi.json (or documented with another scope): \
+             {undocumented:?}; documented operations no route serves: {unrouted:?}"
+        );
+        assert_eq!(routed.len(), ROUTES.len(), "each route is one operation");
+    }
+
+    #[test]
+    fn every_protected_operation_documents_its_401_and_403() {
+        let document: Value =
+            serde_json::from_str(crate::openapi::DOCUMENT).expect("openapi.json parses");
+        for route in ROUTES.iter().filter(|route| route.scope.is_some()) {
+            let method = route.method.as_str().to_ascii_lowercase();
+            let responses = &document["paths"][route.pattern][method.as_str()]["responses"];
+            for status in ["401", "403"] {
+                assert!(
+                    responses[status].is_object(),
+                    "{} {} documents no {status}",
+                    route.method,
+                    route.pattern
+                );
+            }
+        }
+    }
+}
