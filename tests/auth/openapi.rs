@@ -15,10 +15,9 @@ fn openapi_document_is_the_checked_in_3_1_document() {
     let answer = host.get("/openapi.json");
     assert_eq!(answer.status, 200, "{answer:?}");
     let document = answer.json();
-    let checked_in: Value = serde_json::from_str(include_str!(
-        "../../components/order-api/src/openapi.json"
-    ))
-    .expect("the checked-in document parses");
+    let checked_in: Value =
+        serde_json::from_str(include_str!("../../components/order-api/src/openapi.json"))
+            .expect("the checked-in document parses");
     assert_eq!(document, checked_in, "served as checked in");
     assert!(
         document["openapi"]
