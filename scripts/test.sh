@@ -61,9 +61,10 @@ cargo build --release -p order-host
 echo "==> running tests"
 cargo test --release "$@"
 
-# order-store and guest are not default members (its native spin-sdk would change shared dependency
-# features and rebuild wasmtime); its pure unit tests run on their own, with the full suite.
+# order-store, guest and order-api are not default members (their native spin-sdk would change
+# shared dependency features and rebuild wasmtime); their native unit tests (order-api's: the
+# route table against openapi.json, request parsing) run on their own, with the full suite.
 if [ "$#" -eq 0 ]; then
-    echo "==> running order-store and guest unit tests"
-    cargo test --release -p order-store -p guest
+    echo "==> running order-store, guest and order-api unit tests"
+    cargo test --release -p order-store -p guest -p order-api
 fi

@@ -1,18 +1,18 @@
 //! Inbound auth at the HTTP edge (ARCHITECTURE §5): the IP allowlist, then the bearer token
 //! against the configured issuer, audience and keys, then the route's scope.
 //!
-//! Every refusal leaves as problem+json: 403 without a challenge for a refused address,
-//! 401/403 with `WWW-Authenticate` for token problems, and 500/503 for configuration the
-//! operator must fix (never a 401: a caller cannot repair a broken JWKS). No detail ever
-//! echoes the token: [`auth::AuthError`] messages are fixed phrases.
+//! Every refusal is an [`ApiError`] (its problem+json is `crate::problem`'s): 403 without a
+//! challenge for a refused address, 401/403 with `WWW-Authenticate` for token problems, and
+//! 500/503 for configuration the operator must fix (never a 401: a caller cannot repair a
+//! broken JWKS). No detail ever echoes the token: [`auth::AuthError`] messages are fixed
+//! phrases.
 
 mod keys;
 mod verified;
 
-use crate::problem::Problem;
-use crate::reply::Reply;
+use crate::problem::ApiError;
 use auth::{AuthError, IpAllowlist, Validator};
-use spin_sdk::http::{Request, StatusCode};
+use spin_sdk::http::Request;
 use std::sync::{Mutex, PoisonError};
 
 /// What a route requires of the caller's token (§4).
@@ -52,15 +52,15 @@ pub(crate) struct Caller {
     pub(crate) scopes: Vec<String>,
 }
 
-/// Checks the request for `scope`: `Ok(caller)` or `Err(reply)`, a ready 401/403 problem
-/// (with `WWW-Authenticate` where a credential could help) or a 500/503 problem when auth
-/// is misconfigured or its keys cannot be had.
-pub(crate) async fn require(request: &Request, scope: Scope) -> Result<Caller, Reply> {
+/// Checks the request for `scope`: `Ok(caller)`, or the refusal ([`ApiError::Auth`]: 401/403,
+/// with `WWW-Authenticate` where a credential could help), or a 500/503 when auth is
+/// misconfigured or its keys cannot be had.
+pub(crate) async fn require(request: &Request, scope: Scope) -> Result<Caller, ApiError> {
     let allowlist_text = variable("ip_allowlist").await?;
     let allowlist = IpAllowlist::parse(&allowlist_text)
         .map_err(|error| misconfigured(&format!("`ip_allowlist`: {error}")))?;
     if !allowlist.allows(header(request, "spin-client-addr").unwrap_or_default()) {
-        return Err(refusal(&AuthError::AddressNotAllowed));
+        return Err(AuthError::AddressNotAllowed.into());
     }
 
     let validator = Validator::new(
@@ -84,7 +84,7 @@ pub(crate) async fn require(request: &Request, scope: Scope) -> Result<Caller, R
             outcome => outcome.inspect(|claims| verified::remember(authorization, &jwks, claims)),
         },
     };
-    let claims = outcome.map_err(|error| refusal(&error))?;
+    let claims = outcome?;
     let subject = claims.sub.unwrap_or_else(|| "unknown".to_string());
     if let Some(traceparent) = header(request, "traceparent") {
         remember_verified(traceparent, &subject);
@@ -118,53 +118,18 @@ pub(crate) fn take_verified_subject(traceparent: &str) -> Option<String> {
     Some(verified.swap_remove(index).1)
 }
 
-/// A refused request: the error's status, its message as `detail` (fixed phrases, never
-/// the token), its RFC 6750 code as `error`, and its challenge.
-fn refusal(error: &AuthError) -> Reply {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    let (slug, title) = match error {
-        AuthError::AddressNotAllowed => ("address-not-allowed", "Client address not allowed"),
-        AuthError::InsufficientScope(_) => ("insufficient-scope", "Insufficient scope"),
-        _ => ("unauthorized", "Authentication required"),
-    };
-    let mut problem = Problem::typed(status, slug, title, error.to_string());
-    if let Some(code) = error.error_code() {
-        problem = problem.with("error", code);
-    }
-    let mut reply = problem
-        .into_reply()
-        .with_header("cache-control", "no-store");
-    if let Some(challenge) = error.www_authenticate() {
-        reply = reply.with_header("www-authenticate", &challenge);
-    }
-    reply
-}
-
 /// 500: auth configuration the operator must fix (bad JWKS, allowlist, JWKS URL).
-pub(crate) fn misconfigured(detail: &str) -> Reply {
-    Problem::typed(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "auth-misconfigured",
-        "Auth misconfigured",
-        format!("auth configuration: {detail}"),
-    )
-    .into_reply()
+pub(crate) fn misconfigured(detail: &str) -> ApiError {
+    ApiError::AuthMisconfigured(detail.to_owned())
 }
 
 /// 503: auth cannot check tokens right now (not configured, keys unreachable).
-pub(crate) fn unavailable(detail: &str) -> Reply {
-    Problem::typed(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "auth-unavailable",
-        "Auth unavailable",
-        detail.to_string(),
-    )
-    .into_reply()
-    .with_header("retry-after", "30")
+pub(crate) fn unavailable(detail: &str) -> ApiError {
+    ApiError::AuthUnavailable(detail.to_owned())
 }
 
 /// One of this component's variables; a variable the host cannot give is a 500.
-async fn variable(name: &'static str) -> Result<String, Reply> {
+async fn variable(name: &'static str) -> Result<String, ApiError> {
     crate::config::variable(name)
         .await
         .map_err(|error| misconfigured(&format!("variable `{name}` is unavailable: {error}")))

@@ -1,11 +1,12 @@
-//! The one place the order application's typed answers become HTTP: statuses, problem slugs
-//! and texts (ARCHITECTURE §3), `Location` and `Retry-After`, and the form an answer is kept
-//! in for `Idempotency-Key` replays.
+//! The one place the order application's typed outcomes become HTTP: statuses, bodies,
+//! `Location` and `Retry-After`, and the form an answer is kept in for `Idempotency-Key`
+//! replays. Refusals and failures become problems through [`ApiError::problem`], the one
+//! mapping of errors to problem+json.
 
-use crate::problem::Problem;
+use crate::problem::ApiError;
 use crate::reply::Reply;
 use order_app::ports::DependencyError;
-use order_app::{Outcome, RETRY_AFTER_S, Refusal, StoredAnswer, Unavailable};
+use order_app::{Outcome, StoredAnswer};
 use serde_json::Value;
 use spin_sdk::http::StatusCode;
 
@@ -23,22 +24,9 @@ fn parts(outcome: &Outcome) -> (StatusCode, Value, Option<u32>) {
             order_json(order),
             Some(*settles_after_s),
         ),
-        Outcome::Refused(refusal) => {
-            let problem = refusal_problem(refusal);
-            (problem.status(), problem_body(problem, outcome), None)
-        }
+        Outcome::Refused(refusal) => problem_parts(ApiError::Refused(refusal.clone()), outcome),
         Outcome::Unavailable(failure) => {
-            let problem = Problem::typed(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "dependency-unavailable",
-                "A service the order depends on is unavailable",
-                unavailable_detail(failure),
-            );
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                problem_body(problem, outcome),
-                Some(RETRY_AFTER_S),
-            )
+            problem_parts(ApiError::DependencyUnavailable(failure.clone()), outcome)
         }
     }
 }
@@ -88,102 +76,16 @@ fn order_json(order: &domain::Order) -> Value {
     serde_json::to_value(order).unwrap_or_default()
 }
 
-/// The problem's body, with `orderId` when an order was stored.
-fn problem_body(problem: Problem, outcome: &Outcome) -> Value {
-    match outcome.order_id() {
+/// A refusal or failure as status, problem body (with `orderId` when an order was stored)
+/// and `Retry-After`; the one mapping is [`ApiError::problem`].
+fn problem_parts(error: ApiError, outcome: &Outcome) -> (StatusCode, Value, Option<u32>) {
+    let problem = error.problem();
+    let (status, retry_after_s) = (problem.status(), problem.retry_after_s());
+    let body = match outcome.order_id() {
         Some(id) => problem.with("orderId", id).body(),
         None => problem.body(),
-    }
-}
-
-/// The 4xx of a refusal.
-fn refusal_problem(refusal: &Refusal) -> Problem {
-    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    match refusal {
-        Refusal::UserCannotOrder { user_id, status } => Problem::typed(
-            unprocessable,
-            "user-cannot-order",
-            "User cannot order",
-            format!(
-                "user `{user_id}` is {} and cannot place orders",
-                status.as_str()
-            ),
-        )
-        .with("field", "userId")
-        .with("userStatus", status.as_str()),
-        Refusal::UserNotFound { user_id } => Problem::typed(
-            unprocessable,
-            "user-not-found",
-            "User not found",
-            format!("user `{user_id}` does not exist; check userId"),
-        )
-        .with("field", "userId"),
-        Refusal::ProductNotFound { product_id, index } => {
-            let field = format!("items[{index}].productId");
-            Problem::typed(
-                unprocessable,
-                "product-not-found",
-                "Product not found",
-                format!("product `{product_id}` does not exist; remove it or fix {field}"),
-            )
-            .with("field", field.as_str())
-            .with("productId", product_id.as_str())
-        }
-        Refusal::ProductInactive { product_id, index } => Problem::typed(
-            unprocessable,
-            "product-inactive",
-            "Product not available",
-            format!("product `{product_id}` is no longer sold; remove it from the order"),
-        )
-        .with("field", format!("items[{index}].productId").as_str())
-        .with("productId", product_id.as_str()),
-        Refusal::NotPriceable(error) => Problem::typed(
-            unprocessable,
-            "order-not-priceable",
-            "The order cannot be priced",
-            format!("{error}; order products of one currency, in smaller quantities"),
-        ),
-        Refusal::InsufficientStock {
-            product_id, reason, ..
-        } => Problem::typed(
-            StatusCode::CONFLICT,
-            "insufficient-stock",
-            "Insufficient stock",
-            format!(
-                "insufficient stock for product `{product_id}` ({reason}); order fewer units or remove the product"
-            ),
-        )
-        .with("productId", product_id.as_str()),
-        Refusal::PaymentDeclined { reason, .. } => Problem::typed(
-            StatusCode::PAYMENT_REQUIRED,
-            "payment-declined",
-            "Payment declined",
-            format!(
-                "the payment was declined ({reason}); no money was taken and the stock was released. Use another payment method"
-            ),
-        )
-        .with("reason", reason.as_str()),
-    }
-}
-
-/// The `detail` of a 503.
-fn unavailable_detail(failure: &Unavailable) -> String {
-    match failure {
-        Unavailable::Users(error) => {
-            format!("the user service {}; retry later", error.describe())
-        }
-        Unavailable::Products(error) => {
-            format!("the product service {}; retry later", error.describe())
-        }
-        Unavailable::Inventory { error, .. } => format!(
-            "the inventory service {}; the order was cancelled. Retry later",
-            error.describe()
-        ),
-        Unavailable::PaymentCircuitOpen { .. } => "the payment service is failing (its circuit breaker is open); nothing was charged, the order was cancelled and its stock released. Retry later".into(),
-        Unavailable::Cancelled { .. } => {
-            "the order could not be completed and was cancelled; retry later".into()
-        }
-    }
+    };
+    (status, body, retry_after_s)
 }
 
 /// One JSON line on stderr for an order whose charge awaits recovery.

@@ -15,6 +15,7 @@ mod orders;
 mod outbox_admin;
 mod ports;
 mod problem;
+mod query;
 mod reply;
 mod routes;
 mod stats;

@@ -1,12 +1,13 @@
 //! Outbox administration (ARCHITECTURE §4, scope `orders:admin`): list events by state,
 //! relay pending ones now, replay a dead or delivered one. The work happens in the composed
-//! `event-emitter` behind the `events` WIT import; this module is the HTTP edge, where its
-//! errors become problem+json.
+//! `event-emitter` behind the `events` WIT import; this module is the HTTP edge (its errors
+//! become problem+json as [`ApiError::Events`]).
 
 use crate::bindings::shop::events::events::{
     self, EventStatus, EventsError, OutboxEntry, OutboxStats,
 };
-use crate::problem::Problem;
+use crate::problem::ApiError;
+use crate::query::Query;
 use crate::reply::Reply;
 use domain::Timestamp;
 use serde_json::{Value, json};
@@ -21,9 +22,64 @@ const DISPATCH_MAX: u32 = 1_000;
 
 /// `GET /api/v1/admin/outbox?status=pending|dead|delivered&limit=`:
 /// `{status, events: [...], stats: {...}}`, oldest first.
-pub(crate) async fn list(request: Request) -> Reply {
-    let parsed = (|| {
-        let status = match query_param(&request, "status").as_deref() {
+pub(crate) async fn list(request: &Request) -> Result<Reply, ApiError> {
+    let query = ListQuery::from_query(&Query::of(request))?;
+    let (entries, stats) = futures::join!(
+        events::list_events(query.status, query.limit),
+        events::stats()
+    );
+    Ok(Reply::json(
+        StatusCode::OK,
+        &json!({
+            "status": status_name(query.status),
+            "events": entries?.iter().map(entry_json).collect::<Vec<_>>(),
+            "stats": stats_json(&stats?),
+        }),
+    ))
+}
+
+/// `POST /api/v1/admin/outbox/dispatch?max=`: one relay pass,
+/// `{attempted, delivered, failed, deadLettered}`.
+pub(crate) async fn dispatch(request: &Request) -> Result<Reply, ApiError> {
+    let max = bounded(&Query::of(request), "max", DISPATCH_DEFAULT, DISPATCH_MAX)?;
+    let report = events::dispatch(max).await?;
+    Ok(Reply::json(
+        StatusCode::OK,
+        &json!({
+            "attempted": report.attempted,
+            "delivered": report.delivered,
+            "failed": report.failed,
+            "deadLettered": report.dead_lettered,
+        }),
+    ))
+}
+
+/// `POST /api/v1/admin/outbox/{eventId}/replay`: 202 `{eventId, status: "pending"}`; the
+/// event goes out with the next relay pass (after each order change, or a dispatch call).
+pub(crate) async fn replay(event_id: &str) -> Result<Reply, ApiError> {
+    match events::replay(event_id.to_owned()).await {
+        Ok(()) => Ok(Reply::json(
+            StatusCode::ACCEPTED,
+            &json!({ "eventId": event_id, "status": "pending" }),
+        )),
+        Err(EventsError::NotFound) => Err(ApiError::EventNotFound {
+            id: event_id.to_owned(),
+        }),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The parameters of the outbox list: `status` (default `pending`) and `limit` (1..=100,
+/// default 20).
+struct ListQuery {
+    status: EventStatus,
+    limit: u32,
+}
+
+impl ListQuery {
+    /// Reads `query` (status first); a bad value is 400 `invalid-parameter` naming it.
+    fn from_query(query: &Query) -> Result<Self, ApiError> {
+        let status = match query.first("status") {
             None | Some("pending") => EventStatus::Pending,
             Some("dead") => EventStatus::Dead,
             Some("delivered") => EventStatus::Delivered,
@@ -34,99 +90,8 @@ pub(crate) async fn list(request: Request) -> Reply {
                 ));
             }
         };
-        let limit = bounded(&request, "limit", LIST_DEFAULT, LIST_MAX)?;
-        Ok((status, limit))
-    })();
-    let (status, limit) = match parsed {
-        Ok(parsed) => parsed,
-        Err(problem) => return problem.into_reply(),
-    };
-    let (entries, stats) = futures::join!(events::list_events(status, limit), events::stats());
-    match (entries, stats) {
-        (Ok(entries), Ok(stats)) => Reply::json(
-            StatusCode::OK,
-            &json!({
-                "status": status_name(status),
-                "events": entries.iter().map(entry_json).collect::<Vec<_>>(),
-                "stats": stats_json(&stats),
-            }),
-        ),
-        (Err(error), _) | (_, Err(error)) => events_problem(&error).into_reply(),
-    }
-}
-
-/// `POST /api/v1/admin/outbox/dispatch?max=`: one relay pass,
-/// `{attempted, delivered, failed, deadLettered}`.
-pub(crate) async fn dispatch(request: Request) -> Reply {
-    let max = match bounded(&request, "max", DISPATCH_DEFAULT, DISPATCH_MAX) {
-        Ok(max) => max,
-        Err(problem) => return problem.into_reply(),
-    };
-    match events::dispatch(max).await {
-        Ok(report) => Reply::json(
-            StatusCode::OK,
-            &json!({
-                "attempted": report.attempted,
-                "delivered": report.delivered,
-                "failed": report.failed,
-                "deadLettered": report.dead_lettered,
-            }),
-        ),
-        Err(error) => events_problem(&error).into_reply(),
-    }
-}
-
-/// `POST /api/v1/admin/outbox/{eventId}/replay`: 202 `{eventId, status: "pending"}`; the
-/// event goes out with the next relay pass (after each order change, or a dispatch call).
-pub(crate) async fn replay(event_id: &str) -> Reply {
-    match events::replay(event_id.to_owned()).await {
-        Ok(()) => Reply::json(
-            StatusCode::ACCEPTED,
-            &json!({ "eventId": event_id, "status": "pending" }),
-        ),
-        Err(EventsError::NotFound) => Problem::typed(
-            StatusCode::NOT_FOUND,
-            "event-not-found",
-            "Event not found",
-            format!("no outbox event has id {event_id}"),
-        )
-        .with("eventId", event_id)
-        .into_reply(),
-        Err(error) => events_problem(&error).into_reply(),
-    }
-}
-
-/// The problem for a failed outbox operation: storage or configuration is a 500 the
-/// operator must fix; an unreachable Redis is a 503 worth retrying.
-fn events_problem(error: &EventsError) -> Problem {
-    match error {
-        EventsError::Broker(detail) => Problem::internal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "broker-unavailable",
-            "Event broker unavailable",
-            "the event broker (Redis) could not be reached or refused the events; they stay pending, retry later",
-            detail,
-        )
-        .retry_after(5),
-        EventsError::Storage(detail) => Problem::internal(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "outbox-storage",
-            "Outbox storage failed",
-            "the outbox could not be read or written; retry later",
-            detail,
-        ),
-        EventsError::InvalidConfig(detail) => Problem::typed(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "events-misconfigured",
-            "Event relay misconfigured",
-            detail.clone(),
-        ),
-        EventsError::NotFound => Problem::typed(
-            StatusCode::NOT_FOUND,
-            "event-not-found",
-            "Event not found",
-            "no such outbox event",
-        ),
+        let limit = bounded(query, "limit", LIST_DEFAULT, LIST_MAX)?;
+        Ok(Self { status, limit })
     }
 }
 
@@ -165,8 +130,8 @@ fn status_name(status: EventStatus) -> &'static str {
 }
 
 /// An integer query parameter in `1..=max`, or `default` when absent.
-fn bounded(request: &Request, name: &str, default: u32, max: u32) -> Result<u32, Problem> {
-    match query_param(request, name) {
+fn bounded(query: &Query, name: &str, default: u32, max: u32) -> Result<u32, ApiError> {
+    match query.first(name) {
         None => Ok(default),
         Some(text) => text
             .parse::<u32>()
@@ -176,18 +141,7 @@ fn bounded(request: &Request, name: &str, default: u32, max: u32) -> Result<u32,
     }
 }
 
-/// A query parameter's raw value (these parameters are plain tokens: no decoding needed).
-fn query_param(request: &Request, name: &str) -> Option<String> {
-    request
-        .uri()
-        .query()?
-        .split('&')
-        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
-}
-
 /// 400 naming the query parameter that is wrong (the same shape as the order endpoints').
-fn invalid_query(name: &str, detail: String) -> Problem {
-    Problem::invalid_parameter(name, format!("`{name}` {detail}"))
+fn invalid_query(name: &str, detail: String) -> ApiError {
+    ApiError::invalid_parameter(name, format!("`{name}` {detail}"))
 }

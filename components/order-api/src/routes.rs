@@ -20,7 +20,7 @@ use crate::metrics;
 use crate::openapi;
 use crate::orders::{admin, create, read};
 use crate::outbox_admin;
-use crate::problem::Problem;
+use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::stats;
 use spin_sdk::http::{Method, Request, StatusCode};
@@ -171,15 +171,22 @@ fn allow(pattern: &str) -> String {
     methods.join(", ")
 }
 
-/// Routes one request to its endpoint.
+/// Routes one request to its endpoint; an error becomes its problem+json here, once.
 pub(crate) async fn dispatch(request: Request) -> Reply {
+    route_request(request)
+        .await
+        .unwrap_or_else(ApiError::into_reply)
+}
+
+/// Finds the request's route, checks its scope and runs its handler.
+async fn route_request(request: Request) -> Result<Reply, ApiError> {
     let path = path_info(&request);
     let Some((pattern, param)) = matched_pattern(&path) else {
-        return Problem::not_found(&path).into_reply();
+        return Err(ApiError::NotFound { path });
     };
     let method = request.method().clone();
     if method == Method::OPTIONS {
-        return Reply::empty(StatusCode::NO_CONTENT).with_header("allow", &allow(pattern));
+        return Ok(Reply::empty(StatusCode::NO_CONTENT).with_header("allow", &allow(pattern)));
     }
     // HEAD is GET without the body; the host drops the body and keeps the headers.
     let wanted = if method == Method::HEAD {
@@ -191,20 +198,21 @@ pub(crate) async fn dispatch(request: Request) -> Reply {
         .iter()
         .find(|r| r.pattern == pattern && r.method == wanted)
     else {
-        return Problem::method_not_allowed(method.as_str(), &path, &allow(pattern)).into_reply();
+        return Err(ApiError::MethodNotAllowed {
+            method: method.as_str().to_owned(),
+            path,
+            allow: allow(pattern),
+        });
     };
     let caller = match route.scope {
-        Some(scope) => match access::require(&request, scope).await {
-            Ok(caller) => Some(caller),
-            Err(refusal) => return refusal,
-        },
+        Some(scope) => Some(access::require(&request, scope).await?),
         None => None,
     };
     let param = param.as_str();
     match route.endpoint {
-        Endpoint::Live => health::live(),
-        Endpoint::Ready => health::ready().await,
-        Endpoint::Metrics => metrics::scrape().await,
+        Endpoint::Live => Ok(health::live()),
+        Endpoint::Ready => Ok(health::ready().await),
+        Endpoint::Metrics => Ok(metrics::scrape().await),
         Endpoint::OpenApi => openapi::document(),
         Endpoint::Statistics => stats::statistics(&request).await,
         Endpoint::CreateOrder => match caller {
@@ -212,14 +220,14 @@ pub(crate) async fn dispatch(request: Request) -> Reply {
             None => unreachable!("checked at compile time: the route requires a scope"),
         },
         Endpoint::GetOrder => read::get_order(param).await,
-        Endpoint::UserOrders => read::user_orders(request, param).await,
-        Endpoint::AdminOrders => admin::list_orders(request).await,
+        Endpoint::UserOrders => read::user_orders(&request, param).await,
+        Endpoint::AdminOrders => admin::list_orders(&request).await,
         Endpoint::Recover => admin::recover().await,
         Endpoint::Reconcile => admin::reconcile().await,
         Endpoint::Cancel => admin::cancel(request, param).await,
         Endpoint::SetStatus => admin::set_status(request, param).await,
-        Endpoint::Outbox => outbox_admin::list(request).await,
-        Endpoint::OutboxDispatch => outbox_admin::dispatch(request).await,
+        Endpoint::Outbox => outbox_admin::list(&request).await,
+        Endpoint::OutboxDispatch => outbox_admin::dispatch(&request).await,
         Endpoint::OutboxReplay => outbox_admin::replay(param).await,
     }
 }
@@ -238,4 +246,90 @@ fn path_info(request: &Request) -> String {
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_else(|| request.uri().path().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ROUTES;
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+
+    /// `(METHOD, pattern, required scope)` of one operation.
+    type Operation = (String, String, Option<String>);
+
+    /// The HTTP methods an OpenAPI path item may describe (its other members, such as
+    /// `parameters`, are not operations).
+    const OPENAPI_METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+
+    /// Every operation `openapi.json` documents, with the scope its `security` requires
+    /// (`None` for `security: []`).
+    fn documented() -> BTreeSet<Operation> {
+        let document: Value =
+            serde_json::from_str(crate::openapi::DOCUMENT).expect("openapi.json parses");
+        let paths = document["paths"]
+            .as_object()
+            .expect("openapi.json has paths");
+        let mut operations = BTreeSet::new();
+        for (path, item) in paths {
+            let item = item.as_object().expect("a path item is an object");
+            for (method, operation) in item {
+                if !OPENAPI_METHODS.contains(&method.as_str()) {
+                    continue;
+                }
+                let scope = operation["security"][0]["bearerJwt"][0]
+                    .as_str()
+                    .map(str::to_owned);
+                operations.insert((method.to_ascii_uppercase(), path.clone(), scope));
+            }
+        }
+        operations
+    }
+
+    /// Every operation the route table serves.
+    fn routed() -> BTreeSet<Operation> {
+        ROUTES
+            .iter()
+            .map(|route| {
+                (
+                    route.method.as_str().to_owned(),
+                    route.pattern.to_owned(),
+                    route.scope.map(|scope| scope.as_str().to_owned()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn openapi_documents_exactly_the_routes_of_the_table_with_their_scopes() {
+        let routed = routed();
+        let documented = documented();
+        let undocumented: Vec<_> = routed.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&routed).collect();
+        assert!(
+            undocumented.is_empty() && unrouted.is_empty(),
+            "routes missing from openapi.json (or documented with another scope): \
+             {undocumented:?}; documented operations no route serves: {unrouted:?}"
+        );
+        assert_eq!(routed.len(), ROUTES.len(), "each route is one operation");
+    }
+
+    #[test]
+    fn every_protected_operation_documents_its_401_and_403() {
+        let document: Value =
+            serde_json::from_str(crate::openapi::DOCUMENT).expect("openapi.json parses");
+        for route in ROUTES.iter().filter(|route| route.scope.is_some()) {
+            let method = route.method.as_str().to_ascii_lowercase();
+            let responses = &document["paths"][route.pattern][method.as_str()]["responses"];
+            for status in ["401", "403"] {
+                assert!(
+                    responses[status].is_object(),
+                    "{} {} documents no {status}",
+                    route.method,
+                    route.pattern
+                );
+            }
+        }
+    }
 }

@@ -18,10 +18,11 @@
 mod params;
 mod query;
 
-use crate::problem::Problem;
+use crate::problem::ApiError;
+use crate::query::Query;
 use crate::reply::Reply;
 use crate::store::Db;
-use params::{format_instant, parse};
+use params::{StatsQuery, format_instant};
 use query::{PeriodStats, QueryError, aggregate};
 use serde_json::{Map, Value, json};
 use spin_sdk::http::{Request, StatusCode};
@@ -39,30 +40,25 @@ const STATUSES: [&str; 8] = [
 ];
 
 /// The handler (scope `orders:stats`, checked by the router): parameters, then two aggregations (whole window and per period).
-pub(crate) async fn statistics(request: &Request) -> Reply {
-    let query = match parse(request.uri().query().unwrap_or_default()) {
-        Ok(query) => query,
-        Err(error) => {
-            return Problem::invalid_parameter(
-                error.parameter,
-                format!("query parameter `{}` {}", error.parameter, error.reason),
-            )
-            .into_reply();
-        }
-    };
+pub(crate) async fn statistics(request: &Request) -> Result<Reply, ApiError> {
+    let query = StatsQuery::from_query(&Query::of(request)).map_err(|error| {
+        ApiError::invalid_parameter(
+            error.parameter,
+            format!("query parameter `{}` {}", error.parameter, error.reason),
+        )
+    })?;
     let from_ms = query.from_ms.unwrap_or(i64::MIN);
     let to_ms = query.to_ms.unwrap_or(i64::MAX);
 
-    let db = match Db::open().await {
-        Ok(db) => db,
-        Err(error) => return unavailable(&error.to_string()),
-    };
+    let db = Db::open()
+        .await
+        .map_err(|error| ApiError::StatisticsUnavailable(error.to_string()))?;
     let totals = aggregate(&db, "'all'", from_ms, to_ms).await;
     let periods = aggregate(&db, query.group_by.period_sql(), from_ms, to_ms).await;
     let (mut totals, periods) = match (totals, periods) {
         (Ok(totals), Ok(periods)) => (totals, periods),
         (Err(QueryError(message)), _) | (_, Err(QueryError(message))) => {
-            return unavailable(&message);
+            return Err(ApiError::StatisticsUnavailable(message));
         }
     };
 
@@ -76,7 +72,7 @@ pub(crate) async fn statistics(request: &Request) -> Reply {
             .map(|(period, stats)| stats_json(stats, Some(period)))
             .collect::<Vec<_>>(),
     });
-    Reply::json(StatusCode::OK, &body).with_header("cache-control", "no-store")
+    Ok(Reply::json(StatusCode::OK, &body).with_header("cache-control", "no-store"))
 }
 
 /// One aggregate as JSON, led by `period` when it is one.
@@ -138,16 +134,4 @@ fn stats_json(stats: PeriodStats, period: Option<String>) -> Value {
 
 fn money(amount_minor: i64, currency: &str) -> Value {
     json!({ "amountMinor": amount_minor, "currency": currency })
-}
-
-/// The database could not answer: 503, the cause for operators in `detail`.
-fn unavailable(raw_error: &str) -> Reply {
-    Problem::internal(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "storage-unavailable",
-        "Storage unavailable",
-        "the order database could not answer the statistics query; retry later",
-        raw_error,
-    )
-    .into_reply()
 }

@@ -5,10 +5,13 @@
 //! anywhere are refused instead of guessed at.
 
 use std::cell::RefCell;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::{Map, Number, Value};
+use serde_path_to_error::Segment;
 
 /// Why a body is not strict JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +43,51 @@ pub fn parse_strict(body: &[u8]) -> Result<Value, StrictJsonError> {
         (Ok(value), None) => Ok(value),
         (Err(error), None) => Err(StrictJsonError::Syntax(error.to_string())),
     }
+}
+
+/// Where and why a JSON value is not the typed struct it must be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ShapeError {
+    /// The path of the member at fault, as clients write it (`reason`, `items[1].quantity`,
+    /// `paymentMethod.token`); empty for the value itself. A missing member is reported at
+    /// its parent: make members optional and check presence after, to name them.
+    pub path: String,
+    /// `serde`'s message (for logs and tests; callers answer in their own words).
+    pub message: String,
+}
+
+/// Deserializes `value` (a body already parsed by [`parse_strict`]) into `T`, with the path
+/// of the first member that does not fit (`serde_path_to_error`).
+///
+/// # Errors
+/// [`ShapeError`] naming the member and giving serde's message.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ShapeError> {
+    serde_path_to_error::deserialize(value).map_err(|error| ShapeError {
+        path: field_path(error.path()),
+        message: error.inner().to_string(),
+    })
+}
+
+/// `items[1].quantity` for the segments `items`, `1`, `quantity`.
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    let mut text = String::new();
+    for segment in path.iter() {
+        let name = match segment {
+            Segment::Seq { index } => {
+                let _ = write!(text, "[{index}]");
+                continue;
+            }
+            Segment::Map { key } => key.as_str(),
+            Segment::Enum { variant } => variant.as_str(),
+            _ => "?",
+        };
+        if !text.is_empty() {
+            text.push('.');
+        }
+        text.push_str(name);
+    }
+    text
 }
 
 /// Builds a [`Value`], recording the first duplicate member name in the cell it carries.
@@ -156,6 +204,24 @@ mod tests {
             parse_strict(b"{} {}"),
             Err(StrictJsonError::Syntax(_))
         ));
+    }
+
+    #[test]
+    fn a_shape_error_names_the_member_as_clients_write_it() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Line {
+            quantity: u32,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Body {
+            items: Vec<Line>,
+        }
+        let value = parse_strict(br#"{"items":[{"quantity":1},{"quantity":"2"}]}"#).unwrap();
+        let error = from_value::<Body>(value).unwrap_err();
+        assert_eq!(error.path, "items[1].quantity");
+        assert!(error.message.starts_with("invalid type: string"), "{error}");
     }
 
     #[test]

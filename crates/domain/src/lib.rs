@@ -16,7 +16,7 @@ mod status;
 mod time;
 
 pub use error::DomainError;
-pub use json::{StrictJsonError, parse_strict};
+pub use json::{ShapeError, StrictJsonError, from_value, parse_strict};
 pub use money::{Currency, Money};
 pub use order::{Order, OrderLine, PricedItem, StatusChange};
 pub use request::{CreateOrderRequest, OrderItemRequest, PaymentMethod, ValidatedOrder, limits};

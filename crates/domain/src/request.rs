@@ -1,8 +1,13 @@
 //! The create-order request (`POST /api/v1/orders`), validated field by field so every refusal
 //! names the field and says how to fix it.
 
-use serde::Serialize;
-use serde_json::Value;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::DomainError;
 
@@ -59,7 +64,14 @@ pub struct ValidatedOrder {
 pub struct CreateOrderRequest;
 
 impl CreateOrderRequest {
-    /// Parses and validates a JSON body.
+    /// Parses and validates a JSON body: strict JSON ([`crate::parse_strict`]), then the typed
+    /// [`Body`] (`serde_path_to_error` names a member of the wrong type), then the rules below
+    /// in a fixed order (ids, counts, ranges, lengths). Each refusal names its field as clients
+    /// write it (`items[1].quantity`).
+    ///
+    /// # Errors
+    /// [`DomainError::DuplicateMember`] for a repeated member; [`DomainError::Invalid`] with
+    /// field `body` for a body that is not a JSON object, else naming the field at fault.
     pub fn parse(body: &[u8]) -> Result<ValidatedOrder, DomainError> {
         let value: Value = crate::json::parse_strict(body).map_err(|e| match &e {
             crate::StrictJsonError::DuplicateKey { key } => {
@@ -67,45 +79,103 @@ impl CreateOrderRequest {
             }
             crate::StrictJsonError::Syntax(_) => DomainError::invalid("body", e.to_string()),
         })?;
-        let Value::Object(object) = value else {
+        // A derived struct would also accept an array of its fields in order.
+        if !value.is_object() {
             return Err(DomainError::invalid("body", "must be a JSON object"));
-        };
-        let user_id = id_field(object.get("userId"), "userId")?;
-        let items = match object.get("items") {
-            Some(Value::Array(items)) if items.is_empty() => {
-                return Err(DomainError::invalid(
-                    "items",
-                    "must contain at least one item",
-                ));
+        }
+        let body: Body = crate::json::from_value(value)
+            .map_err(|error| DomainError::invalid(&error.path, type_rule(&error.path)))?;
+        body.validate()
+    }
+}
+
+/// The create-order body as sent: every member optional (so a missing one is named by
+/// [`Body::validate`]), `null` counting as present (and refused by its type, as `"userId":
+/// null` is not a string), unknown members ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Body {
+    #[serde(default, deserialize_with = "present")]
+    user_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    items: Option<Vec<Object<ItemBody>>>,
+    #[serde(default, deserialize_with = "present")]
+    payment_method: Option<Object<PaymentMethodBody>>,
+    #[serde(default)]
+    shipping_address: Option<Map<String, Value>>,
+}
+
+/// One `items[i]` as sent.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemBody {
+    #[serde(default, deserialize_with = "present")]
+    product_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    quantity: Option<u64>,
+}
+
+/// `paymentMethod` as sent.
+#[derive(Deserialize)]
+struct PaymentMethodBody {
+    #[serde(default, rename = "type", deserialize_with = "present")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    token: Option<String>,
+}
+
+/// What a member of the wrong JSON type is told, by its path (indices dropped).
+fn type_rule(path: &str) -> String {
+    let mut generic = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => in_index = true,
+            ']' => {
+                in_index = false;
+                generic.push_str("[]");
             }
-            Some(Value::Array(items)) if items.len() > limits::MAX_LINES => {
-                return Err(DomainError::invalid(
-                    "items",
-                    format!("at most {} lines per order", limits::MAX_LINES),
-                ));
-            }
-            Some(Value::Array(items)) => items,
-            Some(_) => {
-                return Err(DomainError::invalid(
-                    "items",
-                    "must be an array of {productId, quantity}",
-                ));
-            }
-            None => return Err(DomainError::invalid("items", "is required")),
-        };
+            _ if in_index => {}
+            _ => generic.push(c),
+        }
+    }
+    match generic.as_str() {
+        "items" => "must be an array of {productId, quantity}".into(),
+        "items[]" => "must be an object {productId, quantity}".into(),
+        "items[].quantity" => quantity_reason(),
+        "paymentMethod" => "must be an object {type, token}".into(),
+        "shippingAddress" => "must be an object".into(),
+        // userId, items[].productId, paymentMethod.type, paymentMethod.token
+        _ => "must be a string".into(),
+    }
+}
+
+impl Body {
+    /// The rules, in the order a caller fixes them: buyer, lines (each product once), payment,
+    /// address.
+    fn validate(self) -> Result<ValidatedOrder, DomainError> {
+        let user_id = id_field(required(self.user_id, "userId")?, "userId")?;
+        let items = required(self.items, "items")?;
+        if items.is_empty() {
+            return Err(DomainError::invalid(
+                "items",
+                "must contain at least one item",
+            ));
+        }
+        if items.len() > limits::MAX_LINES {
+            return Err(DomainError::invalid(
+                "items",
+                format!("at most {} lines per order", limits::MAX_LINES),
+            ));
+        }
         let mut lines: Vec<OrderItemRequest> = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let Value::Object(item) = item else {
-                return Err(DomainError::invalid(
-                    format!("items[{i}]"),
-                    "must be an object {productId, quantity}",
-                ));
-            };
-            let product_id = id_field(item.get("productId"), &format!("items[{i}].productId"))?;
-            let quantity = quantity_field(item.get("quantity"), &format!("items[{i}].quantity"))?;
+        for (i, Object(item)) in items.into_iter().enumerate() {
+            let field = format!("items[{i}].productId");
+            let product_id = id_field(required(item.product_id, &field)?, &field)?;
+            let quantity = quantity_field(item.quantity, &format!("items[{i}].quantity"))?;
             if lines.iter().any(|l| l.product_id == product_id) {
                 return Err(DomainError::invalid(
-                    format!("items[{i}].productId"),
+                    field,
                     format!("`{product_id}` appears more than once; send one line per product"),
                 ));
             }
@@ -114,35 +184,19 @@ impl CreateOrderRequest {
                 quantity,
             });
         }
-        let payment_method = match object.get("paymentMethod") {
-            Some(Value::Object(pm)) => PaymentMethod {
-                kind: text_field(pm.get("type"), "paymentMethod.type", 32)?,
-                token: text_field(
-                    pm.get("token"),
-                    "paymentMethod.token",
-                    limits::MAX_TOKEN_LEN,
-                )?,
-            },
-            Some(_) => {
-                return Err(DomainError::invalid(
-                    "paymentMethod",
-                    "must be an object {type, token}",
-                ));
-            }
-            None => return Err(DomainError::invalid("paymentMethod", "is required")),
+        let Object(payment) = required(self.payment_method, "paymentMethod")?;
+        let payment_method = PaymentMethod {
+            kind: text_field(payment.kind, "paymentMethod.type", 32)?,
+            token: text_field(payment.token, "paymentMethod.token", limits::MAX_TOKEN_LEN)?,
         };
-        let shipping_address = match object.get("shippingAddress") {
-            None | Some(Value::Null) => None,
-            Some(v @ Value::Object(_)) if v.to_string().len() <= limits::MAX_ADDRESS_BYTES => {
-                Some(v.clone())
-            }
-            Some(Value::Object(_)) => {
+        let shipping_address = match self.shipping_address.map(Value::Object) {
+            Some(address) if address.to_string().len() > limits::MAX_ADDRESS_BYTES => {
                 return Err(DomainError::invalid(
                     "shippingAddress",
                     format!("at most {} bytes", limits::MAX_ADDRESS_BYTES),
                 ));
             }
-            Some(_) => return Err(DomainError::invalid("shippingAddress", "must be an object")),
+            address => address,
         };
         Ok(ValidatedOrder {
             user_id,
@@ -150,6 +204,45 @@ impl CreateOrderRequest {
             payment_method,
             shipping_address,
         })
+    }
+}
+
+/// A member that must be there.
+fn required<T>(value: Option<T>, field: &str) -> Result<T, DomainError> {
+    value.ok_or_else(|| DomainError::invalid(field, "is required"))
+}
+
+/// For `#[serde(default, deserialize_with = "present")]`: a member that is there, `null`
+/// included, is `Some` of its type (so `null` is refused by the type, not taken as absent).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+/// A JSON object deserialized as `T`, and nothing else: derived structs also accept an array
+/// of their fields, which a body must not be read as.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OnlyObjects<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for OnlyObjects<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(OnlyObjects(PhantomData))
+            .map(Object)
     }
 }
 
@@ -164,12 +257,8 @@ impl ValidatedOrder {
     }
 }
 
-fn id_field(value: Option<&Value>, field: &str) -> Result<String, DomainError> {
-    let id = match value {
-        Some(Value::String(s)) => s,
-        Some(_) => return Err(DomainError::invalid(field, "must be a string")),
-        None => return Err(DomainError::invalid(field, "is required")),
-    };
+/// An id: 1–`MAX_ID_LEN` characters of `A–Z a–z 0–9 - _ . :` (safe in paths, logs and keys).
+fn id_field(id: String, field: &str) -> Result<String, DomainError> {
     let ok_chars = id
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
@@ -182,31 +271,31 @@ fn id_field(value: Option<&Value>, field: &str) -> Result<String, DomainError> {
             ),
         ));
     }
-    Ok(id.clone())
+    Ok(id)
 }
 
-fn text_field(value: Option<&Value>, field: &str, max: usize) -> Result<String, DomainError> {
-    match value {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= max => Ok(s.clone()),
-        Some(Value::String(_)) => Err(DomainError::invalid(
+/// Text of 1–`max` bytes, not blank.
+fn text_field(value: Option<String>, field: &str, max: usize) -> Result<String, DomainError> {
+    match required(value, field)? {
+        text if !text.trim().is_empty() && text.len() <= max => Ok(text),
+        _ => Err(DomainError::invalid(
             field,
             format!("must be 1–{max} characters"),
         )),
-        Some(_) => Err(DomainError::invalid(field, "must be a string")),
-        None => Err(DomainError::invalid(field, "is required")),
     }
 }
 
-fn quantity_field(value: Option<&Value>, field: &str) -> Result<u32, DomainError> {
-    let reason = format!("must be a whole number from 1 to {}", limits::MAX_QUANTITY);
-    match value {
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(q) if (1..=limits::MAX_QUANTITY).contains(&q) => Ok(q as u32),
-            _ => Err(DomainError::invalid(field, reason)),
-        },
-        Some(_) => Err(DomainError::invalid(field, reason)),
-        None => Err(DomainError::invalid(field, "is required")),
+/// Units of one product: 1..=`MAX_QUANTITY`.
+fn quantity_field(value: Option<u64>, field: &str) -> Result<u32, DomainError> {
+    match required(value, field)? {
+        q if (1..=limits::MAX_QUANTITY).contains(&q) => Ok(q as u32),
+        _ => Err(DomainError::invalid(field, quantity_reason())),
     }
+}
+
+/// Why a quantity is refused.
+fn quantity_reason() -> String {
+    format!("must be a whole number from 1 to {}", limits::MAX_QUANTITY)
 }
 
 #[cfg(test)]
@@ -266,6 +355,101 @@ mod tests {
             field_of(&GOOD.replace(r#""productId":"p-1""#, r#""productId":"p-1' OR 1=1 --""#)),
             "items[0].productId"
         );
+    }
+
+    fn refusal_of(json: &str) -> (String, String) {
+        match parse(json) {
+            Err(DomainError::Invalid { field, reason }) => (field, reason),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_types_missing_members_and_nulls_are_told_apart() {
+        let cases = [
+            (
+                GOOD.replace(r#""userId":"u-1""#, r#""userId":7"#),
+                "userId",
+                "must be a string",
+            ),
+            (
+                GOOD.replace(r#""userId":"u-1""#, r#""userId":null"#),
+                "userId",
+                "must be a string",
+            ),
+            (
+                GOOD.replace(r#""userId":"u-1","#, ""),
+                "userId",
+                "is required",
+            ),
+            (
+                GOOD.replace(r#"[{"productId":"p-1","quantity":2}]"#, r#""x""#),
+                "items",
+                "must be an array of {productId, quantity}",
+            ),
+            (
+                GOOD.replace(
+                    r#"[{"productId":"p-1","quantity":2}]"#,
+                    r#"[{"productId":"p-1","quantity":2},["p-2",1]]"#,
+                ),
+                "items[1]",
+                "must be an object {productId, quantity}",
+            ),
+            (
+                GOOD.replace(r#""quantity":2"#, r#""quantity":"2""#),
+                "items[0].quantity",
+                "must be a whole number from 1 to 10000",
+            ),
+            (
+                GOOD.replace(r#","quantity":2"#, ""),
+                "items[0].quantity",
+                "is required",
+            ),
+            (
+                GOOD.replace(r#"{"type":"card","token":"tok_visa"}"#, "[]"),
+                "paymentMethod",
+                "must be an object {type, token}",
+            ),
+            (
+                GOOD.replace(r#""type":"card","#, ""),
+                "paymentMethod.type",
+                "is required",
+            ),
+            (
+                GOOD.replace(r#""token":"tok_visa""#, r#""token":"   ""#),
+                "paymentMethod.token",
+                "must be 1–256 characters",
+            ),
+            (
+                GOOD.replace("}}", r#"},"shippingAddress":"Main St. 1"}"#),
+                "shippingAddress",
+                "must be an object",
+            ),
+            ("[]".to_owned(), "body", "must be a JSON object"),
+        ];
+        for (body, field, reason) in cases {
+            assert_eq!(
+                refusal_of(&body),
+                (field.to_owned(), reason.to_owned()),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_shipping_address_is_optional_nullable_and_passed_through() {
+        let with_null = GOOD.replace("}}", r#"},"shippingAddress":null}"#);
+        assert_eq!(parse(&with_null).unwrap().shipping_address, None);
+        let with_address = GOOD.replace("}}", r#"},"shippingAddress":{"city":"Oslo"}}"#);
+        assert_eq!(
+            parse(&with_address).unwrap().shipping_address,
+            Some(serde_json::json!({"city": "Oslo"}))
+        );
+        let huge = GOOD.replace(
+            "}}",
+            &format!(r#"}},"shippingAddress":{{"a":"{}"}}}}"#, "x".repeat(3000)),
+        );
+        assert_eq!(refusal_of(&huge).0, "shippingAddress");
     }
 
     #[test]

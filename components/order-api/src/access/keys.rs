@@ -17,7 +17,7 @@
 //! any other origin is refused here as misconfiguration before a request is attempted.
 
 use crate::access::{misconfigured, unavailable, variable};
-use crate::reply::Reply;
+use crate::problem::ApiError;
 use auth::Jwks;
 use futures::future::{Either, select};
 use serde::{Deserialize, Serialize};
@@ -62,7 +62,7 @@ struct CachedDocument {
 impl KeySource {
     /// Reads `jwt_jwks`, else `jwt_jwks_url`; neither set is a 503 (auth not configured),
     /// a URL off the `auth_service_url` origin a 500.
-    pub(super) async fn configured() -> Result<Self, Reply> {
+    pub(super) async fn configured() -> Result<Self, ApiError> {
         let inline = variable("jwt_jwks").await?;
         if !inline.trim().is_empty() {
             return Ok(Self::Inline(inline));
@@ -90,7 +90,7 @@ impl KeySource {
 
     /// The key set at `now`. `refetch` asks for a newer remote document than the cached one
     /// (honoured at most once per [`REFETCH_AFTER_S`]).
-    pub(super) async fn keys(&self, now: i64, refetch: bool) -> Result<Rc<Jwks>, Reply> {
+    pub(super) async fn keys(&self, now: i64, refetch: bool) -> Result<Rc<Jwks>, ApiError> {
         match self {
             Self::Inline(document) => parsed(document)
                 .map_err(|detail| misconfigured(&format!("`jwt_jwks` is unusable: {detail}"))),
@@ -100,7 +100,7 @@ impl KeySource {
 }
 
 /// Cached document if fresh enough, else fetch (and cache), else a stale cached document.
-async fn remote_keys(url: &str, now: i64, refetch: bool) -> Result<Rc<Jwks>, Reply> {
+async fn remote_keys(url: &str, now: i64, refetch: bool) -> Result<Rc<Jwks>, ApiError> {
     let key = format!("auth:jwks:{url}");
     let store = spin_sdk::key_value::Store::open_default().await.ok();
     let cached = match &store {

@@ -2,14 +2,14 @@
 //! application (`order_app::App::place_order`: key decision, saga, answer kept for replays) and
 //! answer its outcome.
 
-use super::input::{header, invalid_input, malformed_body, read_json_body};
-use super::{dispatch_events, open_db, storage_problem};
+use super::input::{header, read_json_body};
+use super::{dispatch_events, open_db};
 use crate::access::Caller;
-use crate::problem::Problem;
+use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::store::Db;
 use crate::{answers, config, ports};
-use domain::{CreateOrderRequest, DomainError, OrderStatus};
+use domain::{CreateOrderRequest, OrderStatus};
 use guest::{clock, trace};
 use order_app::{Claim, Placed, StoredAnswer};
 use sha2::{Digest, Sha256};
@@ -21,22 +21,20 @@ const MAX_KEY_LEN: usize = 128;
 const OPPORTUNISTIC_RECOVERY: u32 = 5;
 
 /// Handles `POST /api/v1/orders` for `caller` (scope `orders:write`, checked by the router).
-pub(crate) async fn create(request: Request, caller: Caller) -> Reply {
+pub(crate) async fn create(request: Request, caller: Caller) -> Result<Reply, ApiError> {
     let key = match header(&request, "idempotency-key").map(str::trim) {
         Some(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN => key.to_owned(),
         Some(_) => {
-            return invalid_input(
+            return Err(ApiError::invalid_request(
                 "Idempotency-Key",
                 format!("the Idempotency-Key header must be 1–{MAX_KEY_LEN} characters"),
-            )
-            .into_reply();
+            ));
         }
         None => {
-            return invalid_input(
+            return Err(ApiError::invalid_request(
                 "Idempotency-Key",
                 "the Idempotency-Key header is required; send a unique value (e.g. a UUID) per order",
-            )
-            .into_reply();
+            ));
         }
     };
     // The entry point stamped this request's own `traceparent` (telemetry::stamp).
@@ -44,18 +42,9 @@ pub(crate) async fn create(request: Request, caller: Caller) -> Reply {
         .filter(|t| trace::is_valid_traceparent(t))
         .map(str::to_owned)
         .unwrap_or_else(|| format!("00-{}-{}-01", trace::non_zero_id(16), trace::non_zero_id(8)));
-    let body = match read_json_body(request).await {
-        Ok(body) => body,
-        Err(problem) => return problem.into_reply(),
-    };
-    let order = match CreateOrderRequest::parse(&body) {
-        Ok(order) => order,
-        Err(error) => return validation_problem(&error).into_reply(),
-    };
-    let db = match open_db().await {
-        Ok(db) => db,
-        Err(reply) => return reply,
-    };
+    let body = read_json_body(request).await?;
+    let order = CreateOrderRequest::parse(&body).map_err(ApiError::InvalidOrder)?;
+    let db = open_db().await?;
     let settings = config::settings().await;
     let app = ports::app(&db, settings);
     let claim = Claim {
@@ -70,26 +59,13 @@ pub(crate) async fn create(request: Request, caller: Caller) -> Reply {
         _ => None,
     };
     let reply = match placed {
-        Ok(Placed::Ran(outcome)) => answers::reply(&outcome),
-        Ok(Placed::Replay(answer)) => replay(&db, answer).await,
-        Ok(Placed::InFlight) => Problem::typed(
-            StatusCode::CONFLICT,
-            "request-in-progress",
-            "A request with this Idempotency-Key is in progress",
-            "a request with the same Idempotency-Key is still being processed; retry shortly to get its result",
-        )
-        .retry_after(1)
-        .into_reply(),
-        Ok(Placed::KeyReused) => Problem::typed(
-            StatusCode::CONFLICT,
-            "idempotency-key-reused",
-            "Idempotency-Key reused with a different body",
-            "this Idempotency-Key was already used for a different order; use a new key for a new order",
-        )
-        .into_reply(),
+        Ok(Placed::Ran(outcome)) => Ok(answers::reply(&outcome)),
+        Ok(Placed::Replay(answer)) => Ok(replay(&db, answer).await),
+        Ok(Placed::InFlight) => Err(ApiError::RequestInProgress),
+        Ok(Placed::KeyReused) => Err(ApiError::IdempotencyKeyReused),
         // The claim stays with its order (if one was stored): recovery finishes the saga and
         // keeps the answer under this key, so a retry never starts a second order and charge.
-        Err(error) => storage_problem(&error),
+        Err(error) => Err(error.into()),
     };
     // After the response: relay the order's events, and finish a few stale sagas elsewhere
     // (bounded, best effort: a stuck saga must never slow or fail this request).
@@ -150,29 +126,6 @@ const RECOVERY_EVERY_MS: i64 = 1_000;
 thread_local! {
     /// When this instance last ran the opportunistic recovery pass (epoch ms).
     static LAST_RECOVERY: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
-}
-
-/// A refused request body: malformed JSON is 400, a wrong field 422; both name the field.
-fn validation_problem(error: &DomainError) -> Problem {
-    match error {
-        DomainError::Invalid { field, reason } if field == "body" => {
-            malformed_body(field, &format!("the body is not a valid order: {reason}"))
-        }
-        DomainError::DuplicateMember { key } => malformed_body(key, &error.to_string()),
-        DomainError::Invalid { field, reason } => Problem::typed(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-field",
-            "Invalid field",
-            format!("{field} {reason}"),
-        )
-        .with("field", field.as_str()),
-        other => Problem::typed(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-order",
-            "Invalid order",
-            other.to_string(),
-        ),
-    }
 }
 
 /// Lowercase hex SHA-256.

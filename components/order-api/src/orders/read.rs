@@ -1,8 +1,9 @@
 //! `GET /api/v1/orders/{orderId}` and `GET /api/v1/users/{userId}/orders` (scope `orders:read`).
 
-use super::input::{cursor, encode_cursor, limit, query_param};
-use super::{open_db, order_not_found, order_reply, storage_problem};
-use crate::problem::Problem;
+use super::params::{Page, UserOrdersQuery, encode_cursor};
+use super::{open_db, order_reply};
+use crate::problem::ApiError;
+use crate::query::Query;
 use crate::reply::Reply;
 use crate::store::{Db, ListFilter, StoreError, StoredOrder};
 use crate::{config, ports};
@@ -12,27 +13,24 @@ use serde_json::json;
 use spin_sdk::http::{Request, StatusCode};
 
 /// `GET /api/v1/orders/{orderId}`: the order with lines, totals and status history.
-pub(crate) async fn get_order(id: &str) -> Reply {
-    let db = match open_db().await {
-        Ok(db) => db,
-        Err(reply) => return reply,
-    };
-    match load_settled(&db, id).await {
-        Ok(Some(mut stored)) => {
+pub(crate) async fn get_order(id: &str) -> Result<Reply, ApiError> {
+    let db = open_db().await?;
+    match load_settled(&db, id).await? {
+        Some(mut stored) => {
             // A `payment_pending` order older than `payment_reconcile_after_s` may have missed
             // its notification (Redis pub/sub is at-most-once): ask Payment before answering.
             let settings = config::settings().await;
             let stale_before = clock::now_ms() - settings.payment_reconcile_after_s * 1000;
             if stored.order.status == OrderStatus::PaymentPending
                 && stored.order.updated_at.millis() < stale_before
-                && let Err(error) = ports::app(&db, settings).reconcile_order(&mut stored).await
             {
-                return storage_problem(&error);
+                ports::app(&db, settings)
+                    .reconcile_order(&mut stored)
+                    .await?;
             }
-            order_reply(StatusCode::OK, &stored)
+            Ok(order_reply(StatusCode::OK, &stored))
         }
-        Ok(None) => order_not_found(id),
-        Err(error) => storage_problem(&error),
+        None => Err(ApiError::OrderNotFound { id: id.to_owned() }),
     }
 }
 
@@ -61,50 +59,27 @@ async fn load_settled(db: &Db, id: &str) -> Result<Option<StoredOrder>, StoreErr
 }
 
 /// `GET /api/v1/users/{userId}/orders?status=&limit=&cursor=`: newest first.
-pub(crate) async fn user_orders(request: Request, user_id: &str) -> Reply {
-    let filter = match status_filter(&request) {
-        Ok(status) => ListFilter {
-            user_id: Some(user_id.to_owned()),
-            status,
-            ..ListFilter::default()
-        },
-        Err(problem) => return problem.into_reply(),
+pub(crate) async fn user_orders(request: &Request, user_id: &str) -> Result<Reply, ApiError> {
+    let query = UserOrdersQuery::from_query(&Query::of(request))?;
+    let filter = ListFilter {
+        user_id: Some(user_id.to_owned()),
+        status: query.status,
+        ..ListFilter::default()
     };
-    list(&request, filter).await
-}
-
-/// `?status=`, checked against the state machine's names.
-pub(super) fn status_filter(request: &Request) -> Result<Option<OrderStatus>, Problem> {
-    match query_param(request, "status") {
-        None => Ok(None),
-        Some(name) => OrderStatus::parse(&name).map(Some).ok_or_else(|| {
-            let names: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
-            Problem::invalid_parameter(
-                "status",
-                format!("status must be one of {}", names.join(", ")),
-            )
-        }),
-    }
+    list(filter, query.page).await
 }
 
 /// One page of `filter`: `{orders, nextCursor}`.
-pub(super) async fn list(request: &Request, filter: ListFilter) -> Reply {
-    let (limit, cursor) = match (limit(request), cursor(request)) {
-        (Ok(limit), Ok(cursor)) => (limit, cursor),
-        (Err(problem), _) | (_, Err(problem)) => return problem.into_reply(),
-    };
-    let db: Db = match open_db().await {
-        Ok(db) => db,
-        Err(reply) => return reply,
-    };
-    match db.list_orders(&filter, cursor.as_ref(), limit).await {
-        Ok(page) => Reply::json(
-            StatusCode::OK,
-            &json!({
-                "orders": page.orders.iter().map(|s| &s.order).collect::<Vec<_>>(),
-                "nextCursor": page.next.as_ref().map(encode_cursor),
-            }),
-        ),
-        Err(error) => storage_problem(&error),
-    }
+pub(super) async fn list(filter: ListFilter, page: Page) -> Result<Reply, ApiError> {
+    let db: Db = open_db().await?;
+    let orders = db
+        .list_orders(&filter, page.cursor.as_ref(), page.limit)
+        .await?;
+    Ok(Reply::json(
+        StatusCode::OK,
+        &json!({
+            "orders": orders.orders.iter().map(|s| &s.order).collect::<Vec<_>>(),
+            "nextCursor": orders.next.as_ref().map(encode_cursor),
+        }),
+    ))
 }

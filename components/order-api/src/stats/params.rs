@@ -1,7 +1,9 @@
-//! The statistics query string: `from`, `to` (RFC 3339 date-times, or `YYYY-MM-DD` dates)
-//! and `groupBy` (`day`, `week`, `month`). Strict: a value that is not exactly one of these
-//! shapes is refused with the parameter's name, rather than guessed at.
+//! The statistics query parameters (read from the one [`Query`] parser): `from`, `to`
+//! (RFC 3339 date-times, or `YYYY-MM-DD` dates) and `groupBy` (`day`, `week`, `month`).
+//! Strict: a value that is not exactly one of these shapes, or a parameter given twice, is
+//! refused with the parameter's name, rather than guessed at.
 
+use crate::query::Query;
 use domain::Timestamp;
 
 /// How orders are bucketed in `periods`.
@@ -66,57 +68,54 @@ impl ParamError {
     }
 }
 
-/// Parses the raw query string (without `?`). Unknown parameters are ignored; a repeated
-/// known one is refused. `to` given as a date includes that whole day.
-pub(super) fn parse(query: &str) -> Result<StatsQuery, ParamError> {
-    let mut from = None;
-    let mut to = None;
-    let mut group_by = None;
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (name, raw) = pair.split_once('=').unwrap_or((pair, ""));
-        let (parameter, slot) = match name {
-            "from" => ("from", &mut from),
-            "to" => ("to", &mut to),
-            "groupBy" => ("groupBy", &mut group_by),
-            _ => continue,
+impl StatsQuery {
+    /// Reads `query`. Unknown parameters are ignored; a repeated known one is refused. `to`
+    /// given as a date includes that whole day.
+    pub(super) fn from_query(query: &Query) -> Result<Self, ParamError> {
+        let from = single(query, "from")?;
+        let to = single(query, "to")?;
+        let group_by = single(query, "groupBy")?;
+        let from_ms = match from {
+            None => None,
+            Some(text) => Some(parse_instant(text, false).ok_or_else(|| instant_error("from"))?),
         };
-        let value = percent_decode(raw)
-            .ok_or_else(|| ParamError::new(parameter, "is not valid percent-encoded UTF-8"))?;
-        if slot.replace(value).is_some() {
-            return Err(ParamError::new(parameter, "is given more than once"));
+        let to_ms = match to {
+            None => None,
+            Some(text) => Some(parse_instant(text, true).ok_or_else(|| instant_error("to"))?),
+        };
+        if let (Some(from_ms), Some(to_ms)) = (from_ms, to_ms)
+            && from_ms >= to_ms
+        {
+            return Err(ParamError::new("to", "must be later than `from`"));
         }
+        let group_by = match group_by {
+            None => GroupBy::Day,
+            Some("day") => GroupBy::Day,
+            Some("week") => GroupBy::Week,
+            Some("month") => GroupBy::Month,
+            Some(_) => {
+                return Err(ParamError::new(
+                    "groupBy",
+                    "must be `day`, `week` or `month`",
+                ));
+            }
+        };
+        Ok(Self {
+            from_ms,
+            to_ms,
+            group_by,
+        })
     }
+}
 
-    let from_ms = match from.as_deref() {
-        None => None,
-        Some(text) => Some(parse_instant(text, false).ok_or_else(|| instant_error("from"))?),
-    };
-    let to_ms = match to.as_deref() {
-        None => None,
-        Some(text) => Some(parse_instant(text, true).ok_or_else(|| instant_error("to"))?),
-    };
-    if let (Some(from_ms), Some(to_ms)) = (from_ms, to_ms)
-        && from_ms >= to_ms
-    {
-        return Err(ParamError::new("to", "must be later than `from`"));
+/// The value of `parameter`, refusing it given more than once.
+fn single<'q>(query: &'q Query, parameter: &'static str) -> Result<Option<&'q str>, ParamError> {
+    let mut values = query.values(parameter);
+    let value = values.next();
+    if values.next().is_some() {
+        return Err(ParamError::new(parameter, "is given more than once"));
     }
-    let group_by = match group_by.as_deref() {
-        None => GroupBy::Day,
-        Some("day") => GroupBy::Day,
-        Some("week") => GroupBy::Week,
-        Some("month") => GroupBy::Month,
-        Some(_) => {
-            return Err(ParamError::new(
-                "groupBy",
-                "must be `day`, `week` or `month`",
-            ));
-        }
-    };
-    Ok(StatsQuery {
-        from_ms,
-        to_ms,
-        group_by,
-    })
+    Ok(value)
 }
 
 fn instant_error(parameter: &'static str) -> ParamError {
@@ -124,24 +123,6 @@ fn instant_error(parameter: &'static str) -> ParamError {
         parameter,
         "must be an RFC 3339 date-time (2026-01-31T00:00:00Z) or a date (2026-01-31)",
     )
-}
-
-/// `%XX` decoding (no `+`-as-space: that is form encoding, and `+` starts UTC offsets).
-fn percent_decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let hex = raw.get(index + 1..index + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Epoch milliseconds of `YYYY-MM-DD` (midnight UTC; the next midnight if `end_of_day`) or
@@ -156,4 +137,43 @@ fn parse_instant(text: &str, end_of_day: bool) -> Option<i64> {
 /// RFC 3339 UTC text (`2026-01-31T00:00:00.000Z`) of epoch milliseconds.
 pub(super) fn format_instant(ms: i64) -> String {
     Timestamp(ms).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Result<StatsQuery, ParamError> {
+        StatsQuery::from_query(&Query::parse(raw))
+    }
+
+    #[test]
+    fn dates_and_offsets_make_a_half_open_window() {
+        let query = parse("from=2026-11-02T11:00:00%2B01:00&to=2026-11-04&groupBy=week").unwrap();
+        assert_eq!(query.from_ms, Some(1_793_613_600_000));
+        assert_eq!(
+            query.to_ms,
+            Some(1_793_836_800_000),
+            "a date `to` includes that day"
+        );
+        assert_eq!(query.group_by, GroupBy::Week);
+        let literal_plus = parse("from=2026-11-02T11:00:00+01:00").unwrap();
+        assert_eq!(literal_plus.from_ms, Some(1_793_613_600_000));
+        assert_eq!(parse("").unwrap().group_by, GroupBy::Day);
+    }
+
+    #[test]
+    fn each_bad_parameter_is_refused_by_name() {
+        for (raw, parameter) in [
+            ("groupBy=year", "groupBy"),
+            ("from=yesterday", "from"),
+            ("from=2026-02-30", "from"),
+            ("from=%ZZ", "from"),
+            ("to=2026-01-01T25:00:00Z", "to"),
+            ("from=2026-02-01&to=2026-01-01", "to"),
+            ("groupBy=day&groupBy=week", "groupBy"),
+        ] {
+            assert_eq!(parse(raw).unwrap_err().parameter, parameter, "{raw}");
+        }
+    }
 }
