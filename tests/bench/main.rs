@@ -267,24 +267,29 @@ fn create_order_counts(
     let addr = host.base.trim_start_matches("http://").to_string();
     // Warm-up: migrations, caches and tokens are not per-order costs.
     runtime.block_on(sequential_orders(&addr, &target, 5));
-    let settled = || {
-        // Past the relay and metrics work of the last response, and one publication more.
-        std::thread::sleep(Duration::from_millis(600));
-        read_counts(&counts_file)
-    };
-    let before = settled();
+    let before = settled_counts(&counts_file);
     runtime.block_on(sequential_orders(&addr, &target, ORDERS));
-    let after = settled();
+    let after = settled_counts(&counts_file);
     host.stop();
-    let per = |field: &str| {
-        let delta = after[field].as_u64().unwrap_or(0) - before[field].as_u64().unwrap_or(0);
-        delta as f64 / ORDERS as f64
-    };
-    (
-        per("sqliteWriteTransactions"),
-        per("sqliteStatements"),
-        per("keyValueOperations"),
-        per("redisCommands"),
+    let [tx, statements, kv, redis] = per_request(&before, &after, ORDERS as usize);
+    (tx, statements, kv, redis)
+}
+
+/// The counts once work after the last response has run (relay, metrics) and the file was
+/// rewritten since.
+fn settled_counts(path: &std::path::Path) -> serde_json::Value {
+    std::thread::sleep(Duration::from_millis(600));
+    read_counts(path)
+}
+
+/// What happened between `before` and `after` per answered request: write transactions,
+/// statements, key-value operations, Redis commands.
+fn per_request(before: &serde_json::Value, after: &serde_json::Value, requests: usize) -> [f64; 4] {
+    ["sqliteWriteTransactions", "sqliteStatements", "keyValueOperations", "redisCommands"].map(
+        |field| {
+            let delta = after[field].as_u64().unwrap_or(0) - before[field].as_u64().unwrap_or(0);
+            delta as f64 / requests.max(1) as f64
+        },
     )
 }
 
@@ -429,6 +434,7 @@ fn main() {
     let mut summary = Vec::new();
     let mut order_reads = Vec::new();
     let mut creates = Vec::new();
+    let mut under_load = Vec::new();
     let setups: [(&str, &[&str]); 5] = [
         (
             "reuse 128/16 (Spin 4 default), pooling (default)",
@@ -457,11 +463,16 @@ fn main() {
         sims.inventory.set_stock(product, u32::MAX / 2);
     }
     for (setup, flags) in setups.into_iter().take(args.setups) {
+        let counts_dir = tempfile::tempdir().expect("tempdir");
+        let counts_file = counts_dir.path().join("op-counts.json");
         let host = flags
             .iter()
-            .fold(HostBuilder::new(&manifest).simulators(&sims), |b, f| {
-                b.arg(*f)
-            })
+            .fold(
+                HostBuilder::new(&manifest)
+                    .simulators(&sims)
+                    .env("ORDER_HOST_OP_COUNTS_FILE", counts_file.display().to_string()),
+                |b, f| b.arg(*f),
+            )
             .start();
         let addr = host.base.trim_start_matches("http://").to_string();
         let targets: Vec<Target> = [
@@ -487,6 +498,7 @@ fn main() {
         let runs: Vec<(&str, Run)> = targets
             .iter()
             .map(|target| {
+                let before = settled_counts(&counts_file);
                 let run = runtime.block_on(load(
                     &addr,
                     target,
@@ -494,6 +506,10 @@ fn main() {
                     args.connections,
                     host.pid(),
                 ));
+                if target.label == CREATE {
+                    let after = settled_counts(&counts_file);
+                    under_load.push((setup, per_request(&before, &after, run.requests)));
+                }
                 (target.label, run)
             })
             .collect();
@@ -540,6 +556,17 @@ fn main() {
     }
     for (setup, ratio) in creates {
         println!("- {setup}: create-order at {ratio:.3}x the hello-world throughput");
+    }
+    if !under_load.is_empty() {
+        println!();
+        println!(
+            "| per created order under load ({} connections, relay included) | write transactions | statements | key-value operations | Redis commands |",
+            args.connections
+        );
+        println!("|---|---:|---:|---:|---:|");
+        for (setup, [tx, statements, kv, redis]) in &under_load {
+            println!("| {setup} | {tx:.2} | {statements:.2} | {kv:.2} | {redis:.2} |");
+        }
     }
     if args.only.is_some() {
         let _ = std::fs::remove_file(manifest);
