@@ -220,8 +220,14 @@ fn the_runtime_config_secret_is_spins_runtime_config_with_libsql_and_redis() {
     // Spin 4.1's rules (type-specific fields, nothing unknown) are applied to this text by
     // order-host's own test (`runtime_config::tests`), so this crate never links the host.
     let table: toml::Table = toml::from_str(text).expect("TOML");
-    assert_eq!(table["key_value_store"]["default"]["type"].as_str(), Some("redis"));
-    assert_eq!(table["sqlite_database"]["default"]["type"].as_str(), Some("libsql"));
+    assert_eq!(
+        table["key_value_store"]["default"]["type"].as_str(),
+        Some("redis")
+    );
+    assert_eq!(
+        table["sqlite_database"]["default"]["type"].as_str(),
+        Some("libsql")
+    );
     // Only the tables the app uses.
     assert_eq!(
         table.keys().collect::<Vec<_>>(),

@@ -261,7 +261,10 @@ fn create_order_counts(
     let counts_file = dir.path().join("op-counts.json");
     let host = HostBuilder::new(manifest)
         .simulators(sims)
-        .env("ORDER_HOST_OP_COUNTS_FILE", counts_file.display().to_string())
+        .env(
+            "ORDER_HOST_OP_COUNTS_FILE",
+            counts_file.display().to_string(),
+        )
         .start();
     let target = create_order_target(&host);
     let addr = host.base.trim_start_matches("http://").to_string();
@@ -285,12 +288,16 @@ fn settled_counts(path: &std::path::Path) -> serde_json::Value {
 /// What happened between `before` and `after` per answered request: write transactions,
 /// statements, key-value operations, Redis commands.
 fn per_request(before: &serde_json::Value, after: &serde_json::Value, requests: usize) -> [f64; 4] {
-    ["sqliteWriteTransactions", "sqliteStatements", "keyValueOperations", "redisCommands"].map(
-        |field| {
-            let delta = after[field].as_u64().unwrap_or(0) - before[field].as_u64().unwrap_or(0);
-            delta as f64 / requests.max(1) as f64
-        },
-    )
+    [
+        "sqliteWriteTransactions",
+        "sqliteStatements",
+        "keyValueOperations",
+        "redisCommands",
+    ]
+    .map(|field| {
+        let delta = after[field].as_u64().unwrap_or(0) - before[field].as_u64().unwrap_or(0);
+        delta as f64 / requests.max(1) as f64
+    })
 }
 
 /// The counts `order-host` last wrote to `path` (it rewrites the file every 50 ms).
@@ -468,9 +475,10 @@ fn main() {
         let host = flags
             .iter()
             .fold(
-                HostBuilder::new(&manifest)
-                    .simulators(&sims)
-                    .env("ORDER_HOST_OP_COUNTS_FILE", counts_file.display().to_string()),
+                HostBuilder::new(&manifest).simulators(&sims).env(
+                    "ORDER_HOST_OP_COUNTS_FILE",
+                    counts_file.display().to_string(),
+                ),
                 |b, f| b.arg(*f),
             )
             .start();
@@ -526,7 +534,12 @@ fn main() {
         let find = |label: &str| runs.iter().find(|(l, _)| *l == label).map(|(_, r)| r);
         let hello = find(HELLO).expect("hello-world always runs").rps();
         if let (Some(live), Some(ready), Some(read)) = (find(LIVE), find(READY), find(ORDER_READ)) {
-            summary.push((setup, live.rps() / hello, ready.rps() / hello, read.rps() / hello));
+            summary.push((
+                setup,
+                live.rps() / hello,
+                ready.rps() / hello,
+                read.rps() / hello,
+            ));
             order_reads.push((setup, read.rps(), read.percentile(0.50)));
         }
         if let Some(create) = find(CREATE) {
@@ -574,16 +587,16 @@ fn main() {
     }
     println!();
     let counts = create_order_counts(&runtime, &manifest, &sims);
-    println!("| per created order (counted by order-host, 50 sequential orders, relay included) | count |");
+    println!(
+        "| per created order (counted by order-host, 50 sequential orders, relay included) | count |"
+    );
     println!("|---|---|");
     println!("| SQLite write transactions | {:.1} |", counts.0);
     println!("| SQLite statements | {:.1} |", counts.1);
     println!("| key-value operations | {:.1} |", counts.2);
     println!("| Redis commands | {:.1} |", counts.3);
     println!();
-    println!(
-        "(Instantiation times: `cargo run --release -p order-host --example instantiation`.)"
-    );
+    println!("(Instantiation times: `cargo run --release -p order-host --example instantiation`.)");
     println!();
     println!(
         "{} connections, {} s per target, one order-host process per setup, same machine.",

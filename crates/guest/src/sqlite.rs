@@ -30,7 +30,10 @@ static RELAX_SUPPORTED: AtomicBool = AtomicBool::new(true);
 /// no-op once it is). Run it outside a transaction (SQLite refuses to change the journal mode
 /// inside one). A refusal is ignored: the app works in any journal mode.
 pub async fn use_wal(connection: &Connection) {
-    if let Ok(rows) = connection.execute("PRAGMA journal_mode = WAL", vec![]).await {
+    if let Ok(rows) = connection
+        .execute("PRAGMA journal_mode = WAL", vec![])
+        .await
+    {
         let _ = rows.collect().await;
     }
 }

@@ -265,7 +265,12 @@ fn unsaved_rows(
     let mut history = Vec::new();
     let mut events = Vec::new();
     for (seq, change) in stored.unsaved_history() {
-        history.push(json!([seq, change.status.as_str(), change.at.millis(), change.reason]));
+        history.push(json!([
+            seq,
+            change.status.as_str(),
+            change.at.millis(),
+            change.reason
+        ]));
         if let Some(event_type) = change.status.event_type() {
             let event = order_event(
                 guest::ids::uuid_v4(),

@@ -77,7 +77,11 @@ fn kept_successes_land_in_the_bucket_of_the_time_they_happened() {
     clock.advance(DELAY_MS * 10); // 1 s on: the next bucket
     call(&breaker, OutcomeKind::Success);
     let window = store.window().unwrap();
-    let starts: Vec<(i64, u64)> = window.buckets.iter().map(|b| (b.start_ms, b.calls)).collect();
+    let starts: Vec<(i64, u64)> = window
+        .buckets
+        .iter()
+        .map(|b| (b.start_ms, b.calls))
+        .collect();
     assert_eq!(starts, [(1_000_000, 2), (1_001_000, 1)]);
 }
 
@@ -123,7 +127,10 @@ fn another_instances_trip_is_seen_within_the_delay() {
     assert_eq!(store.state().unwrap().state, BreakerState::Open);
     let since_read = (clock.now_ms() - read_at) as u64;
     clock.advance(DELAY_MS - 1 - since_read);
-    assert!(!refused(&second), "a closed state read within the delay is reused");
+    assert!(
+        !refused(&second),
+        "a closed state read within the delay is reused"
+    );
     clock.advance(1);
     assert!(refused(&second), "past the delay the trip is seen");
 }
@@ -159,8 +166,13 @@ fn slow_successes_and_fallbacks_are_never_kept() {
         }),
         ..config()
     };
-    let breaker = Breaker::new(slow_rule, store.clone(), clock.clone(), SeqRandom::counting(3))
-        .with_write_behind(behind.clone());
+    let breaker = Breaker::new(
+        slow_rule,
+        store.clone(),
+        clock.clone(),
+        SeqRandom::counting(3),
+    )
+    .with_write_behind(behind.clone());
     call(&breaker, OutcomeKind::Success);
     clock.advance(1);
     // `outcome()` takes 5 ms: slow by this rule, so written at once.
