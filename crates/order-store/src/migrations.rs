@@ -4,6 +4,24 @@
 //! then sees the version recorded). Times are INTEGER Unix epoch milliseconds; money is INTEGER
 //! minor units with a currency column.
 
+/// The part both write triggers of migration 6 share: the new history rows (`NEW.history`) and
+/// their pending outbox events (`NEW.events`) of order `NEW.id`, due at `NEW.now`. A macro so
+/// that it is a literal `concat!` can splice.
+macro_rules! history_and_events_from_json {
+    () => {
+        "
+                INSERT INTO order_status_history (order_id, seq, status, at, reason)
+                SELECT NEW.id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                    json_extract(value, '$[2]'), json_extract(value, '$[3]')
+                FROM json_each(NEW.history);
+                INSERT INTO outbox (event_id, aggregate_id, event_type, payload, status,
+                    attempts, next_attempt_at, created_at)
+                SELECT json_extract(value, '$[0]'), NEW.id, json_extract(value, '$[1]'),
+                    json_extract(value, '$[2]'), 'pending', 0, NEW.now, NEW.now
+                FROM json_each(NEW.events);"
+    };
+}
+
 /// `(version, name, statements)`, in order. Append new versions; never edit an applied one.
 pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
     (
@@ -122,7 +140,8 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             // The key is claimed exactly as `Db::claim` does (insert, or take over an
             // abandoned claim: in flight, no order, untouched since `stale_before`); the order
             // is written only if the key is now this order's.
-            "CREATE TRIGGER order_inserts_write INSTEAD OF INSERT ON order_inserts BEGIN
+            concat!(
+                "CREATE TRIGGER order_inserts_write INSTEAD OF INSERT ON order_inserts BEGIN
                 INSERT INTO idempotency_keys (key, request_hash, state, order_id,
                     response_status, response_body, created_at, updated_at)
                 VALUES (NEW.key, NEW.request_hash, 'in_flight', NEW.id, NULL, NULL, NEW.now,
@@ -148,17 +167,11 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
                 SELECT NEW.id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
                     json_extract(value, '$[2]'), json_extract(value, '$[3]'),
                     json_extract(value, '$[4]'), json_extract(value, '$[5]')
-                FROM json_each(NEW.lines);
-                INSERT INTO order_status_history (order_id, seq, status, at, reason)
-                SELECT NEW.id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-                    json_extract(value, '$[2]'), json_extract(value, '$[3]')
-                FROM json_each(NEW.history);
-                INSERT INTO outbox (event_id, aggregate_id, event_type, payload, status,
-                    attempts, next_attempt_at, created_at)
-                SELECT json_extract(value, '$[0]'), NEW.id, json_extract(value, '$[1]'),
-                    json_extract(value, '$[2]'), 'pending', 0, NEW.now, NEW.now
-                FROM json_each(NEW.events);
-            END",
+                FROM json_each(NEW.lines);",
+                history_and_events_from_json!(),
+                "
+            END"
+            ),
             // `saga_step` NULL keeps the saga where it is (and its `saga_updated_at`); any
             // other value moves it there at `now`. `key_update` is `keep`, `finish` (the
             // order's in-flight key becomes `done` with the answer) or `release` (deleted).
@@ -167,7 +180,8 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
                 answer_status, answer_body)
              AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                 NULL, NULL WHERE 0",
-            "CREATE TRIGGER order_saves_write INSTEAD OF INSERT ON order_saves BEGIN
+            concat!(
+                "CREATE TRIGGER order_saves_write INSTEAD OF INSERT ON order_saves BEGIN
                 SELECT RAISE(ABORT, 'order-store: order changed')
                 WHERE NOT EXISTS (SELECT 1 FROM orders
                                   WHERE id = NEW.id AND version = NEW.version);
@@ -177,22 +191,16 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
                     saga_updated_at = CASE WHEN NEW.saga_step IS NULL THEN saga_updated_at
                                            ELSE NEW.now END,
                     updated_at = NEW.updated_at, version = version + 1
-                WHERE id = NEW.id;
-                INSERT INTO order_status_history (order_id, seq, status, at, reason)
-                SELECT NEW.id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-                    json_extract(value, '$[2]'), json_extract(value, '$[3]')
-                FROM json_each(NEW.history);
-                INSERT INTO outbox (event_id, aggregate_id, event_type, payload, status,
-                    attempts, next_attempt_at, created_at)
-                SELECT json_extract(value, '$[0]'), NEW.id, json_extract(value, '$[1]'),
-                    json_extract(value, '$[2]'), 'pending', 0, NEW.now, NEW.now
-                FROM json_each(NEW.events);
+                WHERE id = NEW.id;",
+                history_and_events_from_json!(),
+                "
                 UPDATE idempotency_keys SET state = 'done', response_status = NEW.answer_status,
                     response_body = NEW.answer_body, updated_at = NEW.now
                 WHERE NEW.key_update = 'finish' AND order_id = NEW.id AND state = 'in_flight';
                 DELETE FROM idempotency_keys
                 WHERE NEW.key_update = 'release' AND order_id = NEW.id AND state = 'in_flight';
-            END",
+            END"
+            ),
         ],
     ),
 ];
