@@ -36,6 +36,7 @@ static SQLITE_STATEMENTS: AtomicU64 = AtomicU64::new(0);
 static SQLITE_WRITE_TRANSACTIONS: AtomicU64 = AtomicU64::new(0);
 static KEY_VALUE_OPERATIONS: AtomicU64 = AtomicU64::new(0);
 static REDIS_COMMANDS: AtomicU64 = AtomicU64::new(0);
+static INSTANTIATIONS: AtomicU64 = AtomicU64::new(0);
 
 /// A snapshot of the counters since the process started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,6 +51,11 @@ pub struct OpCounts {
     pub key_value_operations: u64,
     /// Commands sent through `spin:redis` (outbound; the trigger's subscription is not counted).
     pub redis_commands: u64,
+    /// Instances the HTTP trigger created (each serves up to `--max-instance-reuse-count`
+    /// requests; wasmtime's handler starts another whenever every live one is busy running
+    /// guest code, so the count grows with load).
+    #[serde(default)]
+    pub instantiations: u64,
 }
 
 impl OpCounts {
@@ -60,6 +66,7 @@ impl OpCounts {
             sqlite_write_transactions: SQLITE_WRITE_TRANSACTIONS.load(Ordering::Relaxed),
             key_value_operations: KEY_VALUE_OPERATIONS.load(Ordering::Relaxed),
             redis_commands: REDIS_COMMANDS.load(Ordering::Relaxed),
+            instantiations: INSTANTIATIONS.load(Ordering::Relaxed),
         }
     }
 
@@ -71,6 +78,7 @@ impl OpCounts {
                 - earlier.sqlite_write_transactions,
             key_value_operations: self.key_value_operations - earlier.key_value_operations,
             redis_commands: self.redis_commands - earlier.redis_commands,
+            instantiations: self.instantiations - earlier.instantiations,
         }
     }
 }
@@ -85,6 +93,10 @@ pub(crate) fn sqlite_write_transaction() {
 
 pub(crate) fn key_value_operation() {
     KEY_VALUE_OPERATIONS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn instantiation() {
+    INSTANTIATIONS.fetch_add(1, Ordering::Relaxed);
 }
 
 pub(crate) fn redis_command() {

@@ -75,6 +75,7 @@ impl HandlerState for ComponentInstances {
     async fn instantiate(&self) -> wasmtime::Result<Instance<Ctx, IdleExpiration, ReusePolicy>> {
         let mut store = Store::new(&self.engine, Ctx::new(self.caps.clone()));
         let proxy = self.pre.instantiate_async(&mut store).await?;
+        crate::op_counts::instantiation();
         Ok(Instance {
             store,
             proxy: Proxy::P3(proxy),

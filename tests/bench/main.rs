@@ -274,7 +274,7 @@ fn create_order_counts(
     runtime.block_on(sequential_orders(&addr, &target, ORDERS));
     let after = settled_counts(&counts_file);
     host.stop();
-    let [tx, statements, kv, redis] = per_request(&before, &after, ORDERS as usize);
+    let [tx, statements, kv, redis, _] = per_request(&before, &after, ORDERS as usize);
     (tx, statements, kv, redis)
 }
 
@@ -286,13 +286,14 @@ fn settled_counts(path: &std::path::Path) -> serde_json::Value {
 }
 
 /// What happened between `before` and `after` per answered request: write transactions,
-/// statements, key-value operations, Redis commands.
-fn per_request(before: &serde_json::Value, after: &serde_json::Value, requests: usize) -> [f64; 4] {
+/// statements, key-value operations, Redis commands, instances created.
+fn per_request(before: &serde_json::Value, after: &serde_json::Value, requests: usize) -> [f64; 5] {
     [
         "sqliteWriteTransactions",
         "sqliteStatements",
         "keyValueOperations",
         "redisCommands",
+        "instantiations",
     ]
     .map(|field| {
         let delta = after[field].as_u64().unwrap_or(0) - before[field].as_u64().unwrap_or(0);
@@ -573,12 +574,14 @@ fn main() {
     if !under_load.is_empty() {
         println!();
         println!(
-            "| per created order under load ({} connections, relay included) | write transactions | statements | key-value operations | Redis commands |",
+            "| per created order under load ({} connections, relay included) | write transactions | statements | key-value operations | Redis commands | instances created |",
             args.connections
         );
-        println!("|---|---:|---:|---:|---:|");
-        for (setup, [tx, statements, kv, redis]) in &under_load {
-            println!("| {setup} | {tx:.2} | {statements:.2} | {kv:.2} | {redis:.2} |");
+        println!("|---|---:|---:|---:|---:|---:|");
+        for (setup, [tx, statements, kv, redis, instances]) in &under_load {
+            println!(
+                "| {setup} | {tx:.2} | {statements:.2} | {kv:.2} | {redis:.2} | {instances:.3} |"
+            );
         }
     }
     if args.only.is_some() {

@@ -17,7 +17,9 @@
 //! reached at all, every due row counts an attempt and backs off the same way (so the relay
 //! after each order change does not hammer a dead Redis, and operators see the attempts),
 //! but an outage never dead-letters: it is not the events' fault, and a long outage must not
-//! turn the whole outbox into dead letters. The pass then fails with `broker`.
+//! turn the whole outbox into dead letters. The pass then fails with `broker`. A healthy pass
+//! sends no `PING`: only a failed `XADD` is followed by one, which tells the two apart (Redis
+//! answers: the row was refused; it does not: an outage, and the rest of the pass waits).
 
 use crate::bindings::exports::shop::events::events::{DispatchReport, EventsError};
 use crate::config::RelayConfig;
