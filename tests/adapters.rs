@@ -251,15 +251,8 @@ fn two_host_processes_sharing_one_key_value_store_see_the_same_breaker() {
     let redis = RedisServer::start();
     let sims = Simulators::spawn().unwrap();
     let (dir, manifest) = manifest_in_tempdir(&manifest(&sims));
-    let runtime_config = dir.path().join("runtime-config.toml");
-    std::fs::write(
-        &runtime_config,
-        format!(
-            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
-            redis.url()
-        ),
-    )
-    .unwrap();
+    let runtime_config =
+        integration_tests::write_runtime_config(dir.path(), &redis.key_value_config());
     let knobs = [
         ("breaker_volume_threshold", "3"),
         ("breaker_reset_timeout_ms", "60000"),

@@ -5,15 +5,18 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use integration_tests::{RedisServer, free_port};
+use integration_tests::redis_server::{stream_cloud_events as stream_events, stream_entries};
+use integration_tests::trace::INBOUND_TRACEPARENT as TRACEPARENT;
+use outbox::{Outbox, cloud_event, rig};
 use redis::Commands;
-use rig::{PortRedis, TRACEPARENT, cloud_event, rig, stream_entries, stream_events};
 use serde_json::Value;
 
 #[path = "events/orders.rs"]
 mod orders;
-#[path = "events/rig.rs"]
-mod rig;
+#[path = "events/outbox.rs"]
+mod outbox;
+#[path = "events/reuse.rs"]
+mod reuse;
 
 /// Longer than the relay's first retry delay (1 s).
 const PAST_FIRST_BACKOFF: Duration = Duration::from_millis(1_200);
@@ -29,8 +32,8 @@ fn ids(events: &Value) -> BTreeSet<String> {
 
 #[test]
 fn dispatch_appends_each_event_once_to_the_stream_and_publishes_it() {
-    let redis = RedisServer::start();
-    let rig = rig(&redis.url(), &[]);
+    let rig = rig(&[]);
+    let redis = &rig.redis;
     let mut subscriber = redis.connection().expect("redis");
     let mut pubsub = subscriber.as_pubsub();
     pubsub.subscribe("orders.events").expect("subscribe");
@@ -80,7 +83,7 @@ fn dispatch_appends_each_event_once_to_the_stream_and_publishes_it() {
         again["attempted"], 0,
         "delivered events are not sent twice: {again}"
     );
-    assert_eq!(stream_entries(&mut redis_conn).len(), 3);
+    assert_eq!(stream_entries(&mut redis_conn).expect("XRANGE").len(), 3);
     let delivered = rig.list("delivered");
     assert_eq!(ids(&delivered), written.into_iter().collect());
     assert_eq!(delivered["stats"]["delivered"], 3);
@@ -93,13 +96,10 @@ fn dispatch_appends_each_event_once_to_the_stream_and_publishes_it() {
 
 #[test]
 fn redis_outage_keeps_events_pending_and_redelivers_each_once_when_redis_is_back() {
-    let port = free_port();
-    let url = format!("redis://127.0.0.1:{port}");
     // The Redis trigger needs the server at start-up (as on Spin); the outage comes after.
-    let rig = {
-        let _up_at_start = PortRedis::start(port);
-        rig(&url, &[])
-    };
+    let mut rig = rig(&[]);
+    rig.redis.kill();
+    let url = rig.redis.url();
     let written: BTreeSet<String> = rig.insert_events(&["evt-1", "evt-2"]).into_iter().collect();
 
     let down = rig.admin("POST", "/api/v1/admin/outbox/dispatch");
@@ -135,7 +135,7 @@ fn redis_outage_keeps_events_pending_and_redelivers_each_once_when_redis_is_back
         );
     }
 
-    let redis = PortRedis::start(port);
+    rig.redis.restart();
     std::thread::sleep(PAST_FIRST_BACKOFF);
     let report = rig.dispatch();
     assert_eq!(report["delivered"], 2, "{report}");
@@ -152,13 +152,12 @@ fn redis_outage_keeps_events_pending_and_redelivers_each_once_when_redis_is_back
     assert_eq!(streamed.into_iter().collect::<BTreeSet<_>>(), written);
     let delivered = rig.list("delivered");
     assert_eq!(delivered["events"][0]["attempts"], 2, "{delivered}");
-    drop(redis);
 }
 
 #[test]
 fn refused_events_are_dead_lettered_after_max_attempts_and_replay_redelivers_them() {
-    let redis = RedisServer::start();
-    let rig = rig(&redis.url(), &[("outbox_max_attempts", "2")]);
+    let rig = rig(&[("outbox_max_attempts", "2")]);
+    let redis = &rig.redis;
     let mut conn = redis.connection().expect("redis");
     // Redis answers but refuses XADD: the key holds a string, not a stream.
     let _: () = conn.set("orders.events", "not-a-stream").expect("SET");
@@ -216,8 +215,8 @@ fn refused_events_are_dead_lettered_after_max_attempts_and_replay_redelivers_the
 
 #[test]
 fn a_row_whose_payload_is_not_its_cloud_event_is_never_sent() {
-    let redis = RedisServer::start();
-    let rig = rig(&redis.url(), &[("outbox_max_attempts", "1")]);
+    let rig = rig(&[("outbox_max_attempts", "1")]);
+    let redis = &rig.redis;
     rig.insert_rows(&[
         ("evt-garbage".to_owned(), "{not json".to_owned()),
         (
@@ -249,8 +248,8 @@ fn a_row_whose_payload_is_not_its_cloud_event_is_never_sent() {
 
 #[test]
 fn the_stream_is_capped_near_events_stream_maxlen() {
-    let redis = RedisServer::start();
-    let rig = rig(&redis.url(), &[("events_stream_maxlen", "10")]);
+    let rig = rig(&[("events_stream_maxlen", "10")]);
+    let redis = &rig.redis;
     let names: Vec<String> = (0..300).map(|n| format!("evt-{n:03}")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     rig.insert_events(&names);
@@ -258,15 +257,17 @@ fn the_stream_is_capped_near_events_stream_maxlen() {
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(answer.json()["delivered"], 300);
     let mut conn = redis.connection().expect("redis");
-    let length: usize = conn.xlen("orders.events").expect("XLEN");
+    let length: usize = redis::cmd("XLEN")
+        .arg("orders.events")
+        .query(&mut conn)
+        .expect("XLEN");
     // `MAXLEN ~` trims whole macro nodes (100 entries by default), never below the cap.
     assert!((10..=200).contains(&length), "XLEN {length}");
 }
 
 #[test]
 fn outbox_endpoints_require_an_admin_token_and_valid_parameters() {
-    let redis = RedisServer::start();
-    let rig = rig(&redis.url(), &[]);
+    let rig = rig(&[]);
     for (method, path) in [
         ("GET", "/api/v1/admin/outbox"),
         ("POST", "/api/v1/admin/outbox/dispatch"),

@@ -1,150 +1,44 @@
-//! Dashboards and alerts that ship with the service (issue 12 part 4, `deploy/observability/`):
-//! the rules are valid Prometheus rules that fire on the service's series, the dashboard and
-//! the rules only query families `GET /metrics` exposes, and a real Prometheus scrapes a
-//! running service and answers a query over what it scraped.
+//! Observability: everything an operator reads from a running service, through the real
+//! `.wasm` components on `order-host` against the simulators and a real Redis.
+//!
+//! - `metrics`: `/metrics` as Prometheus text, by route pattern, adding up across instances;
+//! - `health`: `/health/ready` and the breaker gauge when dependencies or stores fail;
+//! - `trace_context`: W3C `traceparent` / `tracestate` in, to every dependency and event, out;
+//! - `logs`: one JSON line per request, without secrets;
+//! - `otlp`: OTLP trace export to real receivers in this process (HTTP and gRPC);
+//! - `alerting`: the shipped alert rules and dashboard against `promtool` and a real Prometheus.
 
-use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use integration_tests::{HostBuilder, eventually, free_port, workspace_root};
+use integration_tests::{Answer, Rig, order_body};
+use simulators::demo;
 
-fn observability_dir() -> std::path::PathBuf {
-    workspace_root().join("deploy/observability")
-}
+#[path = "observability/alerting.rs"]
+mod alerting;
+#[path = "observability/exposition.rs"]
+mod exposition;
+#[path = "observability/health.rs"]
+mod health;
+#[path = "observability/logs.rs"]
+mod logs;
+#[path = "observability/metrics.rs"]
+mod metrics;
+#[path = "observability/otlp.rs"]
+mod otlp;
+#[path = "observability/otlp_receiver.rs"]
+#[allow(dead_code)]
+mod otlp_receiver;
+#[path = "observability/span_checks.rs"]
+mod span_checks;
+#[path = "observability/trace_context.rs"]
+mod trace_context;
 
-/// Runs `promtool` with `args` in `deploy/observability`; its output on failure.
-fn promtool(args: &[&str]) {
-    let output = Command::new("promtool")
-        .args(args)
-        .current_dir(observability_dir())
-        .output()
-        .expect("promtool must be installed (`bash scripts/test.sh` installs prometheus)");
-    assert!(
-        output.status.success(),
-        "promtool {args:?}:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+/// How long a test waits for something asynchronous (spans, events) to show.
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
-#[test]
-fn the_alert_rules_are_valid_and_fire_on_the_services_series() {
-    promtool(&["check", "rules", "alerts.yml"]);
-    promtool(&["test", "rules", "alerts_test.yml"]);
-}
-
-/// Every `order_*` metric name in `text`, histogram suffixes folded into their family.
-fn metric_names(text: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(at) = text[i..].find("order_") {
-        let start = i + at;
-        let preceded =
-            start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
-        let end = text[start..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(text.len(), |n| start + n);
-        if !preceded {
-            let name = &text[start..end];
-            let family = ["_bucket", "_count", "_sum"]
-                .iter()
-                .find_map(|suffix| name.strip_suffix(suffix))
-                .unwrap_or(name);
-            names.insert(family.to_owned());
-        }
-        i = end;
-    }
-    names
-}
-
-#[test]
-fn the_dashboard_and_the_rules_query_only_families_the_service_exposes() {
-    let host = HostBuilder::new(workspace_root().join("spin.toml")).start();
-    assert_eq!(host.get("/health/live").status, 200);
-    let scraped = host.get("/metrics");
-    assert_eq!(scraped.status, 200, "{scraped:?}");
-    let exposed: BTreeSet<String> = scraped
-        .body
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_owned)
-        .collect();
-    for file in ["grafana-dashboard.json", "alerts.yml"] {
-        let text = std::fs::read_to_string(observability_dir().join(file)).expect(file);
-        let used = metric_names(&text);
-        assert!(!used.is_empty(), "{file} queries no order_* family");
-        let unknown: Vec<&String> = used.difference(&exposed).collect();
-        assert!(
-            unknown.is_empty(),
-            "{file} queries {unknown:?}, /metrics has {exposed:?}"
-        );
-    }
-}
-
-/// A Prometheus server, stopped on drop.
-struct Prometheus(Child);
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[test]
-fn a_real_prometheus_scrapes_the_service_and_answers_a_query() {
-    let host = HostBuilder::new(workspace_root().join("spin.toml")).start();
-    for _ in 0..3 {
-        assert_eq!(host.get("/health/live").status, 200);
-    }
-    let target = host.base.trim_start_matches("http://").to_owned();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\nrule_files:\n  - {rules}\nscrape_configs:\n  - job_name: order-service\n    metrics_path: /metrics\n    static_configs:\n      - targets: [\"{target}\"]\n",
-            rules = observability_dir().join("alerts.yml").display()
-        ),
-    )
-    .expect("config");
-    let port = free_port();
-    let _prometheus = Prometheus(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus must be installed (`bash scripts/test.sh` installs it)"),
-    );
-    let query = format!(
-        "http://127.0.0.1:{port}/api/v1/query?query=order_http_requests_total%7Broute%3D%22%2Fhealth%2Flive%22%7D"
-    );
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let value = eventually(
-        Duration::from_secs(30),
-        "Prometheus to answer from a scrape",
-        || {
-            let mut response = agent.get(&query).call().ok()?;
-            let body: serde_json::Value =
-                serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()?;
-            let sample = body["data"]["result"].as_array()?.first()?.clone();
-            sample["value"][1].as_str()?.parse::<f64>().ok()
-        },
-    );
-    assert!(
-        value >= 3.0,
-        "the three /health/live requests were counted: {value}"
-    );
+/// `POST /api/v1/orders` for one keyboard for the demo user, paid with `tok_visa`, with extra
+/// headers (`traceparent`, `tracestate`).
+pub(crate) fn create(rig: &Rig, key: &str, extra: &[(&str, &str)]) -> Answer {
+    let body = order_body(demo::ACTIVE_USER, &[(demo::KEYBOARD, 1)], "tok_visa");
+    rig.create_with(key, &body, extra)
 }

@@ -1,11 +1,12 @@
-//! Orders (issue 4): the create-order saga, idempotency, recovery, reads and admin actions,
-//! through the real `.wasm` components on `order-host` against the simulators. Every test
-//! starts its own simulators, Redis and host; outcomes are checked at the simulators.
+//! Orders: the create-order saga, idempotency, recovery, reads and admin actions, the API's
+//! HTTP hardening and its conformance to `openapi.json`, through the real `.wasm` components
+//! on `order-host` against the simulators. Every test starts its own rig (simulators, Redis,
+//! host); outcomes are checked at the simulators.
 
 use std::time::Duration;
 
-use integration_tests::{Answer, eventually};
-use rig::{Rig, SCOPES, builder, order_body, problem_type, rig, rig_with};
+use integration_tests::rig::service_builder;
+use integration_tests::{Answer, Rig, SCOPES, at_once, eventually, order_body, problem_type, rig};
 use serde_json::json;
 use simulators::{Fault, demo};
 
@@ -15,8 +16,6 @@ mod admin;
 mod conformance;
 #[path = "orders/hardening.rs"]
 mod hardening;
-#[path = "orders/rig.rs"]
-mod rig;
 
 #[test]
 fn a_good_order_is_confirmed_charged_once_and_its_stock_taken() {
@@ -53,23 +52,13 @@ fn a_good_order_is_confirmed_charged_once_and_its_stock_taken() {
         .collect();
     assert_eq!(statuses, ["pending", "confirmed"]);
 
-    let mut redis = rig.redis.connection().expect("redis");
     let delivered: Vec<String> =
         eventually(Duration::from_secs(10), "events in orders.events", || {
-            let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
-                .arg("orders.events")
-                .arg("-")
-                .arg("+")
-                .query(&mut redis)
-                .ok()?;
-            let types: Vec<String> = entries
-                .iter()
-                .filter_map(|(_, fields)| {
-                    fields
-                        .chunks(2)
-                        .find(|f| f[0] == "type")
-                        .map(|f| f[1].clone())
-                })
+            let types: Vec<String> = rig
+                .redis
+                .stream_events()
+                .into_iter()
+                .map(|(_, _, kind)| kind)
                 .collect();
             (types.len() >= 2).then_some(types)
         });
@@ -93,7 +82,7 @@ fn a_declined_payment_is_402_with_the_order_id_and_releases_the_stock() {
         "stock released"
     );
     assert!(rig.sims.inventory.was_released(&id));
-    assert_eq!(status_of(&rig, &id), "payment_failed");
+    assert_eq!(rig.status(&id), "payment_failed");
 
     let again = rig.create("k-decline", &body);
     assert_eq!(
@@ -121,7 +110,7 @@ fn short_stock_is_409_naming_the_product_and_nothing_is_charged() {
     assert_eq!(rig.sims.payment.calls(), 0);
     assert_eq!(rig.sims.inventory.stock(demo::MOUSE), Some(100));
     let id = answer.json()["orderId"].as_str().unwrap().to_owned();
-    assert_eq!(status_of(&rig, &id), "cancelled");
+    assert_eq!(rig.status(&id), "cancelled");
 }
 
 #[test]
@@ -201,7 +190,7 @@ fn unknown_or_inactive_products_and_users_who_cannot_order_are_precise_422s() {
 
 #[test]
 fn a_payment_outage_is_202_pending_and_recovery_charges_once_when_payment_is_back() {
-    let rig = rig_with(&[("retry_max", "1"), ("saga_recovery_after_s", "0")], None);
+    let rig = Rig::with(&[("retry_max", "1"), ("saga_recovery_after_s", "0")], None);
     rig.sims.payment.set_fault(Fault::Status(503));
     let body = order_body(demo::ACTIVE_USER, &[(demo::KEYBOARD, 3)], "tok_visa");
     let answer = rig.create("k-down", &body);
@@ -247,7 +236,7 @@ fn a_payment_outage_is_202_pending_and_recovery_charges_once_when_payment_is_bac
 #[test]
 fn a_charge_whose_answer_is_lost_is_202_and_polling_the_order_confirms_it_without_a_second_charge()
 {
-    let rig = rig_with(
+    let rig = Rig::with(
         &[
             ("retry_max", "0"),
             ("call_timeout_ms", "300"),
@@ -282,7 +271,7 @@ fn a_charge_whose_answer_is_lost_is_202_and_polling_the_order_confirms_it_withou
 
 #[test]
 fn an_unresolved_charge_past_its_max_age_is_cancelled_its_stock_released_and_any_charge_refunded() {
-    let rig = rig_with(
+    let rig = Rig::with(
         &[
             ("retry_max", "1"),
             ("saga_recovery_after_s", "0"),
@@ -302,7 +291,7 @@ fn an_unresolved_charge_past_its_max_age_is_cancelled_its_stock_released_and_any
     // Payment still down and the order past its age: it stops holding the stock.
     let report = rig.post("/api/v1/admin/orders/recover", "");
     assert_eq!(report.status, 200, "{report:?}");
-    assert_eq!(status_of(&rig, &id), "cancelled", "{report:?}");
+    assert_eq!(rig.status(&id), "cancelled", "{report:?}");
     assert!(rig.sims.inventory.was_released(&id));
     assert_eq!(rig.sims.inventory.stock(demo::MONITOR), Some(5));
 
@@ -310,19 +299,14 @@ fn an_unresolved_charge_past_its_max_age_is_cancelled_its_stock_released_and_any
     rig.sims.clear_faults();
     let report = rig.post("/api/v1/admin/orders/recover", "");
     assert_eq!(report.status, 200, "{report:?}");
-    assert_eq!(status_of(&rig, &id), "refunded", "{report:?}");
+    assert_eq!(rig.status(&id), "refunded", "{report:?}");
     assert_eq!(rig.sims.payment.charges_for(&id), 1);
     assert_eq!(rig.sims.payment.refunds(), 1, "no money kept");
 }
 
-/// The order's current `status`, as `GET /api/v1/orders/{id}` answers it.
-fn status_of(rig: &Rig, id: &str) -> serde_json::Value {
-    rig.get(&format!("/api/v1/orders/{id}")).json()["status"].clone()
-}
-
 #[test]
 fn with_the_payment_breaker_open_nothing_is_sent_and_the_order_is_a_503() {
-    let rig = rig_with(
+    let rig = Rig::with(
         &[
             ("retry_max", "0"),
             ("breaker_volume_threshold", "2"),
@@ -350,7 +334,7 @@ fn with_the_payment_breaker_open_nothing_is_sent_and_the_order_is_a_503() {
         rig.sims.inventory.was_released(&id),
         "stock released at once"
     );
-    assert_eq!(status_of(&rig, &id), "cancelled");
+    assert_eq!(rig.status(&id), "cancelled");
 }
 
 #[test]
@@ -385,12 +369,7 @@ fn two_concurrent_identical_requests_make_one_order_and_one_charge() {
         .payment
         .set_fault(Fault::Latency(Duration::from_millis(400)));
     let body = order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa");
-    let answers: Vec<Answer> = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..2)
-            .map(|_| scope.spawn(|| rig.create("k-race", &body)))
-            .collect();
-        calls.into_iter().map(|c| c.join().unwrap()).collect()
-    });
+    let answers: Vec<Answer> = at_once(2, || rig.create("k-race", &body));
     let mut statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
     statuses.sort();
     assert_eq!(statuses, [201, 409], "{answers:?}");
@@ -407,7 +386,7 @@ fn two_concurrent_identical_requests_make_one_order_and_one_charge() {
 #[test]
 fn a_saga_interrupted_after_the_charge_is_finished_by_recovery_with_one_charge() {
     let state = tempfile::tempdir().expect("state dir");
-    let rig = rig_with(&[], Some(state.path()));
+    let rig = Rig::with(&[], Some(state.path()));
     rig.sims
         .payment
         .set_fault(Fault::Latency(Duration::from_secs(5)));
@@ -455,7 +434,8 @@ fn a_saga_interrupted_after_the_charge_is_finished_by_recovery_with_one_charge()
     assert_eq!(landed.status(), 201);
     assert_eq!(sims.payment.charges_for(&order_id), 1);
 
-    let host = builder(&sims, &redis, &[("saga_recovery_after_s", "0")])
+    let host = service_builder(&sims, &redis.url())
+        .variable("saga_recovery_after_s", "0")
         .state_dir(state.path())
         .start();
     let token = format!("Bearer {}", host.token(SCOPES));
@@ -486,7 +466,7 @@ fn a_saga_interrupted_after_the_charge_is_finished_by_recovery_with_one_charge()
 
 #[test]
 fn a_pending_payment_is_202_and_reconciliation_confirms_it_once_captured() {
-    let rig = rig_with(&[("payment_reconcile_after_s", "0")], None);
+    let rig = Rig::with(&[("payment_reconcile_after_s", "0")], None);
     let answer = rig.create(
         "k-pending",
         &order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_pending"),
@@ -508,13 +488,13 @@ fn a_pending_payment_is_202_and_reconciliation_confirms_it_once_captured() {
         "confirmed",
         "{report:?}"
     );
-    assert_eq!(status_of(&rig, &id), "confirmed");
+    assert_eq!(rig.status(&id), "confirmed");
     assert_eq!(rig.sims.payment.charges_for(&id), 1);
 }
 
 #[test]
 fn an_inventory_outage_is_503_and_recovery_releases_once_inventory_is_back() {
-    let rig = rig_with(&[("retry_max", "1"), ("saga_recovery_after_s", "0")], None);
+    let rig = Rig::with(&[("retry_max", "1"), ("saga_recovery_after_s", "0")], None);
     rig.sims.inventory.set_fault(Fault::Status(503));
     let answer = rig.create(
         "k-inv",
@@ -563,7 +543,7 @@ fn a_database_locked_past_the_busy_timeout_is_a_503_to_retry_and_loses_nothing()
 
 #[test]
 fn reading_a_stale_payment_pending_order_reconciles_it_with_payment() {
-    let rig = rig_with(&[("payment_reconcile_after_s", "1")], None);
+    let rig = Rig::with(&[("payment_reconcile_after_s", "1")], None);
     let answer = rig.create(
         "k-read-reconcile",
         &order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_pending"),
@@ -580,7 +560,7 @@ fn reading_a_stale_payment_pending_order_reconciles_it_with_payment() {
     );
     // Younger than payment_reconcile_after_s: answered from storage, Payment not asked.
     let before = rig.sims.payment.calls_to("GET /payments/{id}");
-    assert_eq!(status_of(&rig, &id), "payment_pending");
+    assert_eq!(rig.status(&id), "payment_pending");
     assert_eq!(rig.sims.payment.calls_to("GET /payments/{id}"), before);
     std::thread::sleep(Duration::from_millis(1100));
     // Older: the read asks Payment and applies the capture.

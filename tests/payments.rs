@@ -4,19 +4,13 @@
 //! and dropped. Real `.wasm` components on `order-host`, a real `redis-server`, the
 //! simulators and the repository's `spin.toml`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use integration_tests::eventually;
-use rig::{Rig, order_body, rig_with};
+use integration_tests::trace::INBOUND_TRACEPARENT as TRACEPARENT;
+use integration_tests::{Rig, eventually, order_body};
 use serde_json::{Value, json};
 use simulators::demo;
 
-#[path = "orders/rig.rs"]
-#[allow(dead_code)]
-mod rig;
-
-const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A `payment_pending` order (Payment answers `pending` for `tok_pending`): (id, payment id).
@@ -63,13 +57,9 @@ fn publish(rig: &Rig, message: &str) {
     });
 }
 
-fn db_path(rig: &Rig) -> PathBuf {
-    rig.host.state_dir.join("sqlite_db.db")
-}
-
 /// `(status, error)` of the inbox row `event_id`, once it is there.
 fn inbox_row(rig: &Rig, event_id: &str) -> (String, Option<String>) {
-    let db = db_path(rig);
+    let db = rig.db_path();
     eventually(WAIT, &format!("inbox row {event_id}"), || {
         let c = rusqlite::Connection::open(&db).ok()?;
         c.query_row(
@@ -83,18 +73,12 @@ fn inbox_row(rig: &Rig, event_id: &str) -> (String, Option<String>) {
 
 /// One number from the host's database.
 fn count(rig: &Rig, sql: &str, param: &str) -> i64 {
-    let c = rusqlite::Connection::open(db_path(rig)).expect("sqlite");
+    let c = rusqlite::Connection::open(rig.db_path()).expect("sqlite");
     c.query_row(sql, [param], |r| r.get(0)).expect(sql)
 }
 
-fn status(rig: &Rig, id: &str) -> Value {
-    let answer = rig.get(&format!("/api/v1/orders/{id}"));
-    assert_eq!(answer.status, 200, "{answer:?}");
-    answer.json()["status"].clone()
-}
-
 fn outbox_events(rig: &Rig, id: &str, event_type: &str) -> Vec<Value> {
-    let c = rusqlite::Connection::open(db_path(rig)).expect("sqlite");
+    let c = rusqlite::Connection::open(rig.db_path()).expect("sqlite");
     let mut statement = c
         .prepare("SELECT payload FROM outbox WHERE aggregate_id = ?1 AND event_type = ?2")
         .expect("prepare");
@@ -107,12 +91,12 @@ fn outbox_events(rig: &Rig, id: &str, event_type: &str) -> Vec<Value> {
 
 #[test]
 fn a_captured_payment_confirms_the_order_once_with_its_outbox_event() {
-    let rig = rig_with(&[], None);
+    let rig = Rig::with(&[], None);
     let (id, payment_id) = pending_order(&rig, "k-cap");
     let event = notification("pay-evt-1", "payment.captured.v1", &id, &payment_id);
     publish(&rig, &event);
     assert_eq!(inbox_row(&rig, "pay-evt-1").0, "applied");
-    assert_eq!(status(&rig, &id), "confirmed");
+    assert_eq!(rig.status(&id), "confirmed");
     let confirmed = outbox_events(&rig, &id, "order.confirmed.v1");
     assert_eq!(confirmed.len(), 1, "{confirmed:?}");
     let event_json = &confirmed[0];
@@ -141,7 +125,7 @@ fn a_captured_payment_confirms_the_order_once_with_its_outbox_event() {
 
 #[test]
 fn a_malformed_message_is_recorded_and_the_next_good_one_still_works() {
-    let rig = rig_with(&[], None);
+    let rig = Rig::with(&[], None);
     let (id, payment_id) = pending_order(&rig, "k-bad");
     publish(&rig, "{not json");
     publish(
@@ -155,12 +139,12 @@ fn a_malformed_message_is_recorded_and_the_next_good_one_still_works() {
     assert_eq!(inbox_row(&rig, "pay-evt-3").0, "applied");
     let malformed = "SELECT COUNT(*) FROM payment_inbox WHERE status = ?1";
     assert_eq!(count(&rig, malformed, "malformed"), 2);
-    assert_eq!(status(&rig, &id), "confirmed");
+    assert_eq!(rig.status(&id), "confirmed");
 }
 
 #[test]
 fn notifications_for_unknown_orders_or_other_payments_are_ignored_and_recorded() {
-    let rig = rig_with(&[], None);
+    let rig = Rig::with(&[], None);
     let (id, payment_id) = pending_order(&rig, "k-unk");
     publish(
         &rig,
@@ -181,13 +165,13 @@ fn notifications_for_unknown_orders_or_other_payments_are_ignored_and_recorded()
         &notification("pay-evt-6", "payment.refunded.v1", &id, &payment_id),
     );
     assert_eq!(inbox_row(&rig, "pay-evt-6").0, "ignored");
-    assert_eq!(status(&rig, &id), "payment_pending");
+    assert_eq!(rig.status(&id), "payment_pending");
     assert!(outbox_events(&rig, &id, "order.confirmed.v1").is_empty());
 }
 
 #[test]
 fn a_failed_payment_fails_the_order_and_recovery_releases_its_stock() {
-    let rig = rig_with(&[("saga_recovery_after_s", "0")], None);
+    let rig = Rig::with(&[("saga_recovery_after_s", "0")], None);
     let (id, payment_id) = pending_order(&rig, "k-fail");
     assert!(!rig.sims.inventory.was_released(&id));
     publish(
@@ -209,12 +193,12 @@ fn a_failed_payment_fails_the_order_and_recovery_releases_its_stock() {
     let report = rig.post("/api/v1/admin/orders/recover", "");
     assert_eq!(report.status, 200, "{report:?}");
     assert!(rig.sims.inventory.was_released(&id), "{report:?}");
-    assert_eq!(status(&rig, &id), "payment_failed");
+    assert_eq!(rig.status(&id), "payment_failed");
 }
 
 #[test]
 fn a_refund_notification_refunds_a_delivered_order() {
-    let rig = rig_with(&[], None);
+    let rig = Rig::with(&[], None);
     let answer = rig.create(
         "k-ref",
         &order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_visa"),
@@ -233,7 +217,7 @@ fn a_refund_notification_refunds_a_delivered_order() {
         &notification("pay-evt-8", "payment.refunded.v1", &id, &payment_id),
     );
     assert_eq!(inbox_row(&rig, "pay-evt-8").0, "applied");
-    assert_eq!(status(&rig, &id), "refunded");
+    assert_eq!(rig.status(&id), "refunded");
     assert_eq!(outbox_events(&rig, &id, "order.refunded.v1").len(), 1);
 }
 
@@ -260,12 +244,12 @@ fn recover(rig: &Rig) {
 
 #[test]
 fn a_capture_after_the_order_was_cancelled_is_refunded_by_recovery() {
-    let rig = rig_with(&[("saga_recovery_after_s", "0")], None);
+    let rig = Rig::with(&[("saga_recovery_after_s", "0")], None);
     let (id, payment_id) = pending_order(&rig, "k-late");
     cancel_pending(&rig, &id);
     // Still pending at Payment: recovery asks, refunds nothing, keeps watching.
     recover(&rig);
-    assert_eq!(status(&rig, &id), "cancelled");
+    assert_eq!(rig.status(&id), "cancelled");
     assert_eq!(rig.sims.payment.refunds(), 0);
 
     // Payment captures it anyway, and says so.
@@ -282,7 +266,7 @@ fn a_capture_after_the_order_was_cancelled_is_refunded_by_recovery() {
     assert_eq!(state, "applied");
     assert!(note.unwrap_or_default().contains("refund"));
     recover(&rig);
-    assert_eq!(status(&rig, &id), "refunded");
+    assert_eq!(rig.status(&id), "refunded");
     assert_eq!(
         rig.sims.payment.refunds(),
         1,
@@ -302,7 +286,7 @@ fn a_capture_after_the_order_was_cancelled_is_refunded_by_recovery() {
 
 #[test]
 fn a_capture_after_cancellation_whose_notification_is_lost_is_still_refunded() {
-    let rig = rig_with(&[("saga_recovery_after_s", "0")], None);
+    let rig = Rig::with(&[("saga_recovery_after_s", "0")], None);
     let (id, payment_id) = pending_order(&rig, "k-lost-note");
     cancel_pending(&rig, &id);
     // Captured at Payment; the notification never arrives (pub/sub is at-most-once).
@@ -312,7 +296,7 @@ fn a_capture_after_cancellation_whose_notification_is_lost_is_still_refunded() {
             .settle(&payment_id, simulators::PaymentStatus::Captured)
     );
     recover(&rig);
-    assert_eq!(status(&rig, &id), "refunded");
+    assert_eq!(rig.status(&id), "refunded");
     assert_eq!(rig.sims.payment.refunds(), 1);
     recover(&rig);
     assert_eq!(rig.sims.payment.refunds(), 1, "refunded once");

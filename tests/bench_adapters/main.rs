@@ -179,15 +179,8 @@ fn main() {
         }
     }
     let (dir, manifest) = manifest_in_tempdir(&rig::manifest(&sims));
-    let runtime_config = dir.path().join("runtime-config.toml");
-    std::fs::write(
-        &runtime_config,
-        format!(
-            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
-            redis_server.url()
-        ),
-    )
-    .expect("write runtime config");
+    let runtime_config =
+        integration_tests::write_runtime_config(dir.path(), &redis_server.key_value_config());
     let timeout_ms = args.timeout_ms.to_string();
     // The breaker must not trip on its own during the timeout scenario: a huge volume
     // threshold. The open-breaker scenario writes the open state into the store instead.

@@ -4,15 +4,16 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use integration_tests::RedisServer;
+use integration_tests::redis_server::stream_cloud_events as stream_events;
+use integration_tests::trace::INBOUND_TRACEPARENT as TRACEPARENT;
 use serde_json::Value;
 
-use super::rig::{PortRedis, TRACEPARENT, rig, stream_events};
+use super::outbox::{Outbox, rig};
 
 #[test]
 fn an_order_created_through_the_api_yields_its_events_once_with_the_inbound_traceparent() {
-    let redis = RedisServer::start();
-    let rig = rig(&redis.url(), &[]);
+    let rig = rig(&[]);
+    let redis = &rig.redis;
     let auth = format!("Bearer {}", rig.host.token("orders:write orders:admin"));
     let body = order_body();
     let created = rig.host.request(
@@ -65,13 +66,10 @@ fn an_order_created_through_the_api_yields_its_events_once_with_the_inbound_trac
 
 #[test]
 fn orders_succeed_while_redis_is_down_and_their_events_go_out_once_when_it_is_back() {
-    let port = integration_tests::free_port();
-    let url = format!("redis://127.0.0.1:{port}");
     // The Redis trigger needs the server at start-up (as on Spin); the outage comes after.
-    let rig = {
-        let _up_at_start = PortRedis::start(port);
-        rig(&url, &[])
-    };
+    let mut rig = rig(&[]);
+    rig.redis.kill();
+    let url = rig.redis.url();
     let auth = format!("Bearer {}", rig.host.token("orders:write orders:admin"));
     let mut order_ids = BTreeSet::new();
     for n in 0..3 {
@@ -95,7 +93,7 @@ fn orders_succeed_while_redis_is_down_and_their_events_go_out_once_when_it_is_ba
         "created + confirmed per order: {pending}"
     );
 
-    let _redis = PortRedis::start(port);
+    rig.redis.restart();
     integration_tests::eventually(Duration::from_secs(15), "outbox drained", || {
         let report = rig.dispatch();
         let left = rig.list("pending")["stats"]["pending"].as_u64();

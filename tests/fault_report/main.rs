@@ -9,7 +9,6 @@
 
 mod audit;
 mod multinode;
-mod redis;
 mod scenario;
 mod traffic;
 

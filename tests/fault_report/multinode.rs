@@ -170,13 +170,7 @@ pub(crate) fn run(fault: Option<ClusterFault>, orders: usize, index: usize) -> R
 /// The stream's event ids just before Redis goes away, with writes paused so none is
 /// accepted after the read (as the single-node Redis scenario does).
 fn paused_stream_ids(cluster: &Cluster) -> Vec<String> {
-    if let Ok(mut c) = cluster.redis.connection() {
-        let _: redis::RedisResult<String> = redis::cmd("CLIENT")
-            .arg("PAUSE")
-            .arg(60_000)
-            .arg("WRITE")
-            .query(&mut c);
-    }
+    cluster.redis.pause_writes();
     stream_event_ids(cluster)
 }
 

@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use integration_tests::{HostBuilder, workspace_root};
+use integration_tests::{HostBuilder, RedisServer, workspace_root};
 use simulators::{Fault, Simulators};
 
 use crate::audit::{Audit, audit};
 use crate::multinode::ClusterFault;
-use crate::redis::RestartableRedis;
 use crate::traffic::Client;
 
 /// Small resilience knobs so breakers trip and recover within a few seconds.
@@ -170,7 +169,7 @@ pub(crate) fn run(scenario: &Scenario, orders: usize, index: usize) -> Run {
     }
     let started = Instant::now();
     let sims = Simulators::spawn().expect("simulators start");
-    let mut redis = RestartableRedis::start();
+    let mut redis = RedisServer::start();
     let mut builder = HostBuilder::new(workspace_root().join("spin.toml"))
         .simulators(&sims)
         .variable("redis_url", redis.url());

@@ -3,7 +3,7 @@
 use serde_json::json;
 use simulators::demo;
 
-use crate::rig::{order_body, problem_type, rig};
+use integration_tests::{order_body, problem_type, rig};
 
 #[test]
 fn pagination_walks_every_order_exactly_once_newest_first() {

@@ -12,7 +12,7 @@
 
 use std::process::Command;
 
-use super::rig::rig;
+use integration_tests::rig;
 
 /// A fixed seed and a bounded number of cases keep the run short and repeatable.
 const SEED: &str = "1";

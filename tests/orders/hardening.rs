@@ -2,16 +2,7 @@
 //! JSON media types only, and no internal error text in responses. Each kind is one test on
 //! the real `.wasm` through `order-host`.
 
-use integration_tests::Answer;
-
-use super::rig::{Rig, order_body, problem_type, rig};
-
-/// `method` on `path` with the rig's token and no body.
-fn call(rig: &Rig, method: &str, path: &str) -> Answer {
-    let auth = rig.auth();
-    rig.host
-        .request(method, path, &[("authorization", auth.as_str())], None)
-}
+use integration_tests::{Answer, Rig, assert_one_winner, at_once, order_body, problem_type, rig};
 
 /// `POST /api/v1/orders` with `content_type` (none when `None`).
 fn create_as(rig: &Rig, key: &str, content_type: Option<&str>, body: &str) -> Answer {
@@ -49,8 +40,8 @@ fn every_get_route_answers_head_like_get_without_a_body() {
         "/api/v1/admin/orders".to_owned(),
         "/api/v1/admin/outbox".to_owned(),
     ] {
-        let get = call(&rig, "GET", &path);
-        let head = call(&rig, "HEAD", &path);
+        let get = rig.call("GET", &path);
+        let head = rig.call("HEAD", &path);
         assert_eq!(head.status, get.status, "{path}: {head:?}");
         assert_eq!(head.body, "", "{path}: HEAD has no body");
         assert_eq!(head.content_type, get.content_type, "{path}");
@@ -68,10 +59,10 @@ fn every_get_route_answers_head_like_get_without_a_body() {
 #[test]
 fn options_lists_the_methods_and_a_wrong_method_is_a_typed_405() {
     let rig = rig();
-    let options = call(&rig, "OPTIONS", "/api/v1/orders");
+    let options = rig.call("OPTIONS", "/api/v1/orders");
     assert_eq!(options.status, 204, "{options:?}");
     assert_eq!(allowed(&options), ["POST", "OPTIONS"]);
-    let options = call(&rig, "OPTIONS", "/api/v1/orders/ord_any");
+    let options = rig.call("OPTIONS", "/api/v1/orders/ord_any");
     assert_eq!(allowed(&options), ["GET", "HEAD", "OPTIONS"]);
 
     for (method, path) in [
@@ -80,7 +71,7 @@ fn options_lists_the_methods_and_a_wrong_method_is_a_typed_405() {
         ("PUT", "/api/v1/orders/ord_any"),
         ("GET", "/api/v1/admin/orders/recover"),
     ] {
-        let wrong = call(&rig, method, path);
+        let wrong = rig.call(method, path);
         assert_eq!(wrong.status, 405, "{method} {path}: {wrong:?}");
         assert_eq!(problem_type(&wrong), "method-not-allowed", "{wrong:?}");
         let allow = allowed(&wrong);
@@ -91,7 +82,7 @@ fn options_lists_the_methods_and_a_wrong_method_is_a_typed_405() {
             "HEAD goes with GET: {allow:?}"
         );
     }
-    let unknown = call(&rig, "GET", "/no/such/thing");
+    let unknown = rig.call("GET", "/no/such/thing");
     assert_eq!(unknown.status, 404);
     assert_eq!(
         problem_type(&unknown),
@@ -251,37 +242,14 @@ fn a_broker_failure_answers_in_the_services_words_with_an_id_the_log_line_carrie
     );
 }
 
-/// The statuses of an order's history, oldest first.
-fn history(rig: &Rig, id: &str) -> Vec<String> {
-    rig.get(&format!("/api/v1/orders/{id}")).json()["statusHistory"]
-        .as_array()
-        .expect("statusHistory")
-        .iter()
-        .map(|c| c["status"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 #[test]
 fn identical_concurrent_status_changes_have_one_winner_and_409s_never_5xx() {
     let rig = rig();
     let id = rig.place_order("race-ship", "prd_mouse");
     let path = format!("/api/v1/admin/orders/{id}/status");
-    let answers: Vec<Answer> = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..8)
-            .map(|_| scope.spawn(|| rig.post(&path, r#"{"status":"shipped"}"#)))
-            .collect();
-        calls.into_iter().map(|c| c.join().unwrap()).collect()
-    });
-    let winners = answers.iter().filter(|a| a.status == 200).count();
-    assert_eq!(winners, 1, "{answers:?}");
-    for loser in answers.iter().filter(|a| a.status != 200) {
-        assert_eq!(loser.status, 409, "{loser:?}");
-        let kind = problem_type(loser);
-        assert!(
-            kind == "order-changed" || kind == "illegal-transition",
-            "{loser:?}"
-        );
-        if kind == "order-changed" {
+    let answers: Vec<Answer> = at_once(8, || rig.post(&path, r#"{"status":"shipped"}"#));
+    for loser in assert_one_winner(&answers) {
+        if problem_type(loser) == "order-changed" {
             assert_eq!(
                 loser.json()["status"],
                 "shipped",
@@ -289,7 +257,7 @@ fn identical_concurrent_status_changes_have_one_winner_and_409s_never_5xx() {
             );
         }
     }
-    assert_eq!(history(&rig, &id), ["pending", "confirmed", "shipped"]);
+    assert_eq!(rig.history(&id), ["pending", "confirmed", "shipped"]);
 }
 
 #[test]
@@ -313,7 +281,7 @@ fn a_ship_racing_a_cancel_has_one_winner_and_a_legal_history() {
         );
         let loser = if ship_won { &cancelled } else { &shipped };
         assert_eq!(loser.status, 409, "{loser:?}");
-        let statuses = history(&rig, &id);
+        let statuses = rig.history(&id);
         if ship_won {
             assert_eq!(statuses, ["pending", "confirmed", "shipped"]);
             assert_eq!(

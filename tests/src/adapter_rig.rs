@@ -80,10 +80,7 @@ pub fn host_for(
     knobs: &[(&str, &str)],
     runtime_config: Option<&Path>,
 ) -> Host {
-    let mut builder = HostBuilder::new(manifest);
-    for (name, value) in sims.spin_variables() {
-        builder = builder.variable(&name, value);
-    }
+    let mut builder = HostBuilder::new(manifest).simulators(sims);
     for (name, value) in knobs {
         builder = builder.variable(name, *value);
     }

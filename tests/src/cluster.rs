@@ -11,10 +11,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use simulators::Simulators;
 
-use crate::{Answer, Host, HostBuilder, RedisServer, SqldServer, workspace_root};
+use crate::rig::service_builder;
+use crate::{Answer, Host, HostBuilder, RedisServer, SqldServer};
 
-/// Every scope the order API knows but statistics.
-pub const SCOPES: &str = "orders:write orders:read orders:admin";
+pub use crate::rig::SCOPES;
 
 /// Where the nodes' `default` SQLite database lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ impl ClusterBuilder {
         Self {
             nodes,
             database: Database::Libsql,
-            knobs: vec![("retry_base_delay_ms".into(), "20".into())],
+            knobs: Vec::new(),
             args: Vec::new(),
         }
     }
@@ -76,15 +76,10 @@ impl ClusterBuilder {
                 config.path().join("orders.db").display()
             ),
         };
-        let runtime_config = config.path().join("runtime-config.toml");
-        std::fs::write(
-            &runtime_config,
-            format!(
-                "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n\n{database}",
-                redis.url()
-            ),
-        )
-        .expect("write runtime config");
+        let runtime_config = crate::write_runtime_config(
+            config.path(),
+            &format!("{}\n{database}", redis.key_value_config()),
+        );
         let mut cluster = Cluster {
             nodes: Vec::new(),
             sims,
@@ -136,9 +131,7 @@ pub struct Cluster {
 impl Cluster {
     /// A builder for one more node like the others (fresh state directory, same runtime config).
     pub fn node_builder(&self) -> HostBuilder {
-        let mut builder = HostBuilder::new(workspace_root().join("spin.toml"))
-            .simulators(&self.sims)
-            .variable("redis_url", self.redis.url())
+        let mut builder = service_builder(&self.sims, &self.redis.url())
             .arg("--runtime-config")
             .arg(self.runtime_config.display().to_string());
         for (name, value) in &self.knobs {
@@ -185,29 +178,17 @@ impl Cluster {
 
     /// `POST /api/v1/orders` on node `i` with an `Idempotency-Key`.
     pub fn create(&self, i: usize, key: &str, body: &str) -> Answer {
-        let auth = self.auth();
-        let headers = [
-            ("authorization", auth.as_str()),
-            ("idempotency-key", key),
-            ("content-type", "application/json"),
-        ];
-        self.nodes[i].request("POST", "/api/v1/orders", &headers, Some(body))
+        self.nodes[i].create_order(&self.token, key, body, &[])
     }
 
     /// An authorised `GET` on node `i`.
     pub fn get(&self, i: usize, path: &str) -> Answer {
-        let auth = self.auth();
-        self.nodes[i].request("GET", path, &[("authorization", auth.as_str())], None)
+        self.nodes[i].authorized(&self.token, "GET", path, &[], None)
     }
 
     /// An authorised `POST` with a JSON body on node `i`.
     pub fn post(&self, i: usize, path: &str, body: &str) -> Answer {
-        let auth = self.auth();
-        let headers = [
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-        ];
-        self.nodes[i].request("POST", path, &headers, Some(body))
+        self.nodes[i].authorized(&self.token, "POST", path, &[], Some(body))
     }
 
     /// Rows of `sql` on the shared database, read outside the nodes (sqld over HTTP, or the
@@ -231,12 +212,7 @@ impl Cluster {
 
     /// JSON log lines node `i` printed whose `event` is `event`.
     pub fn log_events(&self, i: usize, event: &str) -> Vec<Value> {
-        self.nodes[i]
-            .stderr()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|line| line["event"] == event)
-            .collect()
+        self.nodes[i].log_events(event)
     }
 }
 
@@ -276,14 +252,4 @@ fn query_file(path: &Path, sql: &str, args: &[Value]) -> Vec<Vec<Value>> {
         .expect(sql)
         .collect::<Result<_, _>>()
         .expect(sql)
-}
-
-/// A create-order body.
-pub fn order_body(user: &str, items: &[(&str, u32)], token: &str) -> String {
-    let items: Vec<Value> = items
-        .iter()
-        .map(|(id, quantity)| json!({ "productId": id, "quantity": quantity }))
-        .collect();
-    json!({ "userId": user, "items": items, "paymentMethod": { "type": "card", "token": token } })
-        .to_string()
 }

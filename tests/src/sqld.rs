@@ -3,11 +3,12 @@
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::process::ChildProcess;
 use crate::{free_port, target_dir};
 
 /// The `sqld` binary: `$SQLD_BIN`, else where the README's test command (`scripts/test.sh`)
@@ -27,7 +28,7 @@ pub fn sqld_binary() -> PathBuf {
 /// A `sqld` of our own with its data in a temporary directory, killed (and the data removed)
 /// on drop. Started without authentication: the token the host sends is ignored.
 pub struct SqldServer {
-    child: Option<Child>,
+    process: ChildProcess,
     /// Its HTTP (Hrana) port on 127.0.0.1 (kept across [`restart`](Self::restart)).
     pub port: u16,
     data: tempfile::TempDir,
@@ -37,7 +38,7 @@ impl SqldServer {
     /// Starts one and waits until `/health` answers 200.
     pub fn start() -> Self {
         let mut server = Self {
-            child: None,
+            process: ChildProcess::default(),
             port: free_port(),
             data: tempfile::tempdir().expect("tempdir"),
         };
@@ -46,53 +47,40 @@ impl SqldServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new(sqld_binary())
+        let mut command = Command::new(sqld_binary());
+        command
             .arg("--db-path")
             .arg(self.data.path().join("data.sqld"))
             .arg("--http-listen-addr")
             .arg(format!("127.0.0.1:{}", self.port))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn sqld");
-        let health_url = format!("{}/health", self.url());
-        let child = self.child.insert(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(status) = child.try_wait().expect("wait sqld") {
-                panic!("sqld exited at start-up: {status}");
-            }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                let health = crate::try_request(None, "GET", &health_url, &[], None);
-                if matches!(health, Ok(ref answer) if answer.status == 200) {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        self.kill();
-        panic!("sqld on port {} did not start", self.port);
+            .stderr(Stdio::null());
+        let (port, health_url) = (self.port, format!("{}/health", self.url()));
+        self.process
+            .start("sqld", &mut command, Duration::from_secs(30), || {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+                    && matches!(
+                        crate::try_request(None, "GET", &health_url, &[], None),
+                        Ok(ref answer) if answer.status == 200
+                    )
+            });
     }
 
     /// Kills the server (SIGKILL): clients see connections refused until [`restart`](Self::restart).
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.process.kill();
     }
 
     /// Kills the server if it runs and starts it again on the same port with the same data
     /// (what survives is what sqld had made durable).
     pub fn restart(&mut self) {
-        self.kill();
         self.spawn();
     }
 
     /// The server's process id while it runs (the benchmark reads its CPU time).
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.process.pid()
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -230,11 +218,5 @@ fn plain_value(cell: &Value) -> Value {
         Some("text") => cell["value"].clone(),
         Some("blob") => cell["base64"].clone(),
         _ => Value::Null,
-    }
-}
-
-impl Drop for SqldServer {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

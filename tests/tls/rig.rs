@@ -4,13 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use integration_tests::SCOPES;
 use integration_tests::pki::{Identity, TestCa};
-use integration_tests::{Answer, Host, HostBuilder, RedisServer, workspace_root};
+use integration_tests::rig::service_builder;
+use integration_tests::{Answer, Host, HostBuilder, RedisServer};
 use serde_json::json;
 use simulators::{SimulatorOptions, Simulators, demo};
-
-/// Every scope the order API knows but statistics.
-pub(crate) const SCOPES: &str = "orders:write orders:read orders:admin";
 
 /// The services' CA and what it issued, as files in a temporary directory:
 /// `services-ca.pem`, `dependency.pem/.key` (server certificate for 127.0.0.1) and
@@ -84,10 +83,7 @@ pub(crate) fn builder(
     runtime_config: Option<&Path>,
     knobs: &[(&str, &str)],
 ) -> HostBuilder {
-    let mut builder = HostBuilder::new(workspace_root().join("spin.toml"))
-        .simulators(sims)
-        .variable("redis_url", redis.url())
-        .variable("retry_base_delay_ms", "20");
+    let mut builder = service_builder(sims, &redis.url());
     if let Some(path) = runtime_config {
         builder = builder
             .arg("--runtime-config")
@@ -111,13 +107,7 @@ pub(crate) fn keyboard_order() -> String {
 
 /// `POST /api/v1/orders` with a token for [`SCOPES`] and an `Idempotency-Key`.
 pub(crate) fn create_order(host: &Host, key: &str) -> Answer {
-    let auth = format!("Bearer {}", host.token(SCOPES));
-    let headers = [
-        ("authorization", auth.as_str()),
-        ("idempotency-key", key),
-        ("content-type", "application/json"),
-    ];
-    host.request("POST", "/api/v1/orders", &headers, Some(&keyboard_order()))
+    host.create_order(&host.token(SCOPES), key, &keyboard_order(), &[])
 }
 
 /// The `/health/ready` entry of dependency `name`.

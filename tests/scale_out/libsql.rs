@@ -1,44 +1,24 @@
-//! libSQL (issue 11, items 1–2 and the single-node proof): the repository's `spin.toml` on
-//! `order-host` with a runtime config putting the `default` SQLite database on a real `sqld`
-//! (libsql-server) on loopback, read as Spin 4.1 reads `type = "libsql"`. Orders, idempotency
-//! keys and the outbox live on the server; transactions span several `execute` calls on one
-//! server stream. Real simulators and a real `redis-server` for events, as in `tests/orders.rs`.
+//! One node on libSQL: the repository's `spin.toml` on `order-host` with a runtime config
+//! putting the `default` SQLite database on a real `sqld` (libsql-server) on loopback, read as
+//! Spin 4.1 reads `type = "libsql"`. Orders, idempotency keys and the outbox live on the
+//! server; transactions span several `execute` calls on one server stream. Real simulators and
+//! a real `redis-server` for events, as in the orders suite.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use integration_tests::{Answer, HostBuilder, SqldServer, eventually, workspace_root};
-use rig::{Rig, SCOPES, builder, order_body, problem_type};
+use integration_tests::{
+    Answer, HostBuilder, Rig, SqldServer, assert_one_winner, at_once, eventually, order_body,
+    workspace_root, write_runtime_config,
+};
 use serde_json::{Value, json};
-use simulators::{Fault, Simulators, demo};
-
-#[path = "orders/rig.rs"]
-#[allow(dead_code)]
-mod rig;
+use simulators::{Fault, demo};
 
 /// A rig whose `default` database is on its own `sqld`; the runtime config is written in
 /// `config_dir`.
 fn libsql_rig(sqld: &SqldServer, config_dir: &Path) -> Rig {
     let config = write_runtime_config(config_dir, &sqld.runtime_config("default"));
-    let sims = Simulators::spawn().expect("simulators");
-    let redis = integration_tests::RedisServer::start();
-    let host = builder(&sims, &redis, &[])
-        .arg("--runtime-config")
-        .arg(config.display().to_string())
-        .start();
-    let token = host.token(SCOPES);
-    Rig {
-        sims,
-        redis,
-        host,
-        token,
-    }
-}
-
-fn write_runtime_config(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("runtime-config.toml");
-    std::fs::write(&path, text).expect("write runtime config");
-    path
+    Rig::builder().runtime_config(&config).start()
 }
 
 /// Runs `sql` on the server directly (Hrana over HTTP); the first column of each row, as text.
@@ -119,12 +99,7 @@ fn two_concurrent_identical_creates_on_libsql_make_one_order_and_one_charge() {
         .payment
         .set_fault(Fault::Latency(Duration::from_millis(400)));
     let body = order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa");
-    let answers: Vec<Answer> = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..2)
-            .map(|_| scope.spawn(|| rig.create("k-libsql-race", &body)))
-            .collect();
-        calls.into_iter().map(|c| c.join().unwrap()).collect()
-    });
+    let answers: Vec<Answer> = at_once(2, || rig.create("k-libsql-race", &body));
     let mut statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
     statuses.sort();
     assert_eq!(statuses, [201, 409], "{answers:?}");
@@ -148,25 +123,8 @@ fn concurrent_status_changes_on_libsql_have_one_winner_so_transactions_span_call
     let rig = libsql_rig(&sqld, config_dir.path());
     let id = rig.place_order("k-libsql-ship", demo::MOUSE);
     let path = format!("/api/v1/admin/orders/{id}/status");
-    let answers: Vec<Answer> = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..4)
-            .map(|_| scope.spawn(|| rig.post(&path, r#"{"status":"shipped"}"#)))
-            .collect();
-        calls.into_iter().map(|c| c.join().unwrap()).collect()
-    });
-    assert_eq!(
-        answers.iter().filter(|a| a.status == 200).count(),
-        1,
-        "{answers:?}"
-    );
-    for loser in answers.iter().filter(|a| a.status != 200) {
-        assert_eq!(loser.status, 409, "{loser:?}");
-        let kind = problem_type(loser);
-        assert!(
-            kind == "order-changed" || kind == "illegal-transition",
-            "{loser:?}"
-        );
-    }
+    let answers: Vec<Answer> = at_once(4, || rig.post(&path, r#"{"status":"shipped"}"#));
+    assert_one_winner(&answers);
     assert_eq!(
         query_sqld(
             &sqld,

@@ -1,14 +1,12 @@
-//! Nodes and servers going away (issue 11, item 3): a node SIGKILLed after its charge or before
+//! Nodes and servers going away: a node SIGKILLed after its charge or before
 //! it, its saga finished or compensated once by the others' recovery; sqld down and back.
 
 use std::time::Duration;
 
-use integration_tests::Cluster;
-use integration_tests::cluster::order_body;
-use integration_tests::{ClusterBuilder, eventually};
+use integration_tests::{Cluster, ClusterBuilder, eventually, order_body};
 use simulators::{Fault, demo};
 
-use crate::{NODES, WAIT, cluster, history, outbox_rows, status, stock};
+use crate::nodes::{NODES, WAIT, cluster, history, outbox_rows, status, stock};
 
 /// Sends `POST /api/v1/orders` to node `node` on a thread of its own, with a client that
 /// tolerates the node dying (the answer, if any, is dropped).

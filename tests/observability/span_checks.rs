@@ -1,85 +1,35 @@
-//! Helpers of `tests/traces.rs`: a rig whose host exports to a receiver, and the checks of
-//! one order's span tree.
+//! Helpers of the OTLP tests: a rig whose host exports to a receiver, and the checks of one
+//! order's span tree.
 
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use integration_tests::{Answer, HostBuilder, RedisServer, eventually};
+use integration_tests::trace::{dependency_requests, events_in_stream, span_id_of, trace_id_of};
+use integration_tests::{Rig, RigBuilder, eventually};
 use serde_json::Value;
-use simulators::{Simulators, demo};
 
-use super::WAIT;
-use super::receiver::{KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, ReceivedSpan, Receiver};
-use super::rig::{self, Rig, SCOPES, order_body};
+use crate::WAIT;
+use crate::otlp_receiver::{KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, ReceivedSpan, Receiver};
 
-/// Simulators, Redis and a host on the repository's `spin.toml` with `env` (the OTLP
-/// variables) set; exports are scheduled every 100 ms so tests need not wait 5 s.
+/// The service rig with `env` (the OTLP variables) set; exports are scheduled every 100 ms
+/// so tests need not wait 5 s.
+pub(crate) fn exporting(env: &[(&str, &str)]) -> RigBuilder {
+    env.iter().fold(
+        Rig::builder().env("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        |rig, (name, value)| rig.env(name, value),
+    )
+}
+
+/// [`exporting`], started.
 pub(crate) fn rig_exporting(env: &[(&str, &str)]) -> Rig {
-    rig_with_builder(env, |b| b)
-}
-
-pub(crate) fn rig_with_builder(
-    env: &[(&str, &str)],
-    extra: impl FnOnce(HostBuilder) -> HostBuilder,
-) -> Rig {
-    let sims = Simulators::spawn().expect("simulators");
-    let redis = RedisServer::start();
-    let mut builder = rig::builder(&sims, &redis, &[]).env("OTEL_BSP_SCHEDULE_DELAY", "100");
-    for (name, value) in env {
-        builder = builder.env(name, *value);
-    }
-    let host = extra(builder).start();
-    let token = host.token(SCOPES);
-    Rig {
-        sims,
-        redis,
-        host,
-        token,
-    }
-}
-
-/// `POST /api/v1/orders` for one keyboard paid with `tok_visa`, with extra headers.
-pub(crate) fn create(rig: &Rig, key: &str, extra: &[(&str, &str)]) -> Answer {
-    let auth = rig.auth();
-    let body = order_body(demo::ACTIVE_USER, &[(demo::KEYBOARD, 1)], "tok_visa");
-    let mut headers = vec![
-        ("authorization", auth.as_str()),
-        ("idempotency-key", key),
-        ("content-type", "application/json"),
-    ];
-    headers.extend_from_slice(extra);
-    rig.host
-        .request("POST", "/api/v1/orders", &headers, Some(&body))
-}
-
-pub(crate) fn trace_id_of(traceparent: &str) -> &str {
-    traceparent.split('-').nth(1).unwrap_or_default()
-}
-
-pub(crate) fn span_id_of(traceparent: &str) -> &str {
-    traceparent.split('-').nth(2).unwrap_or_default()
+    exporting(env).start()
 }
 
 /// The CloudEvents in the Redis stream `orders.events` whose subject is `order_id`, once
 /// `count` of them are there.
 pub(crate) fn stream_events(rig: &Rig, order_id: &str, count: usize) -> Vec<Value> {
-    let mut redis = rig.redis.connection().expect("redis");
-    eventually(WAIT, "the order's events in orders.events", || {
-        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
-            .arg("orders.events")
-            .arg("-")
-            .arg("+")
-            .query(&mut redis)
-            .ok()?;
-        let events: Vec<Value> = entries
-            .into_iter()
-            .flat_map(|(_, fields)| fields)
-            .filter_map(|f| serde_json::from_str::<Value>(&f).ok())
-            .filter(|e| e["subject"] == order_id)
-            .collect();
-        (events.len() >= count).then_some(events)
-    })
+    events_in_stream(&rig.redis, count, WAIT, |e| e["subject"] == order_id)
 }
 
 /// The spans of `trace_id` once they stop growing (the relay's Redis calls run after the
@@ -272,13 +222,7 @@ pub(crate) fn assert_dependencies_saw_their_client_spans(
     trace_id: &str,
     client_spans: &BTreeSet<String>,
 ) {
-    for (name, requests) in [
-        ("user", rig.sims.user.requests()),
-        ("product", rig.sims.product.requests()),
-        ("inventory", rig.sims.inventory.requests()),
-        ("payment", rig.sims.payment.requests()),
-    ] {
-        assert!(!requests.is_empty(), "{name} was called");
+    for (name, requests) in dependency_requests(&rig.sims) {
         for request in requests {
             let sent = request.traceparent().unwrap_or_default();
             assert_eq!(trace_id_of(sent), trace_id, "{name}: {sent}");

@@ -1,4 +1,4 @@
-//! Many nodes, one order book (issue 11, item 3): three `order-host` processes on the
+//! Many nodes, one order book: three `order-host` processes on the
 //! repository's `spin.toml`, one real `sqld` holding the `default` database (`type =
 //! "libsql"`), one real `redis-server` for key-value (`type = "redis"`), the Redis trigger and
 //! event delivery, one set of simulators. Every claim the app makes across instances —
@@ -7,22 +7,22 @@
 
 use std::time::Duration;
 
-use integration_tests::cluster::order_body;
-use integration_tests::{Answer, Cluster, ClusterBuilder, eventually};
+use integration_tests::{Answer, Cluster, ClusterBuilder, eventually, order_body};
 use serde_json::{Value, json};
 use simulators::{Fault, demo};
 
-#[path = "multinode/recovery.rs"]
-mod recovery;
+/// Nodes per cluster.
+pub(crate) const NODES: usize = 3;
+/// How long a test waits for something the nodes do in the background.
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
-const NODES: usize = 3;
-const WAIT: Duration = Duration::from_secs(30);
-
-fn cluster() -> Cluster {
+/// A cluster of [`NODES`] nodes on libSQL.
+pub(crate) fn cluster() -> Cluster {
     ClusterBuilder::new(NODES).start()
 }
 
-fn stock(cluster: &Cluster, product: &str) -> u32 {
+/// Units of `product` left at Inventory.
+pub(crate) fn stock(cluster: &Cluster, product: &str) -> u32 {
     cluster
         .sims
         .inventory
@@ -31,7 +31,7 @@ fn stock(cluster: &Cluster, product: &str) -> u32 {
 }
 
 /// The order's status history, read on the server.
-fn history(cluster: &Cluster, id: &str) -> Vec<String> {
+pub(crate) fn history(cluster: &Cluster, id: &str) -> Vec<String> {
     cluster
         .query(
             "SELECT status FROM order_status_history WHERE order_id = ? ORDER BY seq",
@@ -43,14 +43,15 @@ fn history(cluster: &Cluster, id: &str) -> Vec<String> {
 }
 
 /// Outbox rows of `event_type` for order `id`.
-fn outbox_rows(cluster: &Cluster, id: &str, event_type: &str) -> i64 {
+pub(crate) fn outbox_rows(cluster: &Cluster, id: &str, event_type: &str) -> i64 {
     cluster.count(
         "SELECT COUNT(*) FROM outbox WHERE aggregate_id = ? AND event_type = ?",
         &[json!(id), json!(event_type)],
     )
 }
 
-fn status(cluster: &Cluster, node: usize, id: &str) -> Value {
+/// The order's status as node `node` reads it.
+pub(crate) fn status(cluster: &Cluster, node: usize, id: &str) -> Value {
     let answer = cluster.get(node, &format!("/api/v1/orders/{id}"));
     assert_eq!(answer.status, 200, "{answer:?}");
     answer.json()["status"].clone()

@@ -1,5 +1,8 @@
-//! Foundation (issue 2): the real `.wasm` components on `order-host`, with real SQLite, Redis
-//! and loopback HTTP. Each test starts its own host process on a free port and state directory.
+//! The host as Spin: what `order-host` gives a component — key-value and SQLite stores,
+//! outbound HTTP and Redis to allowed hosts only, variables, `spin-*` headers, the Redis
+//! trigger, instance reuse, start-up errors — on the real `.wasm` fixtures and components,
+//! with real SQLite, Redis and loopback HTTP. Each test starts its own host process on a free
+//! port and state directory.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -8,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use integration_tests::{
-    HostBuilder, RedisServer, eventually, manifest_in_tempdir, wasm, workspace_root,
+    Answer, Host, HostBuilder, RedisServer, eventually, manifest_in_tempdir, wasm, workspace_root,
 };
 
 /// A manifest running the probe fixture twice — once with grants, once with none — and the
@@ -49,6 +52,16 @@ source = "{hello}"
 "#,
         probe = wasm("probe").display(),
         hello = wasm("hello").display(),
+    )
+}
+
+/// Has the probe publish `ping` on `probe.channel` of the Redis at 127.0.0.1:`port`.
+fn publish_through_probe(host: &Host, port: u16) -> Answer {
+    host.post(
+        &format!(
+            "/probe/redis/publish?address=redis%3A%2F%2F127.0.0.1%3A{port}&channel=probe.channel"
+        ),
+        "ping",
     )
 }
 
@@ -412,13 +425,7 @@ fn outbound_redis_reaches_allowed_servers_only() {
     pubsub
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let published = host.post(
-        &format!(
-            "/probe/redis/publish?address=redis%3A%2F%2F127.0.0.1%3A{}&channel=probe.channel",
-            allowed.port
-        ),
-        "ping",
-    );
+    let published = publish_through_probe(&host, allowed.port);
     assert_eq!(published.status, 204, "{published:?}");
     let message = pubsub.get_message().unwrap();
     assert_eq!(message.get_payload_bytes(), b"ping");
@@ -428,13 +435,7 @@ fn outbound_redis_reaches_allowed_servers_only() {
         .arg("LIST")
         .query(&mut other_conn)
         .unwrap();
-    let denied = host.post(
-        &format!(
-            "/probe/redis/publish?address=redis%3A%2F%2F127.0.0.1%3A{}&channel=probe.channel",
-            other.port
-        ),
-        "ping",
-    );
+    let denied = publish_through_probe(&host, other.port);
     assert_eq!(denied.status, 403, "{denied:?}");
     assert!(denied.body.contains("InvalidAddress"), "{denied:?}");
     let clients_after: String = redis::cmd("CLIENT")
@@ -452,15 +453,8 @@ fn outbound_redis_reaches_allowed_servers_only() {
 fn runtime_config_puts_the_key_value_store_on_redis() {
     let redis_server = RedisServer::start();
     let (dir, manifest) = manifest_in_tempdir(&probe_manifest());
-    let runtime_config = dir.path().join("runtime-config.toml");
-    std::fs::write(
-        &runtime_config,
-        format!(
-            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
-            redis_server.url()
-        ),
-    )
-    .unwrap();
+    let runtime_config =
+        integration_tests::write_runtime_config(dir.path(), &redis_server.key_value_config());
     let host = HostBuilder::new(&manifest)
         .arg("--runtime-config")
         .arg(runtime_config.display().to_string())

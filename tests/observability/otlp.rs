@@ -1,35 +1,23 @@
-//! OTLP traces from `order-host` (issue 12, part 3): real `.wasm` components on the host with
-//! real SQLite, Redis and the simulators, exporting to real OTLP receivers in this process
-//! (OTLP/HTTP protobuf and OTLP/gRPC) that decode every `ExportTraceServiceRequest`.
+//! OTLP traces from `order-host`: real `.wasm` components on the host with real SQLite, Redis
+//! and the simulators, exporting to real OTLP receivers in this process (OTLP/HTTP protobuf
+//! and OTLP/gRPC) that decode every `ExportTraceServiceRequest`.
 
 use std::time::{Duration, Instant};
 
-use checks::{
-    all_dependencies, assert_dependencies_saw_their_client_spans, assert_order_trace,
-    assert_relayed, create, one, rig_exporting, rig_with_builder, settled_trace, span_id_of,
-    stream_events, terminate, trace_id_of, uncached,
+use integration_tests::trace::{
+    INBOUND_PARENT, INBOUND_TRACE_ID, INBOUND_TRACEPARENT, span_id_of, trace_id_of,
 };
-use integration_tests::{RedisServer, eventually, free_port};
-use receiver::{KIND_CONSUMER, KIND_SERVER, ReceivedSpan, Receiver};
-use rig::{Rig, order_body};
+use integration_tests::{RedisServer, Rig, eventually, free_port, order_body};
 use serde_json::json;
 use simulators::{Simulators, demo};
 
-#[path = "orders/rig.rs"]
-#[allow(dead_code)]
-mod rig;
-
-#[path = "traces/receiver.rs"]
-#[allow(dead_code)]
-mod receiver;
-
-#[path = "traces/checks.rs"]
-mod checks;
-
-const INBOUND_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-const INBOUND_PARENT: &str = "00f067aa0ba902b7";
-const INBOUND_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-const WAIT: Duration = Duration::from_secs(20);
+use crate::otlp_receiver::{KIND_CONSUMER, KIND_SERVER, ReceivedSpan, Receiver};
+use crate::span_checks::{
+    all_dependencies, assert_dependencies_saw_their_client_spans, assert_order_trace,
+    assert_relayed, exporting, one, rig_exporting, settled_trace, stream_events, terminate,
+    uncached,
+};
+use crate::{WAIT, create};
 
 #[test]
 fn one_order_is_one_trace_with_spins_span_tree_over_http_protobuf() {
@@ -328,10 +316,9 @@ fn with_no_endpoint_or_with_the_sdk_disabled_nothing_is_exported_and_no_header_i
 fn spans_still_queued_are_flushed_on_sigterm() {
     let receiver = Receiver::http();
     // A schedule far beyond the test: only the shutdown flush can deliver the spans.
-    let rig = rig_with_builder(
-        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint)],
-        |b| b.env("OTEL_BSP_SCHEDULE_DELAY", "600000"),
-    );
+    let rig = exporting(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint)])
+        .env("OTEL_BSP_SCHEDULE_DELAY", "600000")
+        .start();
     let created = create(
         &rig,
         "trace-flush-1",
@@ -420,7 +407,8 @@ fn a_collector_that_never_answers_never_slows_or_stops_requests() {
 fn a_refused_protocol_stops_start_up_naming_the_variable() {
     let sims = Simulators::spawn().expect("simulators");
     let redis = RedisServer::start();
-    let (code, stderr) = rig::builder(&sims, &redis, &[])
+    let (code, stderr) = Rig::builder()
+        .host_builder(&sims, &redis)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
         .expect_failure();

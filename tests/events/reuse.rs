@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use integration_tests::{HostBuilder, RedisServer, eventually, workspace_root};
+use integration_tests::{Answer, Host, HostBuilder, RedisServer, eventually, workspace_root};
 
 #[test]
 fn the_returns_app_relays_its_events_through_the_reused_emitter_to_its_own_stream() {
@@ -20,12 +20,7 @@ fn the_returns_app_relays_its_events_through_the_reused_emitter_to_its_own_strea
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
 
-    let answer = host.request(
-        "POST",
-        "/returns",
-        &[("content-type", "application/json")],
-        Some(r#"{"orderId":"ord_123","reason":"wrong size"}"#),
-    );
+    let answer = create_return(&host);
     assert_eq!(answer.status, 201, "{answer:?}");
     let return_id = answer.json()["id"].as_str().expect("id").to_owned();
 
@@ -89,12 +84,17 @@ fn an_outbox_table_name_that_is_not_a_plain_identifier_never_reaches_sql() {
         .variable("redis_url", redis.url())
         .variable("outbox_table", "returns; DROP TABLE returns")
         .start();
-    let answer = host.request(
+    let answer = create_return(&host);
+    assert_eq!(answer.status, 500, "{answer:?}");
+    assert!(!answer.body.contains("DROP"), "{answer:?}");
+}
+
+/// `POST /returns` for a wrong-size return of `ord_123`.
+fn create_return(host: &Host) -> Answer {
+    host.request(
         "POST",
         "/returns",
         &[("content-type", "application/json")],
         Some(r#"{"orderId":"ord_123","reason":"wrong size"}"#),
-    );
-    assert_eq!(answer.status, 500, "{answer:?}");
-    assert!(!answer.body.contains("DROP"), "{answer:?}");
+    )
 }
