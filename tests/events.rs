@@ -300,3 +300,92 @@ fn outbox_endpoints_require_an_admin_token_and_valid_parameters() {
     assert_eq!(empty["events"].as_array().map(Vec::len), Some(0));
     assert_eq!(empty["stats"]["oldestPendingAt"], Value::Null);
 }
+
+#[test]
+fn the_emitter_never_creates_the_outbox_table_a_missing_one_is_a_storage_failure_naming_it() {
+    let rig = rig(&[]);
+    // The app's migrations create the table (order-api applies them before its first call to
+    // the emitter); the app (here: an operator) then removes it.
+    assert_eq!(rig.list("pending")["events"], serde_json::json!([]));
+    let db = rusqlite::Connection::open(rig.db_path()).expect("open sqlite_db.db");
+    db.execute_batch("DROP TABLE outbox").expect("drop outbox");
+    drop(db);
+
+    // Two calls, so a second (possibly fresh) emitter instance would have recreated it.
+    for _ in 0..2 {
+        let answer = rig.admin("GET", "/api/v1/admin/outbox?status=pending");
+        assert_eq!(answer.status, 500, "{answer:?}");
+        assert_eq!(
+            integration_tests::problem_type(&answer),
+            "storage-failure",
+            "the outbox's storage answers as the orders' does"
+        );
+        let error_id = answer.json()["errorId"]
+            .as_str()
+            .expect("errorId")
+            .to_owned();
+        assert!(
+            !answer.body.contains("does not exist") && !answer.body.contains("no such table"),
+            "driver and emitter text stays in the log: {}",
+            answer.body
+        );
+        integration_tests::eventually(
+            Duration::from_secs(5),
+            "the internal_error line naming the missing table",
+            || {
+                rig.host
+                    .stderr()
+                    .lines()
+                    .find(|l| {
+                        l.contains("\"internal_error\"")
+                            && l.contains(&error_id)
+                            && l.contains("does not exist")
+                    })
+                    .map(str::to_owned)
+            },
+        );
+    }
+    let db = rusqlite::Connection::open(rig.db_path()).expect("open sqlite_db.db");
+    let tables: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("count");
+    assert_eq!(tables, 0, "the emitter ran no DDL");
+}
+
+#[test]
+fn a_redis_that_refuses_scripts_gets_each_event_as_its_own_xadd_and_publish() {
+    let rig = rig(&[]);
+    let mut conn = rig.redis.connection().expect("redis");
+    // An ACL that takes scripting away (as some managed Redis offerings do); PING still works.
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("default")
+        .arg("-@scripting")
+        .query(&mut conn)
+        .expect("ACL SETUSER");
+
+    let mut written = rig.insert_events(&["evt-s1", "evt-s2"]);
+    let report = rig.dispatch();
+    assert_eq!(report["delivered"], 2, "{report}");
+    assert_eq!(
+        report["failed"], 0,
+        "the refused script costs no attempt: {report}"
+    );
+    written.extend(rig.insert_events(&["evt-s3"]));
+    assert_eq!(rig.dispatch()["delivered"], 1);
+
+    let streamed: Vec<String> = stream_events(&mut conn)
+        .iter()
+        .filter_map(|e| e["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(streamed, written, "each once, oldest first");
+    let delivered = rig.list("delivered");
+    for event in delivered["events"].as_array().expect("events") {
+        assert_eq!(event["attempts"], 1, "{event}");
+        assert!(event["lastError"].is_null(), "{event}");
+    }
+}

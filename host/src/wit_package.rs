@@ -97,7 +97,7 @@ mod tests {
         assert_eq!(
             names,
             [
-                "shop-adapters-0.1.0.wasm",
+                "shop-adapters-0.1.1.wasm",
                 "shop-events-0.1.0.wasm",
                 "shop-order-0.1.0.wasm"
             ]

@@ -47,7 +47,7 @@ fn one_order_is_one_trace_with_spins_span_tree_over_http_protobuf() {
         );
     }
 
-    let spans = settled_trace(&receiver, INBOUND_TRACE_ID, "PUBLISH");
+    let spans = settled_trace(&receiver, INBOUND_TRACE_ID, "EVAL");
     let server = one(&spans, "server span", |s| s.kind == KIND_SERVER);
     assert_eq!(
         server.parent_span_id, INBOUND_PARENT,
@@ -160,7 +160,7 @@ fn the_same_trace_arrives_over_grpc() {
     let order_id = created.json()["id"].as_str().expect("id").to_owned();
     stream_events(&rig, &order_id, 2);
 
-    let spans = settled_trace(&receiver, INBOUND_TRACE_ID, "PUBLISH");
+    let spans = settled_trace(&receiver, INBOUND_TRACE_ID, "EVAL");
     assert!(spans.iter().all(|s| s.service_name == "order-service"));
     // The tree is the same as over HTTP (service name aside).
     let renamed: Vec<ReceivedSpan> = spans
@@ -214,7 +214,7 @@ fn without_an_inbound_traceparent_the_host_and_the_service_start_separate_traces
         "a root span: nothing to parent on"
     );
     assert_ne!(server.trace_id, service_trace, "two separate traces");
-    let spans = settled_trace(&receiver, &server.trace_id, "PUBLISH");
+    let spans = settled_trace(&receiver, &server.trace_id, "EVAL");
     let client_spans = assert_order_trace(&spans, &rig, &all_dependencies(&rig));
     assert_relayed(&spans);
     assert_dependencies_saw_their_client_spans(&rig, &server.trace_id, &client_spans);

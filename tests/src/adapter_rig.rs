@@ -60,7 +60,7 @@ allowed_outbound_hosts = ["{{{{ user_service_url }}}}", "{{{{ product_service_ur
 dependencies_inherit_configuration = true
 
 [component.driver.dependencies]
-"shop:adapters@0.1.0" = {{ component = "dependency-adapters" }}
+"shop:adapters@0.1.1" = {{ component = "dependency-adapters" }}
 
 [component.driver.variables]
 {passed}

@@ -123,4 +123,8 @@ impl dependency_health::Guest for Adapters {
     async fn status() -> Result<Vec<dependency_health::DependencyStatus>, String> {
         health::status().await
     }
+
+    async fn report() -> Result<Vec<dependency_health::DependencyReport>, String> {
+        health::report().await
+    }
 }

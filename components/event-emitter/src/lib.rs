@@ -4,7 +4,8 @@
 //! dead-letters after `outbox_max_attempts` (`relay.rs` says why the stream, not the
 //! channel, decides delivery).
 //!
-//! Reusable by any Spin app with an `outbox` table of the same schema (`outbox.rs`). It
+//! Reusable by any Spin app with an `outbox` table of the same schema (`outbox.rs`), which the
+//! app creates itself (the emitter runs no DDL). It
 //! has no manifest configuration of its own: composed into its caller, it runs with the
 //! caller's `default` SQLite database, its variables (`redis_url`, optional
 //! `outbox_max_attempts`, `events_stream_maxlen`) and its outbound hosts.

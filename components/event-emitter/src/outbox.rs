@@ -1,5 +1,9 @@
 //! The app's outbox table (`outbox_table`, default `outbox`; schema: `events::outbox_schema`)
 //! and every statement the relay runs on it.
+//!
+//! The emitter never creates the table: the app that writes rows into it owns its schema and
+//! applies it with its own migrations (the order service in `order-store`'s migration list,
+//! the returns example at start-up). A missing table is an `events-error.storage` that says so.
 //! Times are INTEGER Unix epoch milliseconds so "due" is a plain comparison.
 
 use crate::bindings::exports::shop::events::events::{
@@ -9,9 +13,9 @@ use guest::sqlite::Relaxed;
 use spin_sdk::sqlite::{Connection, RowResult, Value};
 
 thread_local! {
-    /// Tables this instance has created the schema of. Instances may be reused between
-    /// calls, which only saves repeating the idempotent DDL; a fresh instance runs it again.
-    static SCHEMA_READY: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Whether this instance has asked for write-ahead logging (`guest::sqlite::use_wal`):
+    /// once per instance, as the mode is stored in the database file.
+    static WAL_ASKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// A pending row that is due for delivery.
@@ -31,21 +35,19 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// Opens the `default` database and makes sure the app's outbox table exists.
+    /// Opens the `default` database (the app's outbox table must exist: see the module docs).
     pub(crate) async fn open() -> Result<Self, EventsError> {
         let table = crate::config::outbox_table().await?;
-        let db = Connection::open_default().await.map_err(storage)?;
+        let db = Connection::open_default()
+            .await
+            .map_err(|error| storage(&table, error))?;
         let outbox = Self {
             db,
             table,
             relaxed: Relaxed::new(),
         };
-        if !SCHEMA_READY.with_borrow(|ready| ready.contains(&outbox.table)) {
+        if !WAL_ASKED.replace(true) {
             guest::sqlite::use_wal(&outbox.db).await;
-            for statement in events::outbox_schema(&outbox.table) {
-                outbox.query(&statement, vec![]).await?;
-            }
-            SCHEMA_READY.with_borrow_mut(|ready| ready.push(outbox.table.clone()));
         }
         Ok(outbox)
     }
@@ -260,6 +262,7 @@ impl Outbox {
     /// the name was checked by `events::check_table_name`) and collects its rows.
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, EventsError> {
         let sql = sql.replace("{outbox}", &self.table);
+        let storage = |error| storage(&self.table, error);
         self.db
             .execute(&sql, params)
             .await
@@ -284,6 +287,15 @@ fn text(row: &RowResult, index: usize) -> String {
     row.get::<&str>(index).unwrap_or_default().to_owned()
 }
 
-fn storage(error: spin_sdk::sqlite::Error) -> EventsError {
-    EventsError::Storage(format!("{error:?}"))
+/// An `events-error.storage` for a failed statement on `table`; a missing table is named as
+/// the app's to create, since the emitter never runs DDL.
+fn storage(table: &str, error: spin_sdk::sqlite::Error) -> EventsError {
+    let text = format!("{error:?}");
+    if text.contains(&format!("no such table: {table}")) {
+        return EventsError::Storage(format!(
+            "the outbox table {table:?} does not exist: the app creates it with its migrations \
+             (schema: events::outbox_schema) before it calls the emitter"
+        ));
+    }
+    EventsError::Storage(text)
 }

@@ -4,6 +4,12 @@
 //! `XADD … MAXLEN ~ n`) as the fields `id`, `type` and `event` (the full CloudEvent JSON), then
 //! the same JSON is published on the app's channel (`events_channel`, default `orders.events`).
 //!
+//! **One round trip per pass.** Every event of a pass goes to Redis in one `EVAL` of
+//! [`DELIVER_SCRIPT`], which runs each event's `XADD` and `PUBLISH` in Redis and answers one
+//! outcome per event; the pass then marks the rows in one write. A Redis that refuses scripts
+//! (an ACL without `@scripting`, say) but answers a `PING` gets each event as its own `XADD`
+//! and `PUBLISH` instead, for the rest of the instance's life.
+//!
 //! **The stream is the delivery.** A row is marked delivered once Redis accepted the XADD.
 //! A PUBLISH that fails afterwards is noted on the row (`last_error`) but not retried:
 //! retrying would append the event to the stream a second time for every consumer group,
@@ -28,10 +34,43 @@ use std::collections::VecDeque;
 use crate::outbox::{DueEvent, Outbox};
 use events::{AfterFailure, CloudEvent, RetrySchedule};
 use guest::clock;
-use spin_sdk::redis::{Connection, RedisParameter};
+use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How long a claimed row stays invisible to other relay passes.
 const LEASE_MS: i64 = 30_000;
+
+/// Delivers a batch in Redis: `KEYS[1]` the stream; `ARGV[1]` the channel, `ARGV[2]` the
+/// stream's `MAXLEN ~` (`0`: no cap), then `id`, `type`, `event` per event. Answers one text
+/// per event, in order: `ok`, `publish <error>` (in the stream, the publish failed) or
+/// `xadd <error>` (not in the stream). `redis.pcall` keeps one event's refusal from
+/// stopping the others.
+const DELIVER_SCRIPT: &str = r"
+local answers = {}
+for i = 3, #ARGV, 3 do
+  local added
+  if ARGV[2] == '0' then
+    added = redis.pcall('XADD', KEYS[1], '*', 'id', ARGV[i], 'type', ARGV[i + 1], 'event', ARGV[i + 2])
+  else
+    added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
+      'id', ARGV[i], 'type', ARGV[i + 1], 'event', ARGV[i + 2])
+  end
+  if type(added) == 'table' and added.err then
+    answers[#answers + 1] = 'xadd ' .. added.err
+  else
+    local published = redis.pcall('PUBLISH', ARGV[1], ARGV[i + 2])
+    if type(published) == 'table' and published.err then
+      answers[#answers + 1] = 'publish ' .. published.err
+    else
+      answers[#answers + 1] = 'ok'
+    end
+  end
+end
+return answers
+";
+
+/// Cleared in this instance once Redis refused [`DELIVER_SCRIPT`] while answering a `PING`.
+static SCRIPTS_ALLOWED: AtomicBool = AtomicBool::new(true);
 
 /// Delivers up to `max` due rows.
 pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
@@ -65,10 +104,28 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
         Err(error) => return Err(postpone(&outbox, queue, &error, schedule).await?),
     };
     let mut delivered = Vec::new();
+    let mut outcomes = VecDeque::new();
+    if SCRIPTS_ALLOWED.load(Ordering::Relaxed) {
+        match deliver_all(&redis, &queue, &config).await {
+            Ok(answers) => outcomes = answers,
+            Err(error) => {
+                if let Err(down) = reachable(&redis, &config.redis_url).await {
+                    let error = format!("{error}; {down}");
+                    return Err(postpone(&outbox, queue, &error, schedule).await?);
+                }
+                // Redis is there but will not run the script: one event at a time from now on.
+                SCRIPTS_ALLOWED.store(false, Ordering::Relaxed);
+            }
+        }
+    }
     while let Some(event) = queue.pop_front() {
         report.attempted += 1;
         let attempts = event.attempts.saturating_add(1);
-        match deliver(&redis, &event, &config).await {
+        let outcome = match outcomes.pop_front() {
+            Some(outcome) => outcome,
+            None => deliver(&redis, &event, &config).await,
+        };
+        match outcome {
             Ok(None) => {
                 delivered.push(event.event_id.clone());
                 report.delivered += 1;
@@ -142,6 +199,8 @@ async fn postpone(
 enum Failure {
     /// The row is not a valid envelope for itself: Redis was not asked.
     Invalid(String),
+    /// Redis answered and refused this row's XADD.
+    Refused(String),
     /// Redis did not take the XADD: a refusal, or Redis is gone (a `PING` tells which).
     Redis(String),
 }
@@ -149,13 +208,87 @@ enum Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Invalid(error) | Self::Redis(error) => f.write_str(error),
+            Self::Invalid(error) | Self::Refused(error) | Self::Redis(error) => f.write_str(error),
         }
     }
 }
 
-/// Checks the envelope, appends it to the stream, then publishes it. `Ok(Some(note))`:
-/// stored in the stream, but the publish failed (see the module docs).
+/// One event's outcome: `Ok(None)` delivered, `Ok(Some(note))` stored in the stream but the
+/// publish failed (see the module docs), `Err` not delivered.
+type Outcome = Result<Option<String>, Failure>;
+
+/// Delivers every event of `queue` in one `EVAL` of [`DELIVER_SCRIPT`] and returns their
+/// outcomes in order. Rows that are not valid envelopes are not sent and fail as
+/// [`Failure::Invalid`]. `Err`: the script did not run (Redis is gone, or refuses scripts).
+async fn deliver_all(
+    redis: &Connection,
+    queue: &VecDeque<DueEvent>,
+    config: &RelayConfig,
+) -> Result<VecDeque<Outcome>, String> {
+    let checked: Vec<Result<(), String>> = queue.iter().map(check_envelope).collect();
+    let field = |text: &str| RedisParameter::Binary(text.as_bytes().to_vec());
+    let mut arguments = vec![
+        field(DELIVER_SCRIPT),
+        field("1"),
+        field(&config.stream),
+        field(&config.channel),
+        field(&config.stream_maxlen.to_string()),
+    ];
+    for (event, _) in queue.iter().zip(&checked).filter(|(_, c)| c.is_ok()) {
+        arguments.extend([
+            field(&event.event_id),
+            field(&event.event_type),
+            field(&event.payload),
+        ]);
+    }
+    let sent = checked.iter().filter(|c| c.is_ok()).count();
+    let mut answers = if sent == 0 {
+        Vec::new().into_iter()
+    } else {
+        let answers = redis
+            .execute("EVAL", arguments)
+            .await
+            .map_err(|error| format!("EVAL (XADD {}): {error:?}", config.stream))?;
+        if answers.len() != sent {
+            return Err(format!(
+                "EVAL (XADD {}) answered {} outcomes for {sent} events",
+                config.stream,
+                answers.len()
+            ));
+        }
+        answers.into_iter()
+    };
+    Ok(checked
+        .into_iter()
+        .map(|checked| {
+            checked.map_err(Failure::Invalid)?;
+            script_outcome(answers.next(), config)
+        })
+        .collect())
+}
+
+/// One event's answer from [`DELIVER_SCRIPT`] as an [`Outcome`].
+fn script_outcome(answer: Option<RedisResult>, config: &RelayConfig) -> Outcome {
+    let text = match answer {
+        Some(RedisResult::Binary(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        Some(RedisResult::Status(text)) => text,
+        other => return Err(Failure::Redis(format!("EVAL answered {other:?}"))),
+    };
+    if text == "ok" {
+        Ok(None)
+    } else if let Some(error) = text.strip_prefix("publish ") {
+        Ok(Some(format!(
+            "stored in stream {}; PUBLISH {} failed: {error}",
+            config.stream, config.channel
+        )))
+    } else {
+        let error = text.strip_prefix("xadd ").unwrap_or(&text);
+        Err(Failure::Refused(format!("XADD {}: {error}", config.stream)))
+    }
+}
+
+/// Checks the envelope, appends it to the stream, then publishes it: the one-event path
+/// for a Redis that refuses [`DELIVER_SCRIPT`].
 async fn deliver(
     redis: &Connection,
     event: &DueEvent,
@@ -230,4 +363,58 @@ async fn reachable(redis: &Connection, address: &str) -> Result<(), String> {
 /// `error` as text, with the Redis URL (which may hold a password) taken out.
 fn redact(error: spin_sdk::redis::Error, address: &str) -> String {
     format!("{error:?}").replace(address, "<redis_url>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> RelayConfig {
+        RelayConfig {
+            redis_url: "redis://secret@127.0.0.1:6379".to_owned(),
+            max_attempts: 3,
+            stream_maxlen: 0,
+            stream: "orders.events".to_owned(),
+            channel: "orders.events".to_owned(),
+        }
+    }
+
+    fn answer(text: &str) -> Option<RedisResult> {
+        Some(RedisResult::Binary(text.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn the_scripts_answers_become_delivered_noted_or_refused_rows() {
+        let config = config();
+        assert!(matches!(script_outcome(answer("ok"), &config), Ok(None)));
+        match script_outcome(answer("publish ERR no permission"), &config) {
+            Ok(Some(note)) => assert_eq!(
+                note,
+                "stored in stream orders.events; PUBLISH orders.events failed: ERR no permission"
+            ),
+            _ => panic!("a failed publish is a delivery with a note"),
+        }
+        match script_outcome(answer("xadd WRONGTYPE Operation against a key"), &config) {
+            Err(Failure::Refused(error)) => {
+                assert_eq!(
+                    error,
+                    "XADD orders.events: WRONGTYPE Operation against a key"
+                );
+            }
+            _ => panic!("a refused XADD is the row's failure, without a PING"),
+        }
+    }
+
+    #[test]
+    fn a_missing_or_unexpected_answer_is_a_redis_failure_that_asks_for_a_ping() {
+        let config = config();
+        assert!(matches!(
+            script_outcome(None, &config),
+            Err(Failure::Redis(_))
+        ));
+        assert!(matches!(
+            script_outcome(Some(RedisResult::Int64(1)), &config),
+            Err(Failure::Redis(_))
+        ));
+    }
 }

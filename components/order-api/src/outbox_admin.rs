@@ -1,7 +1,8 @@
 //! Outbox administration (ARCHITECTURE §4, scope `orders:admin`): list events by state,
 //! relay pending ones now, replay a dead or delivered one. The work happens in the composed
 //! `event-emitter` behind the `events` WIT import; this module is the HTTP edge (its errors
-//! become problem+json as [`ApiError::Events`]).
+//! become problem+json as [`ApiError::Events`]). The emitter runs no DDL: each handler first
+//! makes sure order-store's migrations (the outbox table among them) are applied.
 
 use crate::bindings::shop::events::events::{
     self, EventStatus, EventsError, OutboxEntry, OutboxStats,
@@ -9,6 +10,7 @@ use crate::bindings::shop::events::events::{
 use crate::problem::ApiError;
 use crate::query::Query;
 use crate::reply::Reply;
+use crate::store::ensure_schema;
 use domain::Timestamp;
 use serde_json::{Value, json};
 use spin_sdk::http::{Request, StatusCode};
@@ -24,6 +26,7 @@ const DISPATCH_MAX: u32 = 1_000;
 /// `{status, events: [...], stats: {...}}`, oldest first.
 pub(crate) async fn list(request: &Request) -> Result<Reply, ApiError> {
     let query = ListQuery::from_query(&Query::of(request))?;
+    ensure_schema().await?;
     let (entries, stats) = futures::join!(
         events::list_events(query.status, query.limit),
         events::stats()
@@ -42,6 +45,7 @@ pub(crate) async fn list(request: &Request) -> Result<Reply, ApiError> {
 /// `{attempted, delivered, failed, deadLettered}`.
 pub(crate) async fn dispatch(request: &Request) -> Result<Reply, ApiError> {
     let max = bounded(&Query::of(request), "max", DISPATCH_DEFAULT, DISPATCH_MAX)?;
+    ensure_schema().await?;
     let report = events::dispatch(max).await?;
     Ok(Reply::json(
         StatusCode::OK,
@@ -57,6 +61,7 @@ pub(crate) async fn dispatch(request: &Request) -> Result<Reply, ApiError> {
 /// `POST /api/v1/admin/outbox/{eventId}/replay`: 202 `{eventId, status: "pending"}`; the
 /// event goes out with the next relay pass (after each order change, or a dispatch call).
 pub(crate) async fn replay(event_id: &str) -> Result<Reply, ApiError> {
+    ensure_schema().await?;
     match events::replay(event_id.to_owned()).await {
         Ok(()) => Ok(Reply::json(
             StatusCode::ACCEPTED,

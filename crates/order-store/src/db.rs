@@ -15,8 +15,9 @@ pub fn store_error(error: spin_sdk::sqlite::Error) -> StoreError {
 
 /// The [`StoreError`] a driver message stands for: [`StoreError::Busy`] for a database locked
 /// past the busy timeout and for the libSQL client's [transient errors](LIBSQL_TRANSIENT_ERRORS),
-/// [`StoreError::Constraint`] for a refused constraint, else [`StoreError::Failed`].
-fn classify(text: String) -> StoreError {
+/// [`StoreError::Constraint`] for a refused constraint, else [`StoreError::Failed`]. Also for
+/// text another component passed on (the event emitter's `events-error.storage`).
+pub fn classify(text: String) -> StoreError {
     let lower = text.to_ascii_lowercase();
     if lower.contains("database is locked")
         || lower.contains("database is busy")

@@ -28,7 +28,7 @@ mod repository;
 pub mod rows;
 pub mod schema;
 
-pub use db::{Db, StoreError, store_error};
+pub use db::{Db, StoreError, classify, store_error};
 pub use order_app::StoredOrder;
 pub use order_app::ports::KeyUpdate;
 pub use orders::{ORDER_COLUMNS, hydrate};

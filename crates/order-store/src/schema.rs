@@ -16,6 +16,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// A fresh instance checks again (cheap: one read under the lock when nothing is missing).
 static MIGRATED: AtomicBool = AtomicBool::new(false);
 
+/// Whether this instance has seen every migration applied (then [`ensure`] does nothing).
+pub fn applied_here() -> bool {
+    MIGRATED.load(Ordering::Acquire)
+}
+
 /// Applies missing migrations unless this instance already did.
 pub async fn ensure(db: &Db) -> Result<(), StoreError> {
     if MIGRATED.load(Ordering::Acquire) {

@@ -64,9 +64,11 @@ pub(crate) async fn scrape() -> Reply {
     // This instance's own batch first, so a scrape counts every request it answered before.
     http::write_now().await;
     let routes: Vec<&'static str> = routes::patterns().collect();
+    // The emitter's outbox statistics need the schema; a failure shows as a failed source.
+    let _ = crate::store::ensure_schema().await;
     let (requests, dependencies, outbox, backlog) = futures::join!(
         http::load_all(&routes),
-        dependency_health::status(),
+        dependency_health::report(),
         events::stats(),
         recovery_backlog(),
     );
@@ -77,7 +79,7 @@ pub(crate) async fn scrape() -> Reply {
     write_http(&mut out, &requests.unwrap_or_default());
 
     sources.push(("dependency_health", dependencies.is_ok()));
-    dependencies::write(&mut out, &dependencies.unwrap_or_default()).await;
+    dependencies::write(&mut out, &dependencies.unwrap_or_default());
 
     sources.push(("outbox", outbox.is_ok()));
     if let Ok(stats) = outbox {

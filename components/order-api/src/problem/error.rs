@@ -111,8 +111,6 @@ pub(crate) enum ApiError {
     DependencyUnavailable(Unavailable),
     /// The order store failed.
     Storage(StoreError),
-    /// The statistics query failed; the text is for the log only.
-    StatisticsUnavailable(String),
     /// No outbox event has this id.
     EventNotFound {
         /// The id asked for.
@@ -269,11 +267,6 @@ impl ApiError {
             Self::Refused(refusal) => super::saga::refusal(refusal),
             Self::DependencyUnavailable(failure) => super::saga::unavailable(failure),
             Self::Storage(error) => storage(error),
-            Self::StatisticsUnavailable(raw) => Problem::internal(
-                STORAGE_UNAVAILABLE,
-                "the order database could not answer the statistics query; retry later",
-                raw,
-            ),
             Self::EventNotFound { id } => {
                 Problem::new(EVENT_NOT_FOUND, format!("no outbox event has id {id}"))
                     .with("eventId", id.as_str())
@@ -341,7 +334,7 @@ fn storage(error: &StoreError) -> Problem {
         // lost (the saga resumes from its recorded step), so clients retry with the same key.
         StoreError::Busy(_) => Problem::new(
             STORAGE_BUSY,
-            "the order database stayed locked past its busy timeout or did not answer; nothing was lost: retry with the same Idempotency-Key",
+            "the order database stayed locked past its busy timeout or did not answer; nothing was lost: retry (a create with the same Idempotency-Key)",
         )
         .retry_after(1),
         StoreError::Constraint(_) | StoreError::Failed(_) => Problem::internal(
@@ -352,8 +345,9 @@ fn storage(error: &StoreError) -> Problem {
     }
 }
 
-/// A failed outbox operation: storage or configuration is a 500 the operator must fix; an
-/// unreachable Redis is a 503 worth retrying.
+/// A failed outbox operation: an unreachable Redis is a 503 worth retrying; the outbox table's
+/// storage errors answer as the orders' do ([`storage`]); configuration is a 500 the
+/// operator must fix.
 fn events(error: &EventsError) -> Problem {
     match error {
         EventsError::Broker(raw) => Problem::internal(
@@ -362,11 +356,8 @@ fn events(error: &EventsError) -> Problem {
             raw,
         )
         .retry_after(5),
-        EventsError::Storage(raw) => Problem::internal(
-            OUTBOX_STORAGE,
-            "the outbox could not be read or written; retry later",
-            raw,
-        ),
+        // The same database as the orders: the same two answers (busy, failed).
+        EventsError::Storage(raw) => storage(&order_store::classify(raw.clone())),
         EventsError::InvalidConfig(detail) => Problem::new(EVENTS_MISCONFIGURED, detail.as_str()),
         EventsError::NotFound => Problem::new(EVENT_NOT_FOUND, "no such outbox event"),
     }

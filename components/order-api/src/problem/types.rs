@@ -172,12 +172,6 @@ pub(crate) const STORAGE_FAILURE: ProblemType = problem(
     "storage-failure",
     "The order database failed",
 );
-/// 503: the statistics query could not be answered (`errorId` in the body and the log).
-pub(crate) const STORAGE_UNAVAILABLE: ProblemType = problem(
-    StatusCode::SERVICE_UNAVAILABLE,
-    "storage-unavailable",
-    "Storage unavailable",
-);
 
 // The outbox.
 /// 404: no outbox event has this id.
@@ -188,12 +182,6 @@ pub(crate) const BROKER_UNAVAILABLE: ProblemType = problem(
     StatusCode::SERVICE_UNAVAILABLE,
     "broker-unavailable",
     "Event broker unavailable",
-);
-/// 500: the outbox table could not be read or written.
-pub(crate) const OUTBOX_STORAGE: ProblemType = problem(
-    StatusCode::INTERNAL_SERVER_ERROR,
-    "outbox-storage",
-    "Outbox storage failed",
 );
 /// 500: the relay's configuration is unusable.
 pub(crate) const EVENTS_MISCONFIGURED: ProblemType = problem(
@@ -270,10 +258,8 @@ const ALL: &[ProblemType] = &[
     DEPENDENCY_UNAVAILABLE,
     STORAGE_BUSY,
     STORAGE_FAILURE,
-    STORAGE_UNAVAILABLE,
     EVENT_NOT_FOUND,
     BROKER_UNAVAILABLE,
-    OUTBOX_STORAGE,
     EVENTS_MISCONFIGURED,
     ADDRESS_NOT_ALLOWED,
     INSUFFICIENT_SCOPE,

@@ -6,7 +6,7 @@
 //! Revenue, average order value and top products count only orders that took money and kept
 //! it: `confirmed`, `shipped`, `delivered`.
 
-use crate::store::Db;
+use crate::store::{Db, StoreError};
 use spin_sdk::sqlite::{RowResult, Value};
 use std::collections::BTreeMap;
 
@@ -50,17 +50,17 @@ pub(super) struct TopProduct {
     pub(super) revenue: BTreeMap<String, i64>,
 }
 
-/// Why the statistics could not be computed: the message for operators.
-#[derive(Debug)]
-pub(super) struct QueryError(pub(super) String);
-
 /// The aggregates per period key over `[from_ms, to_ms)`.
+///
+/// # Errors
+/// The database's [`StoreError`] (busy, or failed); a column of an unexpected type is
+/// [`StoreError::Failed`].
 pub(super) async fn aggregate(
     db: &Db,
     period_sql: &str,
     from_ms: i64,
     to_ms: i64,
-) -> Result<BTreeMap<String, PeriodStats>, QueryError> {
+) -> Result<BTreeMap<String, PeriodStats>, StoreError> {
     let window = "o.created_at >= ?1 AND o.created_at < ?2";
     let mut periods: BTreeMap<String, PeriodStats> = BTreeMap::new();
 
@@ -131,19 +131,18 @@ pub(super) async fn aggregate(
 }
 
 /// Runs one statement with the window bounds as `?1`, `?2`.
-async fn rows(db: &Db, sql: &str, from_ms: i64, to_ms: i64) -> Result<Vec<RowResult>, QueryError> {
+async fn rows(db: &Db, sql: &str, from_ms: i64, to_ms: i64) -> Result<Vec<RowResult>, StoreError> {
     db.query(sql, vec![Value::Integer(from_ms), Value::Integer(to_ms)])
         .await
-        .map_err(|error| QueryError(format!("statistics query failed: {error}")))
 }
 
-fn text(row: &RowResult, index: usize) -> Result<String, QueryError> {
+fn text(row: &RowResult, index: usize) -> Result<String, StoreError> {
     row.get::<&str>(index)
         .map(str::to_owned)
-        .ok_or_else(|| QueryError(format!("statistics: column {index} is not text")))
+        .ok_or_else(|| StoreError::Failed(format!("statistics: column {index} is not text")))
 }
 
-fn integer(row: &RowResult, index: usize) -> Result<i64, QueryError> {
+fn integer(row: &RowResult, index: usize) -> Result<i64, StoreError> {
     row.get::<i64>(index)
-        .ok_or_else(|| QueryError(format!("statistics: column {index} is not an integer")))
+        .ok_or_else(|| StoreError::Failed(format!("statistics: column {index} is not an integer")))
 }

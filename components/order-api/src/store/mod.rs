@@ -24,6 +24,16 @@ impl Deref for Db {
     }
 }
 
+/// Applies missing migrations before another component reads tables this one owns (the
+/// event emitter runs no DDL: the outbox is in order-store's migration list). Opens the
+/// database only in an instance that has not migrated yet.
+pub(crate) async fn ensure_schema() -> Result<(), StoreError> {
+    if !order_store::schema::applied_here() {
+        Db::open().await?;
+    }
+    Ok(())
+}
+
 impl Db {
     /// Opens the `default` database and applies missing migrations (once per instance).
     pub(crate) async fn open() -> Result<Self, StoreError> {
