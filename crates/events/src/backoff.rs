@@ -29,11 +29,15 @@ impl RetrySchedule {
         cap_ms: 300_000,
     };
 
-    /// Delay after `failed_attempts` failures (1-based; 0 is treated as 1).
+    /// Delay after `failed_attempts` failures (1-based; 0 is treated as 1): the resilience
+    /// crate's exponential backoff without jitter.
     pub fn delay_ms(&self, failed_attempts: u32) -> u64 {
-        let doublings = failed_attempts.saturating_sub(1).min(63);
-        let factor = 1_u64.checked_shl(doublings).unwrap_or(u64::MAX);
-        self.base_ms.saturating_mul(factor).min(self.cap_ms)
+        resilience::retry::Backoff {
+            base_ms: self.base_ms,
+            cap_ms: self.cap_ms,
+            jitter: resilience::retry::Jitter::None,
+        }
+        .exponential(failed_attempts.saturating_sub(1))
     }
 
     /// The decision after attempt number `attempts` (1-based, counting this one) failed at

@@ -44,10 +44,7 @@ impl Backoff {
     /// assert_eq!(delays, [300, 600, 1_200, 2_000]);
     /// ```
     pub fn delay(&self, retry: u32, previous_ms: u64, random: &impl Random) -> u64 {
-        let exponential = self
-            .base_ms
-            .saturating_mul(1u64.checked_shl(retry.min(63)).unwrap_or(u64::MAX))
-            .min(self.cap_ms);
+        let exponential = self.exponential(retry);
         match self.jitter {
             Jitter::None => exponential,
             Jitter::Full => scale(exponential, random.unit()),
@@ -57,6 +54,17 @@ impl Backoff {
                 (self.base_ms + scale(spread, random.unit())).min(self.cap_ms)
             }
         }
+    }
+}
+
+impl Backoff {
+    /// The delay before retry number `retry` (0 = the first) without jitter:
+    /// `min(cap_ms, base_ms · 2^retry)`, saturating instead of overflowing. Also the schedule
+    /// of callers whose retries are already spread (the event relay's, in `events`).
+    pub fn exponential(&self, retry: u32) -> u64 {
+        self.base_ms
+            .saturating_mul(1u64.checked_shl(retry.min(63)).unwrap_or(u64::MAX))
+            .min(self.cap_ms)
     }
 }
 
