@@ -303,7 +303,12 @@ fn outbox_endpoints_require_an_admin_token_and_valid_parameters() {
 
 #[test]
 fn the_emitter_never_creates_the_outbox_table_a_missing_one_is_a_storage_failure_naming_it() {
-    let rig = rig(&[]);
+    // Every request in a fresh instance: an emitter that created its table at an instance's
+    // first call would recreate it here.
+    let rig = integration_tests::Rig::builder()
+        .scopes("orders:admin")
+        .args(&["--max-instance-reuse-count", "1"])
+        .start();
     // The app's migrations create the table (order-api applies them before its first call to
     // the emitter); the app (here: an operator) then removes it.
     assert_eq!(rig.list("pending")["events"], serde_json::json!([]));
@@ -311,7 +316,6 @@ fn the_emitter_never_creates_the_outbox_table_a_missing_one_is_a_storage_failure
     db.execute_batch("DROP TABLE outbox").expect("drop outbox");
     drop(db);
 
-    // Two calls, so a second (possibly fresh) emitter instance would have recreated it.
     for _ in 0..2 {
         let answer = rig.admin("GET", "/api/v1/admin/outbox?status=pending");
         assert_eq!(answer.status, 500, "{answer:?}");
@@ -367,6 +371,21 @@ fn a_redis_that_refuses_scripts_gets_each_event_as_its_own_xadd_and_publish() {
         .arg("-@scripting")
         .query(&mut conn)
         .expect("ACL SETUSER");
+    let refused = redis::cmd("EVAL")
+        .arg("return 1")
+        .arg(0)
+        .query::<i64>(&mut conn)
+        .expect_err("scripts are refused now");
+    assert!(
+        refused.to_string().to_ascii_lowercase().contains("noperm"),
+        "{refused}"
+    );
+    let mut subscriber = rig.redis.connection().expect("redis");
+    let mut pubsub = subscriber.as_pubsub();
+    pubsub.subscribe("orders.events").expect("subscribe");
+    pubsub
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
 
     let mut written = rig.insert_events(&["evt-s1", "evt-s2"]);
     let report = rig.dispatch();
@@ -383,9 +402,34 @@ fn a_redis_that_refuses_scripts_gets_each_event_as_its_own_xadd_and_publish() {
         .filter_map(|e| e["id"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(streamed, written, "each once, oldest first");
+    let published: Vec<String> = (0..3)
+        .map(|_| {
+            let message = pubsub.get_message().expect("published event");
+            let payload: String = message.get_payload().expect("text payload");
+            let event: Value = serde_json::from_str(&payload).expect("CloudEvent JSON");
+            event["id"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(published, written, "each published once, in order");
     let delivered = rig.list("delivered");
     for event in delivered["events"].as_array().expect("events") {
         assert_eq!(event["attempts"], 1, "{event}");
         assert!(event["lastError"].is_null(), "{event}");
     }
+    // The relay tried its script (refused), then sent commands one at a time.
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut conn)
+        .expect("INFO commandstats");
+    let eval = stats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_eval:"))
+        .expect("EVAL was tried");
+    assert!(eval.contains(":calls=0,"), "nothing ran a script: {eval}");
+    let rejected: u64 = eval
+        .split(',')
+        .find_map(|field| field.strip_prefix("rejected_calls="))
+        .and_then(|n| n.parse().ok())
+        .expect("rejected_calls");
+    assert!(rejected >= 2, "this test's EVAL and the relay's: {eval}");
 }

@@ -202,8 +202,9 @@ pub(crate) fn assert_order_trace(
 }
 
 /// The relay ran in this trace: the Redis `EVAL` span of its delivery script, which runs each
-/// event's `XADD` and `PUBLISH` inside Redis (after the response, under the same component span). With several orders at once, whichever request relays first sends
-/// its neighbours' events too, so this holds for a lone order only.
+/// event's `XADD` and `PUBLISH` inside Redis (after the response, under the same component
+/// span). With several orders at once, whichever request relays first sends its neighbours'
+/// events too, so this holds for a lone order only.
 pub(crate) fn assert_relayed(spans: &[ReceivedSpan]) {
     let commands: BTreeSet<&str> = spans
         .iter()

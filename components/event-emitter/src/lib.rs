@@ -5,10 +5,9 @@
 //! channel, decides delivery).
 //!
 //! Reusable by any Spin app with an `outbox` table of the same schema (`outbox.rs`), which the
-//! app creates itself (the emitter runs no DDL). It
-//! has no manifest configuration of its own: composed into its caller, it runs with the
-//! caller's `default` SQLite database, its variables (`redis_url`, optional
-//! `outbox_max_attempts`, `events_stream_maxlen`) and its outbound hosts.
+//! app creates itself (the emitter runs no DDL). It has no manifest configuration of its own:
+//! composed into its caller, it runs with the caller's `default` SQLite database, its variables
+//! (`redis_url`, optional `outbox_max_attempts`, `events_stream_maxlen`) and its outbound hosts.
 
 // The generated export glue is the only unsafe code (allowed below).
 #![deny(unsafe_code)]

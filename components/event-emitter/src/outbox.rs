@@ -3,7 +3,8 @@
 //!
 //! The emitter never creates the table: the app that writes rows into it owns its schema and
 //! applies it with its own migrations (the order service in `order-store`'s migration list,
-//! the returns example at start-up). A missing table is an `events-error.storage` that says so.
+//! the returns example before each use). A missing table is an `events-error.storage` that
+//! says so.
 //! Times are INTEGER Unix epoch milliseconds so "due" is a plain comparison.
 
 use crate::bindings::exports::shop::events::events::{

@@ -4,11 +4,14 @@
 //! `XADD … MAXLEN ~ n`) as the fields `id`, `type` and `event` (the full CloudEvent JSON), then
 //! the same JSON is published on the app's channel (`events_channel`, default `orders.events`).
 //!
-//! **One round trip per pass.** Every event of a pass goes to Redis in one `EVAL` of
+//! **One round trip per pass.** Every valid event of a pass goes to Redis in one `EVAL` of
 //! [`DELIVER_SCRIPT`], which runs each event's `XADD` and `PUBLISH` in Redis and answers one
-//! outcome per event; the pass then marks the rows in one write. A Redis that refuses scripts
-//! (an ACL without `@scripting`, say) but answers a `PING` gets each event as its own `XADD`
-//! and `PUBLISH` instead, for the rest of the instance's life.
+//! outcome per event; the clean deliveries are then marked in one write (a delivery with a
+//! note, and each failure, is one write of its own). A Redis that refuses scripts (`NOPERM`
+//! from an ACL without `@scripting`, or `unknown command` where `EVAL` is renamed away) gets
+//! each event as its own `XADD` and `PUBLISH` instead, for the rest of the instance's life.
+//! Any other failed `EVAL` leaves the outcome unknown (the script may have run, in part): the
+//! pass is postponed like an outage, and its events may reach the stream twice (at-least-once).
 //!
 //! **The stream is the delivery.** A row is marked delivered once Redis accepted the XADD.
 //! A PUBLISH that fails afterwards is noted on the row (`last_error`) but not retried:
@@ -24,8 +27,10 @@
 //! after each order change does not hammer a dead Redis, and operators see the attempts),
 //! but an outage never dead-letters: it is not the events' fault, and a long outage must not
 //! turn the whole outbox into dead letters. The pass then fails with `broker`. A healthy pass
-//! sends no `PING`: only a failed `XADD` is followed by one, which tells the two apart (Redis
-//! answers: the row was refused; it does not: an outage, and the rest of the pass waits).
+//! sends no `PING`: only a failed `EVAL` (or, without scripts, a failed `XADD`) is followed by
+//! one, which tells the two apart (Redis answers: a refusal; it does not: an outage, and the
+//! rest of the pass waits). An `XADD` the script reports as refused is that row's failure and
+//! needs no `PING`: Redis answered.
 
 use crate::bindings::exports::shop::events::events::{DispatchReport, EventsError};
 use crate::config::RelayConfig;
@@ -35,7 +40,7 @@ use crate::outbox::{DueEvent, Outbox};
 use events::{AfterFailure, CloudEvent, RetrySchedule};
 use guest::clock;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::Cell;
 
 /// How long a claimed row stays invisible to other relay passes.
 const LEASE_MS: i64 = 30_000;
@@ -50,7 +55,8 @@ local answers = {}
 for i = 3, #ARGV, 3 do
   local added
   if ARGV[2] == '0' then
-    added = redis.pcall('XADD', KEYS[1], '*', 'id', ARGV[i], 'type', ARGV[i + 1], 'event', ARGV[i + 2])
+    added = redis.pcall('XADD', KEYS[1], '*',
+      'id', ARGV[i], 'type', ARGV[i + 1], 'event', ARGV[i + 2])
   else
     added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
       'id', ARGV[i], 'type', ARGV[i + 1], 'event', ARGV[i + 2])
@@ -69,8 +75,19 @@ end
 return answers
 ";
 
-/// Cleared in this instance once Redis refused [`DELIVER_SCRIPT`] while answering a `PING`.
-static SCRIPTS_ALLOWED: AtomicBool = AtomicBool::new(true);
+thread_local! {
+    /// Cleared in this instance once Redis refused [`DELIVER_SCRIPT`] as a command it will
+    /// not run ([`refuses_scripts`]).
+    static SCRIPTS_ALLOWED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether a failed `EVAL`'s error says Redis will never run it for this client: an ACL
+/// refusal (`NOPERM`; the redis crate under Spin's host prints it as `NoPerm:`) or a renamed or
+/// disabled command (`unknown command`). Case-insensitive.
+fn refuses_scripts(error: &str) -> bool {
+    let error = error.to_ascii_lowercase();
+    error.contains("noperm") || error.contains("unknown command")
+}
 
 /// Delivers up to `max` due rows.
 pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
@@ -95,32 +112,53 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
     let taken = outbox
         .claim_all(&ids, now, now.saturating_add(LEASE_MS))
         .await?;
-    let mut queue: VecDeque<DueEvent> = due
-        .into_iter()
-        .filter(|e| taken.contains(&e.event_id))
-        .collect();
+    // Rows that are not valid envelopes for themselves fail on their own: Redis is not asked.
+    let mut queue = VecDeque::with_capacity(taken.len());
+    for event in due.into_iter().filter(|e| taken.contains(&e.event_id)) {
+        match check_envelope(&event) {
+            Ok(()) => queue.push_back(event),
+            Err(error) => {
+                report.attempted += 1;
+                record_failure(
+                    &outbox,
+                    &event,
+                    &Failure::Invalid(error),
+                    &config,
+                    &mut report,
+                )
+                .await?;
+            }
+        }
+    }
+    if queue.is_empty() {
+        return Ok(report);
+    }
     let redis = match open(&config.redis_url).await {
         Ok(redis) => redis,
         Err(error) => return Err(postpone(&outbox, queue, &error, schedule).await?),
     };
     let mut delivered = Vec::new();
     let mut outcomes = VecDeque::new();
-    if SCRIPTS_ALLOWED.load(Ordering::Relaxed) {
+    if SCRIPTS_ALLOWED.get() {
         match deliver_all(&redis, &queue, &config).await {
             Ok(answers) => outcomes = answers,
+            Err(error) if refuses_scripts(&error) => {
+                // Redis will not run the script for us: one event at a time from now on.
+                SCRIPTS_ALLOWED.set(false);
+            }
             Err(error) => {
-                if let Err(down) = reachable(&redis, &config.redis_url).await {
-                    let error = format!("{error}; {down}");
-                    return Err(postpone(&outbox, queue, &error, schedule).await?);
-                }
-                // Redis is there but will not run the script: one event at a time from now on.
-                SCRIPTS_ALLOWED.store(false, Ordering::Relaxed);
+                // Redis is gone, or the outcome is unknown (the script may have run, in
+                // part): every event of the pass waits, none dead-lettered.
+                let error = match reachable(&redis, &config.redis_url).await {
+                    Ok(()) => format!("{error}; outcome unknown, the pass is retried"),
+                    Err(down) => format!("{error}; {down}"),
+                };
+                return Err(postpone(&outbox, queue, &error, schedule).await?);
             }
         }
     }
     while let Some(event) = queue.pop_front() {
         report.attempted += 1;
-        let attempts = event.attempts.saturating_add(1);
         let outcome = match outcomes.pop_front() {
             Some(outcome) => outcome,
             None => deliver(&redis, &event, &config).await,
@@ -131,6 +169,7 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
                 report.delivered += 1;
             }
             Ok(Some(note)) => {
+                let attempts = event.attempts.saturating_add(1);
                 outbox
                     .mark_delivered(&event.event_id, attempts, clock::now_ms(), Some(&note))
                     .await?;
@@ -149,21 +188,7 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
                     let error = format!("{error}; {down}");
                     return Err(postpone(&outbox, queue, &error, schedule).await?);
                 }
-                let error = failure.to_string();
-                match schedule.after_failure(attempts, config.max_attempts, clock::now_ms()) {
-                    AfterFailure::RetryAt(at) => {
-                        outbox
-                            .mark_failed(&event.event_id, attempts, &error, Some(at))
-                            .await?;
-                        report.failed += 1;
-                    }
-                    AfterFailure::DeadLetter => {
-                        outbox
-                            .mark_failed(&event.event_id, attempts, &error, None)
-                            .await?;
-                        report.dead_lettered += 1;
-                    }
-                }
+                record_failure(&outbox, &event, &failure, &config, &mut report).await?;
             }
         }
     }
@@ -171,6 +196,35 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
         .mark_all_delivered(&delivered, clock::now_ms())
         .await?;
     Ok(report)
+}
+
+/// Counts a failed attempt on `event`: due again after the relay's backoff, or dead-lettered
+/// when that was its last allowed attempt.
+async fn record_failure(
+    outbox: &Outbox,
+    event: &DueEvent,
+    failure: &Failure,
+    config: &RelayConfig,
+    report: &mut DispatchReport,
+) -> Result<(), EventsError> {
+    let attempts = event.attempts.saturating_add(1);
+    let error = failure.to_string();
+    let schedule = RetrySchedule::RELAY;
+    match schedule.after_failure(attempts, config.max_attempts, clock::now_ms()) {
+        AfterFailure::RetryAt(at) => {
+            outbox
+                .mark_failed(&event.event_id, attempts, &error, Some(at))
+                .await?;
+            report.failed += 1;
+        }
+        AfterFailure::DeadLetter => {
+            outbox
+                .mark_failed(&event.event_id, attempts, &error, None)
+                .await?;
+            report.dead_lettered += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Redis is unreachable: counts an attempt on every row of `events` (taken by this pass) and
@@ -199,9 +253,10 @@ async fn postpone(
 enum Failure {
     /// The row is not a valid envelope for itself: Redis was not asked.
     Invalid(String),
-    /// Redis answered and refused this row's XADD.
+    /// Redis answered and refused this row's XADD (or answered the script with something
+    /// that is not an outcome): the row's failure, no `PING` needed.
     Refused(String),
-    /// Redis did not take the XADD: a refusal, or Redis is gone (a `PING` tells which).
+    /// A one-event `XADD` failed: a refusal, or Redis is gone (a `PING` tells which).
     Redis(String),
 }
 
@@ -217,15 +272,14 @@ impl std::fmt::Display for Failure {
 /// publish failed (see the module docs), `Err` not delivered.
 type Outcome = Result<Option<String>, Failure>;
 
-/// Delivers every event of `queue` in one `EVAL` of [`DELIVER_SCRIPT`] and returns their
-/// outcomes in order. Rows that are not valid envelopes are not sent and fail as
-/// [`Failure::Invalid`]. `Err`: the script did not run (Redis is gone, or refuses scripts).
+/// Delivers every event of `queue` (valid envelopes) in one `EVAL` of [`DELIVER_SCRIPT`] and
+/// returns their outcomes in order. `Err`: the `EVAL` failed (Redis is gone, refuses scripts,
+/// or answered something else than one outcome per event); whether the script ran is unknown.
 async fn deliver_all(
     redis: &Connection,
     queue: &VecDeque<DueEvent>,
     config: &RelayConfig,
 ) -> Result<VecDeque<Outcome>, String> {
-    let checked: Vec<Result<(), String>> = queue.iter().map(check_envelope).collect();
     let field = |text: &str| RedisParameter::Binary(text.as_bytes().to_vec());
     let mut arguments = vec![
         field(DELIVER_SCRIPT),
@@ -234,45 +288,43 @@ async fn deliver_all(
         field(&config.channel),
         field(&config.stream_maxlen.to_string()),
     ];
-    for (event, _) in queue.iter().zip(&checked).filter(|(_, c)| c.is_ok()) {
+    for event in queue {
         arguments.extend([
             field(&event.event_id),
             field(&event.event_type),
             field(&event.payload),
         ]);
     }
-    let sent = checked.iter().filter(|c| c.is_ok()).count();
-    let mut answers = if sent == 0 {
-        Vec::new().into_iter()
-    } else {
-        let answers = redis
-            .execute("EVAL", arguments)
-            .await
-            .map_err(|error| format!("EVAL (XADD {}): {error:?}", config.stream))?;
-        if answers.len() != sent {
-            return Err(format!(
-                "EVAL (XADD {}) answered {} outcomes for {sent} events",
-                config.stream,
-                answers.len()
-            ));
-        }
-        answers.into_iter()
-    };
-    Ok(checked
+    let answers = redis
+        .execute("EVAL", arguments)
+        .await
+        .map_err(|error| format!("EVAL (XADD {}): {error:?}", config.stream))?;
+    if answers.len() != queue.len() {
+        return Err(format!(
+            "EVAL (XADD {}) answered {} outcomes for {} events",
+            config.stream,
+            answers.len(),
+            queue.len()
+        ));
+    }
+    Ok(answers
         .into_iter()
-        .map(|checked| {
-            checked.map_err(Failure::Invalid)?;
-            script_outcome(answers.next(), config)
-        })
+        .map(|answer| script_outcome(answer, config))
         .collect())
 }
 
-/// One event's answer from [`DELIVER_SCRIPT`] as an [`Outcome`].
-fn script_outcome(answer: Option<RedisResult>, config: &RelayConfig) -> Outcome {
+/// One event's answer from [`DELIVER_SCRIPT`] as an [`Outcome`]; an answer that is not one
+/// of the script's texts is the row's failure ([`Failure::Refused`]: Redis did answer).
+fn script_outcome(answer: RedisResult, config: &RelayConfig) -> Outcome {
     let text = match answer {
-        Some(RedisResult::Binary(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-        Some(RedisResult::Status(text)) => text,
-        other => return Err(Failure::Redis(format!("EVAL answered {other:?}"))),
+        RedisResult::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        RedisResult::Status(text) => text,
+        other => {
+            return Err(Failure::Refused(format!(
+                "EVAL (XADD {}) answered {other:?}",
+                config.stream
+            )));
+        }
     };
     if text == "ok" {
         Ok(None)
@@ -287,14 +339,13 @@ fn script_outcome(answer: Option<RedisResult>, config: &RelayConfig) -> Outcome 
     }
 }
 
-/// Checks the envelope, appends it to the stream, then publishes it: the one-event path
-/// for a Redis that refuses [`DELIVER_SCRIPT`].
+/// Appends one checked event to the stream, then publishes it: the one-event path for a
+/// Redis that refuses [`DELIVER_SCRIPT`].
 async fn deliver(
     redis: &Connection,
     event: &DueEvent,
     config: &RelayConfig,
 ) -> Result<Option<String>, Failure> {
-    check_envelope(event).map_err(Failure::Invalid)?;
     let (stream, channel, stream_maxlen) = (&config.stream, &config.channel, config.stream_maxlen);
     let field = |text: &str| RedisParameter::Binary(text.as_bytes().to_vec());
     let mut arguments = vec![field(stream)];
@@ -379,8 +430,8 @@ mod tests {
         }
     }
 
-    fn answer(text: &str) -> Option<RedisResult> {
-        Some(RedisResult::Binary(text.as_bytes().to_vec()))
+    fn answer(text: &str) -> RedisResult {
+        RedisResult::Binary(text.as_bytes().to_vec())
     }
 
     #[test]
@@ -401,20 +452,42 @@ mod tests {
                     "XADD orders.events: WRONGTYPE Operation against a key"
                 );
             }
-            _ => panic!("a refused XADD is the row's failure, without a PING"),
+            _ => panic!("a refused XADD is the row's failure"),
         }
     }
 
     #[test]
-    fn a_missing_or_unexpected_answer_is_a_redis_failure_that_asks_for_a_ping() {
+    fn an_answer_that_is_not_an_outcome_is_the_rows_failure_since_redis_answered() {
         let config = config();
         assert!(matches!(
-            script_outcome(None, &config),
-            Err(Failure::Redis(_))
+            script_outcome(RedisResult::Int64(1), &config),
+            Err(Failure::Refused(_))
         ));
         assert!(matches!(
-            script_outcome(Some(RedisResult::Int64(1)), &config),
-            Err(Failure::Redis(_))
+            script_outcome(RedisResult::Nil, &config),
+            Err(Failure::Refused(_))
         ));
+    }
+
+    #[test]
+    fn only_an_acl_refusal_or_an_unknown_command_turns_scripts_off() {
+        assert!(refuses_scripts(
+            "EVAL (XADD orders.events): Other(\"NOPERM User default has no permissions to run the 'eval' command\")"
+        ));
+        assert!(refuses_scripts(
+            "ERR unknown command 'EVAL', with args beginning with:"
+        ));
+        assert!(refuses_scripts("ERR Unknown Command"));
+        assert!(refuses_scripts(
+            "EVAL (XADD orders.events): Other(\"NoPerm: this user has no permissions to run the 'eval' command\")"
+        ));
+        for transient in [
+            "EVAL (XADD orders.events): Io(\"timed out\")",
+            "EVAL (XADD orders.events) answered 1 outcomes for 2 events",
+            "BUSY Redis is busy running a script",
+            "LOADING Redis is loading the dataset in memory",
+        ] {
+            assert!(!refuses_scripts(transient), "{transient}");
+        }
     }
 }

@@ -31,7 +31,8 @@ pub(crate) fn live() -> Reply {
 /// (`not_ready`). Failing checks are marked `"failed"`, explained under `errors`, and
 /// summarised in `reasons`.
 pub(crate) async fn ready() -> Reply {
-    // The emitter's outbox statistics need the schema; a failure shows in the SQLite check.
+    // The emitter's outbox statistics need the schema; a failure shows as the outbox check's
+    // storage error.
     let _ = crate::store::ensure_schema().await;
     let (sqlite, key_value, dependencies, outbox, redis) = futures::join!(
         check_sqlite(),

@@ -31,6 +31,15 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// The delay before retry number `retry` (0 = the first) without jitter:
+    /// `min(cap_ms, base_ms · 2^retry)`, saturating instead of overflowing. Also the schedule
+    /// of callers whose retries are already spread (the event relay's, in `events`).
+    pub fn exponential(&self, retry: u32) -> u64 {
+        self.base_ms
+            .saturating_mul(1u64.checked_shl(retry.min(63)).unwrap_or(u64::MAX))
+            .min(self.cap_ms)
+    }
+
     /// The delay before retry number `retry` (0 = the first retry), given the previous
     /// delay (the base for the first).
     ///
@@ -54,17 +63,6 @@ impl Backoff {
                 (self.base_ms + scale(spread, random.unit())).min(self.cap_ms)
             }
         }
-    }
-}
-
-impl Backoff {
-    /// The delay before retry number `retry` (0 = the first) without jitter:
-    /// `min(cap_ms, base_ms · 2^retry)`, saturating instead of overflowing. Also the schedule
-    /// of callers whose retries are already spread (the event relay's, in `events`).
-    pub fn exponential(&self, retry: u32) -> u64 {
-        self.base_ms
-            .saturating_mul(1u64.checked_shl(retry.min(63)).unwrap_or(u64::MAX))
-            .min(self.cap_ms)
     }
 }
 
