@@ -33,7 +33,8 @@ pub fn classify(text: String) -> StoreError {
 
 /// What the libSQL remote client (Hrana over HTTP) says when the server is down, restarting or
 /// gone mid-request, or (sqld) rolled back a write transaction held past its 5 s timeout so
-/// another could run, or dropped a stream left idle past its expiry; lowercased. Nothing was
+/// another could run, interrupted a statement (`SQLITE_INTERRUPT`: aborted, nothing of it
+/// kept), or dropped a stream left idle past its expiry; lowercased. Nothing was
 /// committed, or the statement's outcome died with the connection and the caller's recorded
 /// saga step decides what happens next: the caller may retry.
 const LIBSQL_TRANSIENT_ERRORS: &[&str] = &[
@@ -45,6 +46,7 @@ const LIBSQL_TRANSIENT_ERRORS: &[&str] = &[
     "error reading a body from connection",
     "transaction timed out",
     "stream has expired",
+    "sqlite_interrupt",
 ];
 
 /// The `default` database. Opening it runs no migrations ([`crate::schema::ensure`] does).
@@ -144,6 +146,10 @@ mod tests {
         // As order-host logged them under load with three nodes on one sqld.
         assert!(busy(
             r#"sqlite: Error::Io("Hrana: `api error: `{\"message\":\"The stream has expired due to inactivity\",\"code\":\"STREAM_EXPIRED\"}``")"#
+        ));
+        // As sqld answered a create on one of three nodes (tests/scale_out, session 6).
+        assert!(busy(
+            "sqlite: Error::Io(\"Hrana: `cursor error: `error at step 0: (error code: SQLITE_INTERRUPT) `SQLite error: interrupted```\")"
         ));
         assert!(!busy("sqlite: Error::Io(\"no such table: orders\")"));
         assert!(matches!(

@@ -1,9 +1,12 @@
 //! The one owner of the order database's schema: [`ensure`] applies
 //! [`MIGRATIONS`](crate::migrations::MIGRATIONS) — orders, lines, history, idempotency keys,
 //! outbox, payment inbox — at an instance's first use, whichever component runs first
-//! (order-api or payment-listener). One `BEGIN IMMEDIATE` transaction reads `schema_migrations`
-//! and applies what is missing, so concurrent instances apply each version exactly once (the
-//! second waits for the write lock, then sees it applied). Before it, the database is switched
+//! (order-api or payment-listener). A plain read of `schema_migrations` comes first: when every
+//! version is there (every instance but the very first ones), no write transaction is taken,
+//! so new instances on many nodes do not queue for the write lock. Otherwise one
+//! `BEGIN IMMEDIATE` transaction reads `schema_migrations` again and applies what is missing,
+//! so concurrent instances apply each version exactly once (the second waits for the write
+//! lock, then sees it applied). Before it, the database is switched
 //! to write-ahead logging (`guest::sqlite`: Spin leaves SQLite's rollback journal).
 
 use crate::migrations::MIGRATIONS;
@@ -25,6 +28,19 @@ pub fn applied_here() -> bool {
 pub async fn ensure(db: &Db) -> Result<(), StoreError> {
     if MIGRATED.load(Ordering::Acquire) {
         return Ok(());
+    }
+    if let Ok(rows) = db
+        .query("SELECT version FROM schema_migrations", vec![])
+        .await
+    {
+        let applied: Vec<i64> = rows.iter().filter_map(|row| row.get::<i64>(0)).collect();
+        if MIGRATIONS
+            .iter()
+            .all(|(version, _, _)| applied.contains(version))
+        {
+            MIGRATED.store(true, Ordering::Release);
+            return Ok(());
+        }
     }
     // The journal mode is the file's, and cannot change inside a transaction.
     db.use_wal().await;
