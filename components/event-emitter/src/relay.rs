@@ -81,6 +81,11 @@ thread_local! {
     static SCRIPTS_ALLOWED: Cell<bool> = const { Cell::new(true) };
 }
 
+/// One command argument (`XADD`/`EVAL` fields are text; Redis takes them as bytes).
+fn field(text: &str) -> RedisParameter {
+    RedisParameter::Binary(text.as_bytes().to_vec())
+}
+
 /// Whether a failed `EVAL`'s error says Redis will never run it for this client: an ACL
 /// refusal (`NOPERM`; the redis crate under Spin's host prints it as `NoPerm:`) or a renamed or
 /// disabled command (`unknown command`). Case-insensitive.
@@ -104,8 +109,6 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
         return Ok(report);
     }
     let config = RelayConfig::load().await?;
-    let schedule = RetrySchedule::RELAY;
-
     // One write to take every due row and one to mark the clean deliveries: two short
     // transactions per pass however many events it carries.
     let ids: Vec<String> = due.iter().map(|e| e.event_id.clone()).collect();
@@ -135,7 +138,7 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
     }
     let redis = match open(&config.redis_url).await {
         Ok(redis) => redis,
-        Err(error) => return Err(postpone(&outbox, queue, &error, schedule).await?),
+        Err(error) => return Err(postpone(&outbox, queue, &error).await?),
     };
     let mut delivered = Vec::new();
     let mut outcomes = VecDeque::new();
@@ -153,7 +156,7 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
                     Ok(()) => format!("{error}; outcome unknown, the pass is retried"),
                     Err(down) => format!("{error}; {down}"),
                 };
-                return Err(postpone(&outbox, queue, &error, schedule).await?);
+                return Err(postpone(&outbox, queue, &error).await?);
             }
         }
     }
@@ -186,7 +189,7 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
                         .await?;
                     queue.push_front(event);
                     let error = format!("{error}; {down}");
-                    return Err(postpone(&outbox, queue, &error, schedule).await?);
+                    return Err(postpone(&outbox, queue, &error).await?);
                 }
                 record_failure(&outbox, &event, &failure, &config, &mut report).await?;
             }
@@ -209,8 +212,7 @@ async fn record_failure(
 ) -> Result<(), EventsError> {
     let attempts = event.attempts.saturating_add(1);
     let error = failure.to_string();
-    let schedule = RetrySchedule::RELAY;
-    match schedule.after_failure(attempts, config.max_attempts, clock::now_ms()) {
+    match RetrySchedule::RELAY.after_failure(attempts, config.max_attempts, clock::now_ms()) {
         AfterFailure::RetryAt(at) => {
             outbox
                 .mark_failed(&event.event_id, attempts, &error, Some(at))
@@ -233,13 +235,12 @@ async fn postpone(
     outbox: &Outbox,
     events: VecDeque<DueEvent>,
     error: &str,
-    schedule: RetrySchedule,
 ) -> Result<EventsError, EventsError> {
     let now = clock::now_ms();
     let postponed = events.len();
     for event in events {
         let attempts = event.attempts.saturating_add(1);
-        let retry_at = schedule.retry_at(attempts, now);
+        let retry_at = RetrySchedule::RELAY.retry_at(attempts, now);
         outbox
             .mark_failed(&event.event_id, attempts, error, Some(retry_at))
             .await?;
@@ -280,7 +281,6 @@ async fn deliver_all(
     queue: &VecDeque<DueEvent>,
     config: &RelayConfig,
 ) -> Result<VecDeque<Outcome>, String> {
-    let field = |text: &str| RedisParameter::Binary(text.as_bytes().to_vec());
     let mut arguments = vec![
         field(DELIVER_SCRIPT),
         field("1"),
@@ -347,7 +347,6 @@ async fn deliver(
     config: &RelayConfig,
 ) -> Result<Option<String>, Failure> {
     let (stream, channel, stream_maxlen) = (&config.stream, &config.channel, config.stream_maxlen);
-    let field = |text: &str| RedisParameter::Binary(text.as_bytes().to_vec());
     let mut arguments = vec![field(stream)];
     if stream_maxlen > 0 {
         // `~`: Redis trims whole macro nodes, which is far cheaper than an exact cap.
