@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use integration_tests::adapter_rig::{host_for, manifest};
-use integration_tests::{Answer, Host, RedisServer, manifest_in_tempdir};
+use integration_tests::{Answer, Host, HostBuilder, RedisServer, manifest_in_tempdir};
 use serde_json::{Value, json};
 use simulators::{Fault, Simulators, demo};
 
@@ -334,6 +334,65 @@ fn a_fresh_cache_answers_without_a_call_and_products_are_fetched_concurrently() 
         (Some("live"), Some("cache"))
     );
     assert_eq!(rig.sims.product.calls(), 4);
+}
+
+#[test]
+fn a_reused_instance_answers_fresh_products_from_its_near_cache_until_their_ttl_ends() {
+    // The shared cache on a Redis of our own, so the test can change an entry behind the
+    // instance's back, as another instance refreshing it would.
+    let sims = Simulators::spawn().expect("simulators");
+    let redis = RedisServer::start();
+    let changed = json!({
+        "value": { "id": demo::KEYBOARD, "name": "Renamed keyboard",
+                   "price": { "amountMinor": 1, "currency": "EUR" }, "active": true },
+        "storedAtMs": 4_102_444_800_000_i64,
+    })
+    .to_string();
+    for (reuse, near) in [("128", true), ("1", false)] {
+        let (dir, manifest) = manifest_in_tempdir(&manifest(&sims));
+        let runtime_config =
+            integration_tests::write_runtime_config(dir.path(), &redis.key_value_config());
+        let mut connection = redis.connection().expect("redis");
+        let _: () = redis::cmd("FLUSHALL").query(&mut connection).expect("FLUSHALL");
+        let host = HostBuilder::new(&manifest)
+            .simulators(&sims)
+            .variable("product_cache_ttl_s", "1")
+            .arg("--runtime-config")
+            .arg(runtime_config.display().to_string())
+            .arg("--max-instance-reuse-count")
+            .arg(reuse)
+            .start();
+        let first = products(&host, &[demo::KEYBOARD]);
+        assert_eq!(first[0]["source"], "live", "{first:?}");
+        let _: () = redis::cmd("SET")
+            .arg(format!("cache:product:{}", demo::KEYBOARD))
+            .arg(&changed)
+            .query(&mut connection)
+            .expect("SET");
+        let second = products(&host, &[demo::KEYBOARD]);
+        assert_eq!(second[0]["source"], "cache", "{second:?}");
+        let name = second[0]["product"]["name"].as_str();
+        if near {
+            assert_eq!(
+                name,
+                Some("Mechanical keyboard"),
+                "a reused instance answers from its own copy while it is fresh"
+            );
+            std::thread::sleep(Duration::from_millis(1_100));
+            let later = products(&host, &[demo::KEYBOARD]);
+            assert_eq!(
+                later[0]["product"]["name"], "Renamed keyboard",
+                "once its copy expired the instance reads the shared entry: {later:?}"
+            );
+        } else {
+            assert_eq!(
+                name,
+                Some("Renamed keyboard"),
+                "a new instance reads the shared entry"
+            );
+        }
+        host.stop();
+    }
 }
 
 #[test]

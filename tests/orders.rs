@@ -569,3 +569,55 @@ fn reading_a_stale_payment_pending_order_reconciles_it_with_payment() {
     assert_eq!(rig.sims.payment.calls_to("GET /payments/{id}"), before + 1);
     assert_eq!(rig.sims.payment.charges_for(&id), 1);
 }
+
+/// `sqliteOpens` in the counts file `order-host` rewrites every 50 ms, once the work after
+/// the last response (relay, metrics) has run and the file was rewritten since.
+fn sqlite_opens(counts_file: &std::path::Path) -> u64 {
+    std::thread::sleep(Duration::from_millis(400));
+    let text = std::fs::read_to_string(counts_file).expect("counts file");
+    let counts: serde_json::Value = serde_json::from_str(&text).expect("counts JSON");
+    counts["sqliteOpens"].as_u64().expect("sqliteOpens")
+}
+
+#[test]
+fn a_reused_instance_keeps_its_sqlite_connections_and_a_new_instance_opens_its_own() {
+    const ORDERS: u64 = 10;
+    for (reuse, reused) in [("128", true), ("1", false)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let counts_file = dir.path().join("op-counts.json");
+        let rig = integration_tests::Rig::builder()
+            .env(
+                "ORDER_HOST_OP_COUNTS_FILE",
+                &counts_file.display().to_string(),
+            )
+            .args(&["--max-instance-reuse-count", reuse])
+            .start();
+        let warm_up = rig.create(
+            "warm-up",
+            &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
+        );
+        assert_eq!(warm_up.status, 201, "{warm_up:?}");
+        let before = sqlite_opens(&counts_file);
+        for n in 0..ORDERS {
+            let answer = rig.create(
+                &format!("k-{n}"),
+                &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
+            );
+            assert_eq!(answer.status, 201, "{answer:?}");
+        }
+        let opened = sqlite_opens(&counts_file) - before;
+        if reused {
+            // The create and its relay pass each take a connection the instance kept.
+            assert!(
+                opened < ORDERS,
+                "{opened} connections opened for {ORDERS} orders in a reused instance"
+            );
+        } else {
+            // Nothing outlives an instance: each order's instance opens its own.
+            assert!(
+                opened >= ORDERS,
+                "{opened} connections opened for {ORDERS} orders, one instance each"
+            );
+        }
+    }
+}

@@ -37,6 +37,7 @@ static SQLITE_WRITE_TRANSACTIONS: AtomicU64 = AtomicU64::new(0);
 static KEY_VALUE_OPERATIONS: AtomicU64 = AtomicU64::new(0);
 static REDIS_COMMANDS: AtomicU64 = AtomicU64::new(0);
 static INSTANTIATIONS: AtomicU64 = AtomicU64::new(0);
+static SQLITE_OPENS: AtomicU64 = AtomicU64::new(0);
 
 /// A snapshot of the counters since the process started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -56,6 +57,10 @@ pub struct OpCounts {
     /// guest code, so the count grows with load).
     #[serde(default)]
     pub instantiations: u64,
+    /// Connections guests opened through `spin:sqlite` (`open` calls that succeeded; a reused
+    /// instance that keeps its connections opens few).
+    #[serde(default)]
+    pub sqlite_opens: u64,
 }
 
 impl OpCounts {
@@ -67,6 +72,7 @@ impl OpCounts {
             key_value_operations: KEY_VALUE_OPERATIONS.load(Ordering::Relaxed),
             redis_commands: REDIS_COMMANDS.load(Ordering::Relaxed),
             instantiations: INSTANTIATIONS.load(Ordering::Relaxed),
+            sqlite_opens: SQLITE_OPENS.load(Ordering::Relaxed),
         }
     }
 
@@ -79,6 +85,7 @@ impl OpCounts {
             key_value_operations: self.key_value_operations - earlier.key_value_operations,
             redis_commands: self.redis_commands - earlier.redis_commands,
             instantiations: self.instantiations - earlier.instantiations,
+            sqlite_opens: self.sqlite_opens - earlier.sqlite_opens,
         }
     }
 }
@@ -93,6 +100,10 @@ pub(crate) fn sqlite_write_transaction() {
 
 pub(crate) fn key_value_operation() {
     KEY_VALUE_OPERATIONS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn sqlite_open() {
+    SQLITE_OPENS.fetch_add(1, Ordering::Relaxed);
 }
 
 pub(crate) fn instantiation() {

@@ -256,6 +256,7 @@ fn open_connection(
         last_insert_rowid: 0,
         changes: 0,
     };
+    crate::op_counts::sqlite_open();
     Ok(Ok(ctx.table.push(handle)?))
 }
 

@@ -158,14 +158,13 @@ pub(crate) fn assert_order_trace(
         .iter()
         .filter(|s| s.name.starts_with("spin_key_value."))
         .collect();
-    // Every order reads (product cache, breaker state); whether it writes depends on the
-    // breakers' write-behind (`breaker_write_behind_ms`), so only a first order of a fresh
-    // instance is sure to (see `one_order_is_one_trace_with_spins_span_tree_over_http_protobuf`).
-    assert!(
-        kv.iter().any(|s| s.name == "spin_key_value.get"),
-        "key-value reads (breakers, cache, token): {kv:#?}"
-    );
-    assert!(kv.iter().all(|s| s.kind == KIND_CLIENT));
+    // Whether an order touches key-value at all depends on what its instance already holds:
+    // a reused instance answers fresh products from its near cache and keeps its breakers'
+    // quiet successes back (`breaker_write_behind_ms`), so only a first order of a fresh
+    // instance is sure to read and write (see
+    // `one_order_is_one_trace_with_spins_span_tree_over_http_protobuf`). Those it makes are
+    // client spans.
+    assert!(kv.iter().all(|s| s.kind == KIND_CLIENT), "{kv:#?}");
 
     let sqlite: Vec<&ReceivedSpan> = spans
         .iter()

@@ -12,6 +12,9 @@
 //! or fails, calls still go out: the breaker fails open, caches are skipped, and every
 //! failure is logged.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use resilience::breaker::{BreakerStore, RollingWindow, StateRecord};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,23 +25,34 @@ use crate::service::Service;
 
 /// The `default` store, or why it could not be opened.
 pub(crate) struct Kv {
-    store: Result<Store, String>,
+    store: Result<Rc<Store>, String>,
+}
+
+thread_local! {
+    /// The handle this instance opened: a reused instance keeps it for its later calls (two
+    /// host calls fewer per adapter call — open and drop). A failed open is not kept.
+    static OPENED: RefCell<Option<Rc<Store>>> = const { RefCell::new(None) };
 }
 
 impl Kv {
-    /// Opens `default` (a handle, not a data operation).
+    /// Opens `default` (a handle, not a data operation), once per instance.
     pub(crate) async fn open() -> Self {
+        if let Some(store) = OPENED.with_borrow(Clone::clone) {
+            return Self { store: Ok(store) };
+        }
         let store = Store::open_default()
             .await
+            .map(Rc::new)
             .map_err(|error| format!("key-value store `default`: {error:?}"));
-        if let Err(error) = &store {
-            log::store_error(None, "open", error);
+        match &store {
+            Ok(store) => OPENED.set(Some(store.clone())),
+            Err(error) => log::store_error(None, "open", error),
         }
         Self { store }
     }
 
     fn store(&self) -> Result<&Store, String> {
-        self.store.as_ref().map_err(Clone::clone)
+        self.store.as_deref().map_err(Clone::clone)
     }
 
     /// Reads and decodes `key`. A value that does not decode counts as absent (and is

@@ -9,11 +9,18 @@
 //! cannot overwrite each other's counts). When a call fails or the breaker refuses, an
 //! expired entry (up to a day old) is served instead (source `fallback`). In half-open
 //! only the first missing id is sent, as the probe; the others are treated as refused.
+//!
+//! A reused instance keeps the fresh entries it read or wrote in a near cache
+//! ([`resilience::NearCache`], at most [`NEAR_CAPACITY`]): while an entry is fresh it answers
+//! without the key-value read (two reads fewer per order of two products, issue 10). The
+//! entry's age is the stored one, so nothing is served longer than the TTL allows.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use resilience::{
-    Admission, CacheEntry, CallOutcome, Clock, OutcomeKind, Permit, Source, Tally, timeout,
+    Admission, CacheEntry, CallOutcome, Clock, NearCache, OutcomeKind, Permit, Source, Tally,
+    timeout,
 };
 use serde::{Deserialize, Serialize};
 
@@ -71,9 +78,30 @@ pub(crate) async fn get_products(
         .collect()
 }
 
+/// Fresh product entries this instance can answer from without a key-value read.
+const NEAR_CAPACITY: usize = 1_024;
+
+thread_local! {
+    static NEAR: RefCell<NearCache<ProductWire>> = RefCell::new(NearCache::new(NEAR_CAPACITY));
+}
+
 async fn lookup_all<'a>(context: &Context, ids: &[&'a str]) -> HashMap<&'a str, Lookup> {
     let policy = context.settings.product_cache;
-    let entries = futures::future::join_all(ids.iter().map(|id| async {
+    let mut answers = HashMap::new();
+    let now = WasiClock.now_ms();
+    let mut unanswered = Vec::new();
+    for id in ids {
+        match NEAR.with_borrow_mut(|near| near.fresh(&product_key(id), &policy, now)) {
+            Some(product) => {
+                answers.insert(*id, Ok(lookup(product, Source::Cache)));
+            }
+            None => unanswered.push(*id),
+        }
+    }
+    if unanswered.is_empty() {
+        return answers;
+    }
+    let entries = futures::future::join_all(unanswered.iter().map(|id| async {
         match context
             .kv
             .get_json::<CacheEntry<ProductWire>>(&product_key(id))
@@ -89,14 +117,16 @@ async fn lookup_all<'a>(context: &Context, ids: &[&'a str]) -> HashMap<&'a str, 
     .await;
 
     let now = WasiClock.now_ms();
-    let mut answers = HashMap::new();
     let mut missing = Vec::new();
-    for (id, entry) in ids.iter().zip(entries) {
+    for (id, entry) in unanswered.into_iter().zip(entries) {
         match policy.fresh(entry.as_ref(), now) {
             Some(product) => {
-                answers.insert(*id, Ok(lookup(product.clone(), Source::Cache)));
+                answers.insert(id, Ok(lookup(product.clone(), Source::Cache)));
+                if let Some(entry) = &entry {
+                    NEAR.with_borrow_mut(|near| near.keep(&product_key(id), entry, &policy, now));
+                }
             }
-            None => missing.push((*id, entry)),
+            None => missing.push((id, entry)),
         }
     }
     if missing.is_empty() {
@@ -180,6 +210,17 @@ async fn lookup_all<'a>(context: &Context, ids: &[&'a str]) -> HashMap<&'a str, 
     let removals = futures::future::join_all(deletes.iter().map(|key| context.kv.delete(key)));
     let (stored, removed, recorded) =
         futures::join!(stores, removals, breaker.record(permit.as_ref(), tally));
+    NEAR.with_borrow_mut(|near| {
+        for ((key, entry), stored) in writes.iter().zip(&stored) {
+            match stored {
+                Ok(()) => near.keep(key, entry, &policy, now),
+                Err(_) => near.forget(key),
+            }
+        }
+        for key in &deletes {
+            near.forget(key);
+        }
+    });
     for error in stored.into_iter().chain(removed).filter_map(Result::err) {
         log::store_error(Some(Service::Product), "cache write", &error);
     }

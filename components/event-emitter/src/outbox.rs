@@ -10,8 +10,8 @@
 use crate::bindings::exports::shop::events::events::{
     EventStatus, EventsError, OutboxEntry, OutboxStats,
 };
-use guest::sqlite::Relaxed;
-use spin_sdk::sqlite::{Connection, RowResult, Value};
+use guest::sqlite::PooledConnection;
+use spin_sdk::sqlite::{RowResult, Value};
 
 thread_local! {
     /// Whether this instance has asked for write-ahead logging (`guest::sqlite::use_wal`):
@@ -30,25 +30,22 @@ pub(crate) struct DueEvent {
 
 /// The outbox table (`outbox_table`, checked) in the `default` database.
 pub(crate) struct Outbox {
-    db: Connection,
+    /// An idle connection of this instance's if it keeps one (`guest::sqlite`), with the
+    /// app's `synchronous` setting given before its first write.
+    db: PooledConnection,
     table: String,
-    relaxed: Relaxed,
 }
 
 impl Outbox {
     /// Opens the `default` database (the app's outbox table must exist: see the module docs).
     pub(crate) async fn open() -> Result<Self, EventsError> {
         let table = crate::config::outbox_table().await?;
-        let db = Connection::open_default()
+        let db = PooledConnection::open_default()
             .await
             .map_err(|error| storage(&table, error))?;
-        let outbox = Self {
-            db,
-            table,
-            relaxed: Relaxed::new(),
-        };
+        let outbox = Self { db, table };
         if !WAL_ASKED.replace(true) {
-            guest::sqlite::use_wal(&outbox.db).await;
+            guest::sqlite::use_wal(outbox.db.connection()).await;
         }
         Ok(outbox)
     }
@@ -255,7 +252,7 @@ impl Outbox {
     /// [`query`](Self::query) for a statement that writes: the connection gets the app's
     /// `synchronous` setting first (`guest::sqlite`).
     async fn write(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, EventsError> {
-        self.relaxed.before_write(&self.db).await;
+        self.db.before_write().await;
         self.query(sql, params).await
     }
 
@@ -263,14 +260,14 @@ impl Outbox {
     /// the name was checked by `events::check_table_name`) and collects its rows.
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, EventsError> {
         let sql = sql.replace("{outbox}", &self.table);
-        let storage = |error| storage(&self.table, error);
-        self.db
-            .execute(&sql, params)
-            .await
-            .map_err(storage)?
-            .collect()
-            .await
-            .map_err(storage)
+        let rows = match self.db.connection().execute(&sql, params).await {
+            Ok(rows) => rows.collect().await,
+            Err(error) => Err(error),
+        };
+        rows.map_err(|error| {
+            self.db.discard();
+            storage(&self.table, error)
+        })
     }
 }
 

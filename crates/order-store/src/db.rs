@@ -1,8 +1,8 @@
 //! The `default` SQLite database: parameterised statements and a `BEGIN IMMEDIATE`
 //! transaction, the one wrapper every order writer uses.
 
-use guest::sqlite::Relaxed;
-use spin_sdk::sqlite::{Connection, RowResult, Value};
+use guest::sqlite::PooledConnection;
+use spin_sdk::sqlite::{RowResult, Value};
 
 pub use order_app::ports::StoreError;
 
@@ -51,42 +51,45 @@ const LIBSQL_TRANSIENT_ERRORS: &[&str] = &[
 
 /// The `default` database. Opening it runs no migrations ([`crate::schema::ensure`] does).
 pub struct Db {
-    connection: Connection,
-    /// The app's `synchronous` setting, given before the connection's first write.
-    relaxed: Relaxed,
+    /// From the instance's idle connections when it has one (`guest::sqlite::PooledConnection`),
+    /// with the app's `synchronous` setting given before the connection's first write.
+    connection: PooledConnection,
 }
 
 impl Db {
-    /// Opens the `default` database.
+    /// Opens the `default` database: a connection this instance used before, if it keeps one.
     pub async fn open_default() -> Result<Self, StoreError> {
         Ok(Self {
-            connection: Connection::open_default().await.map_err(store_error)?,
-            relaxed: Relaxed::new(),
+            connection: PooledConnection::open_default()
+                .await
+                .map_err(store_error)?,
         })
     }
 
     /// Switches the database to write-ahead logging (`guest::sqlite::use_wal`); outside a
     /// transaction.
     pub async fn use_wal(&self) {
-        guest::sqlite::use_wal(&self.connection).await;
+        guest::sqlite::use_wal(self.connection.connection()).await;
     }
 
-    /// Runs one parameterised statement and collects its rows.
+    /// Runs one parameterised statement and collects its rows. A failure keeps the connection
+    /// out of the instance's pool.
     pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, StoreError> {
-        self.connection
-            .execute(sql, params)
-            .await
-            .map_err(store_error)?
-            .collect()
-            .await
-            .map_err(store_error)
+        let rows = match self.connection.connection().execute(sql, params).await {
+            Ok(rows) => rows.collect().await,
+            Err(error) => Err(error),
+        };
+        rows.map_err(|error| {
+            self.connection.discard();
+            store_error(error)
+        })
     }
 
     /// Runs one parameterised statement that writes (or begins or ends a transaction) and
     /// whose changed-row count nobody needs. The connection gets the app's `synchronous`
     /// setting before its first write (`guest::sqlite`).
     pub async fn exec(&self, sql: &str, params: Vec<Value>) -> Result<(), StoreError> {
-        self.relaxed.before_write(&self.connection).await;
+        self.connection.before_write().await;
         self.query(sql, params).await.map(drop)
     }
 
@@ -95,7 +98,7 @@ impl Db {
     /// `WHERE`) applied. One host call, and right on libSQL, where `spin:sqlite`'s
     /// `changes()` always answers 0 (the `libsql` client's query path never updates it).
     pub async fn exec_returning(&self, sql: &str, params: Vec<Value>) -> Result<bool, StoreError> {
-        self.relaxed.before_write(&self.connection).await;
+        self.connection.before_write().await;
         Ok(!self.query(sql, params).await?.is_empty())
     }
 
@@ -105,20 +108,24 @@ impl Db {
         &self,
         work: impl AsyncFnOnce(&Self) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.connection.set_in_transaction(true);
         self.exec("BEGIN IMMEDIATE", vec![]).await?;
-        match work(self).await {
-            Ok(value) => {
-                if let Err(error) = self.exec("COMMIT", vec![]).await {
+        let outcome = match work(self).await {
+            Ok(value) => match self.exec("COMMIT", vec![]).await {
+                Ok(()) => Ok(value),
+                Err(error) => {
                     let _ = self.exec("ROLLBACK", vec![]).await;
-                    return Err(error.into());
+                    Err(error.into())
                 }
-                Ok(value)
-            }
+            },
             Err(error) => {
                 let _ = self.exec("ROLLBACK", vec![]).await;
                 Err(error)
             }
-        }
+        };
+        // Any failed statement above already keeps the connection out of the pool.
+        self.connection.set_in_transaction(false);
+        outcome
     }
 }
 

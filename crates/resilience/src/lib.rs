@@ -14,6 +14,7 @@
 //! | [`retry`] | policy ([`retry::policy`]), exponential backoff with jitter ([`retry::backoff`]), overall budget ([`retry::budget`]), `Retry-After` ([`retry::retry_after`]) |
 //! | [`timeout`] | per-attempt timeout by racing the call against the injected clock's sleep |
 //! | [`cache`] | cache entries with TTL and stale-if-error |
+//! | [`near_cache`] | an instance's copy of the shared cache's fresh entries |
 //! | [`fallback`] | where an answer came from, and the fallback hook's contract |
 //! | [`guard`] | breaker + timeout + retry + fallback around one logical call |
 //! | [`clock`] | the injected wall clock, sleep and randomness |
@@ -31,6 +32,7 @@ pub mod cache;
 pub mod clock;
 pub mod fallback;
 pub mod guard;
+pub mod near_cache;
 pub mod outcome;
 pub mod retry;
 pub mod timeout;
@@ -45,6 +47,7 @@ pub use cache::{CacheEntry, CachePolicy, Freshness};
 pub use clock::{Clock, Random};
 pub use fallback::{Served, Source};
 pub use guard::{Guard, GuardError, Observer};
+pub use near_cache::NearCache;
 pub use outcome::{CallOutcome, Classify, OutcomeKind};
 pub use retry::{Idempotency, Jitter, RetryPolicy};
 pub use timeout::{Elapsed, timeout};
