@@ -1,9 +1,11 @@
 //! `spin:sqlite@3.1.0`: SQLite databases by label, each a file (Spin's `type = "spin"`) or a
 //! remote libSQL server (`type = "libsql"`, [`crate::sqlite_libsql`]).
 //!
-//! File connections are pooled per database: a guest `open` takes an idle connection (or opens
-//! one), and dropping the guest resource returns it, rolled back if the guest left a transaction
-//! open. Statements run on the blocking pool, so a slow query never stalls the async runtime.
+//! Every guest `open` of a file database gets a new `rusqlite` connection, as Spin's
+//! `sqlite-inproc` makes one per `open` (issue 10: a host pool hid what a connection costs the
+//! app on Spin — the file opened, the schema parsed again, no prepared statement kept); dropping
+//! the guest resource closes it, which rolls back a transaction the guest left open. Statements
+//! run on the blocking pool, so a slow query never stalls the async runtime.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -19,9 +21,6 @@ use crate::runtime_config::SqliteDatabaseConfig;
 use crate::sqlite_libsql::{LibsqlConnection, LibsqlDatabase};
 use crate::telemetry::request::{call_span, store_span};
 use crate::telemetry::spans::{OpSpan, sqlite_attributes};
-
-/// Idle connections kept per database; more may be open while busy.
-const MAX_IDLE_CONNECTIONS: usize = 16;
 
 /// The backend of one configured database label.
 #[derive(Clone)]
@@ -54,9 +53,8 @@ impl SqliteBackend {
 
     fn connect(&self) -> Result<OpenConnection, Error> {
         match self {
-            Self::File(db) => match db.acquire() {
+            Self::File(db) => match db.connect() {
                 Ok(conn) => Ok(OpenConnection::File {
-                    db: db.clone(),
                     conn: Arc::new(Mutex::new(Some(conn))),
                 }),
                 Err(e) => Err(Error::Io(e.to_string())),
@@ -66,10 +64,9 @@ impl SqliteBackend {
     }
 }
 
-/// One configured database file and its idle connections.
+/// One configured database file.
 pub struct SqliteDatabase {
     path: PathBuf,
-    idle: Mutex<Vec<rusqlite::Connection>>,
 }
 
 impl SqliteDatabase {
@@ -81,12 +78,9 @@ impl SqliteDatabase {
         }
         let db = Arc::new(Self {
             path: path.to_path_buf(),
-            idle: Mutex::new(Vec::new()),
         });
-        let first = db
-            .connect()
+        db.connect()
             .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
-        db.release(first);
         Ok(db)
     }
 
@@ -105,26 +99,6 @@ impl SqliteDatabase {
         }));
         Ok(conn)
     }
-
-    fn acquire(&self) -> rusqlite::Result<rusqlite::Connection> {
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        match idle {
-            Some(conn) => Ok(conn),
-            None => self.connect(),
-        }
-    }
-
-    fn release(&self, conn: rusqlite::Connection) {
-        // A guest that dropped its connection mid-transaction must never hand that state on.
-        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
-            return;
-        }
-        if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < MAX_IDLE_CONNECTIONS
-        {
-            idle.push(conn);
-        }
-    }
 }
 
 /// The resource behind `sqlite.connection`.
@@ -138,9 +112,8 @@ pub struct SqliteConnectionHandle {
 /// A guest's connection; cloning shares it (a statement in flight holds a clone).
 #[derive(Clone)]
 enum OpenConnection {
-    /// A pooled file connection, taken back into the pool when the handle drops.
+    /// A file connection of its own, closed when the handle drops.
     File {
-        db: Arc<SqliteDatabase>,
         conn: Arc<Mutex<Option<rusqlite::Connection>>>,
     },
     /// A libSQL connection (its own server stream).
@@ -149,10 +122,10 @@ enum OpenConnection {
 
 impl Drop for SqliteConnectionHandle {
     fn drop(&mut self) {
-        if let OpenConnection::File { db, conn } = &self.conn
-            && let Some(conn) = conn.lock().ok().and_then(|mut c| c.take())
-        {
-            db.release(conn);
+        // Closed now, not when a statement still in flight lets go of its clone; closing
+        // rolls back a transaction the guest left open.
+        if let OpenConnection::File { conn } = &self.conn {
+            drop(conn.lock().ok().and_then(|mut c| c.take()));
         }
     }
 }

@@ -14,7 +14,10 @@
 //! profiling one path.
 //! `--scale-out` runs only the create-order target on one and three nodes, with the database on
 //! libSQL and on one local SQLite file (see `scale_out.rs`).
+//! `--operations` measures what one host operation (a SQLite statement, a key-value get, an
+//! outbound request) costs the host, with the `probe` fixture (see `operations.rs`).
 
+mod operations;
 mod scale_out;
 
 use std::path::PathBuf;
@@ -37,6 +40,8 @@ struct Args {
     connections: usize,
     setups: usize,
     scale_out: bool,
+    /// Per-operation host costs with the `probe` fixture instead (`operations.rs`).
+    operations: bool,
     /// Only the targets whose label starts with this (plus hello-world, the yardstick), and no
     /// in-process counts: for profiling one path.
     only: Option<String>,
@@ -48,12 +53,17 @@ fn args() -> Args {
         connections: 16,
         setups: 5,
         scale_out: false,
+        operations: false,
         only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--scale-out" {
             args.scale_out = true;
+            continue;
+        }
+        if flag == "--operations" {
+            args.operations = true;
             continue;
         }
         if flag == "--only" {
@@ -67,7 +77,7 @@ fn args() -> Args {
             ("--setups", Some(v)) => args.setups = v as usize,
             _ => {
                 eprintln!(
-                    "usage: bench [--seconds N] [--connections N] [--setups 1..5] [--only LABEL-PREFIX] [--scale-out]"
+                    "usage: bench [--seconds N] [--connections N] [--setups 1..5] [--only LABEL-PREFIX] [--scale-out] [--operations]"
                 );
                 std::process::exit(2);
             }
@@ -436,6 +446,10 @@ fn main() {
         .unwrap();
     if args.scale_out {
         scale_out::run(&runtime, args.seconds, args.connections);
+        return;
+    }
+    if args.operations {
+        operations::run(&runtime, args.seconds, args.connections);
         return;
     }
     let manifest = bench_manifest();

@@ -1,5 +1,10 @@
 //! The variables the relay reads. Composed into its caller, the emitter sees the caller's
 //! variables; the optional ones fall back to defaults so any app with an outbox can use it.
+//! Read once per instance (as order-api's config): a reused instance's relay passes ask the
+//! host for none (six `spin:variables` calls fewer per pass, issue 10). A failed read is not
+//! kept, so the next pass reads again.
+
+use std::rc::Rc;
 
 use crate::bindings::exports::shop::events::events::EventsError;
 
@@ -13,6 +18,13 @@ const DEFAULT_CHANNEL: &str = events::types::ORDERS_CHANNEL;
 const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 /// Used when the app does not define `events_stream_maxlen`.
 const DEFAULT_STREAM_MAXLEN: u64 = 100_000;
+
+thread_local! {
+    static RELAY_CONFIG: std::cell::RefCell<Option<Rc<RelayConfig>>> =
+        const { std::cell::RefCell::new(None) };
+    static OUTBOX_TABLE: std::cell::RefCell<Option<Rc<str>>> =
+        const { std::cell::RefCell::new(None) };
+}
 
 /// One relay pass's configuration.
 pub(crate) struct RelayConfig {
@@ -29,8 +41,19 @@ pub(crate) struct RelayConfig {
 }
 
 impl RelayConfig {
-    /// Reads the variables; a missing `redis_url` or a malformed number is `InvalidConfig`.
-    pub(crate) async fn load() -> Result<Self, EventsError> {
+    /// The configuration, read at this instance's first pass; a missing `redis_url` or a
+    /// malformed number is `InvalidConfig`.
+    pub(crate) async fn load() -> Result<Rc<Self>, EventsError> {
+        if let Some(config) = RELAY_CONFIG.with_borrow(Clone::clone) {
+            return Ok(config);
+        }
+        let config = Rc::new(Self::read().await?);
+        RELAY_CONFIG.set(Some(config.clone()));
+        Ok(config)
+    }
+
+    /// Reads the variables.
+    async fn read() -> Result<Self, EventsError> {
         let redis_url = spin_sdk::variables::get("redis_url")
             .await
             .map_err(|error| EventsError::InvalidConfig(format!("redis_url: {error:?}")))?;
@@ -56,9 +79,14 @@ impl RelayConfig {
 
 /// `outbox_table`: the app's outbox table (default `outbox`), checked by
 /// `events::check_table_name` because it is spliced into SQL text.
-pub(crate) async fn outbox_table() -> Result<String, EventsError> {
+pub(crate) async fn outbox_table() -> Result<Rc<str>, EventsError> {
+    if let Some(table) = OUTBOX_TABLE.with_borrow(Clone::clone) {
+        return Ok(table);
+    }
     let table = text("outbox_table", DEFAULT_OUTBOX_TABLE).await?;
     events::check_table_name(&table).map_err(EventsError::InvalidConfig)?;
+    let table: Rc<str> = Rc::from(table);
+    OUTBOX_TABLE.set(Some(table.clone()));
     Ok(table)
 }
 

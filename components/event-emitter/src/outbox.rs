@@ -33,7 +33,7 @@ pub(crate) struct Outbox {
     /// An idle connection of this instance's if it keeps one (`guest::sqlite`), with the
     /// app's `synchronous` setting given before its first write.
     db: PooledConnection,
-    table: String,
+    table: std::rc::Rc<str>,
 }
 
 impl Outbox {
