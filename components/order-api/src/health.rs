@@ -164,18 +164,21 @@ impl Report {
     }
 }
 
-/// The `default` database answers a trivial query.
+/// The `default` database answers a trivial query, on a connection this instance keeps
+/// (`guest::sqlite::PooledConnection`) if it has one: a failing one is dropped, so the next
+/// probe opens a new one.
 async fn check_sqlite() -> Result<(), String> {
-    let connection = spin_sdk::sqlite::Connection::open_default()
+    let connection = guest::sqlite::PooledConnection::open_default()
         .await
         .map_err(|error| format!("open `default`: {error:?}"))?;
-    let rows = connection
-        .execute("select 1", [])
-        .await
-        .map_err(|error| format!("select 1: {error:?}"))?
-        .collect()
-        .await
-        .map_err(|error| format!("select 1: {error:?}"))?;
+    let rows = match connection.connection().execute("select 1", []).await {
+        Ok(rows) => rows.collect().await,
+        Err(error) => Err(error),
+    }
+    .map_err(|error| {
+        connection.discard();
+        format!("select 1: {error:?}")
+    })?;
     match rows.first().and_then(|row| row.get::<i64>(0)) {
         Some(1) => Ok(()),
         _ => Err("select 1 did not return 1".into()),
