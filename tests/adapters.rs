@@ -353,7 +353,9 @@ fn a_reused_instance_answers_fresh_products_from_its_near_cache_until_their_ttl_
         let runtime_config =
             integration_tests::write_runtime_config(dir.path(), &redis.key_value_config());
         let mut connection = redis.connection().expect("redis");
-        let _: () = redis::cmd("FLUSHALL").query(&mut connection).expect("FLUSHALL");
+        let _: () = redis::cmd("FLUSHALL")
+            .query(&mut connection)
+            .expect("FLUSHALL");
         let host = HostBuilder::new(&manifest)
             .simulators(&sims)
             .variable("product_cache_ttl_s", "1")

@@ -43,7 +43,10 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime, seconds: u64, connections: 
     };
     let targets = [
         Target::open("hello-world component", "/hello"),
-        Target::open("probe, no host call (`GET /probe/headers`)", "/probe/headers"),
+        Target::open(
+            "probe, no host call (`GET /probe/headers`)",
+            "/probe/headers",
+        ),
         Target {
             label: "probe: one `spin:sqlite` statement (`SELECT 1`: open, execute, rows, drop)",
             path: "/probe/sqlite/default".to_owned(),
@@ -79,7 +82,10 @@ pub(crate) fn run(runtime: &tokio::runtime::Runtime, seconds: u64, connections: 
         if target.path == "/probe/headers" {
             baseline = Some(cpu);
         }
-        let over = match (target.path.starts_with("/probe/") && target.path != "/probe/headers", baseline) {
+        let over = match (
+            target.path.starts_with("/probe/") && target.path != "/probe/headers",
+            baseline,
+        ) {
             (true, Some(base)) => format!("{:.0}", cpu - base),
             _ => "—".to_owned(),
         };

@@ -184,9 +184,7 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
                 {
                     // Redis is gone, not this row's fault: it and the rest of the pass wait
                     // for Redis, none dead-lettered.
-                    outbox
-                        .mark_all_delivered(&delivered, clock::now_ms())
-                        .await?;
+                    record_delivered(&outbox, &delivered).await?;
                     queue.push_front(event);
                     let error = format!("{error}; {down}");
                     return Err(postpone(&outbox, queue, &error).await?);
@@ -195,10 +193,19 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
             }
         }
     }
-    outbox
-        .mark_all_delivered(&delivered, clock::now_ms())
-        .await?;
+    record_delivered(&outbox, &delivered).await?;
     Ok(report)
+}
+
+/// Records the deliveries Redis accepted cleanly. Redis has them already, so a failed write
+/// (the database locked past the busy timeout, say) is tried once more before the pass gives
+/// up: a row left claimed is sent again only when its lease ends ([`LEASE_MS`]), a duplicate
+/// for consumers to drop (at-least-once).
+async fn record_delivered(outbox: &Outbox, delivered: &[String]) -> Result<(), EventsError> {
+    match outbox.mark_all_delivered(delivered, clock::now_ms()).await {
+        Ok(()) => Ok(()),
+        Err(_) => outbox.mark_all_delivered(delivered, clock::now_ms()).await,
+    }
 }
 
 /// Counts a failed attempt on `event`: due again after the relay's backoff, or dead-lettered

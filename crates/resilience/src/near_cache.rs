@@ -91,8 +91,16 @@ mod tests {
     #[test]
     fn a_kept_entry_answers_while_fresh_and_is_dropped_when_it_expires() {
         let mut near = NearCache::new(8);
-        near.keep("cache:product:a", &CacheEntry::new("cable", 10_000), &POLICY, 10_200);
-        assert_eq!(near.fresh("cache:product:a", &POLICY, 10_999), Some("cable"));
+        near.keep(
+            "cache:product:a",
+            &CacheEntry::new("cable", 10_000),
+            &POLICY,
+            10_200,
+        );
+        assert_eq!(
+            near.fresh("cache:product:a", &POLICY, 10_999),
+            Some("cable")
+        );
         assert_eq!(near.fresh("cache:product:a", &POLICY, 11_000), None);
         assert!(near.is_empty(), "an expired entry is not kept for fallback");
         assert_eq!(near.fresh("cache:product:b", &POLICY, 10_200), None);
