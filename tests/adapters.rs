@@ -339,7 +339,9 @@ fn a_fresh_cache_answers_without_a_call_and_products_are_fetched_concurrently() 
 #[test]
 fn a_reused_instance_answers_fresh_products_from_its_near_cache_until_their_ttl_ends() {
     // The shared cache on a Redis of our own, so the test can change an entry behind the
-    // instance's back, as another instance refreshing it would.
+    // instance's back, as another instance refreshing it would. The planted entry is stamped
+    // in the future, which the cache counts as fresh (a node whose clock is ahead), so it is
+    // still fresh when the instance's own copy has expired.
     let sims = Simulators::spawn().expect("simulators");
     let redis = RedisServer::start();
     let changed = json!({
@@ -358,7 +360,7 @@ fn a_reused_instance_answers_fresh_products_from_its_near_cache_until_their_ttl_
             .expect("FLUSHALL");
         let host = HostBuilder::new(&manifest)
             .simulators(&sims)
-            .variable("product_cache_ttl_s", "1")
+            .variable("product_cache_ttl_s", "2")
             .arg("--runtime-config")
             .arg(runtime_config.display().to_string())
             .arg("--max-instance-reuse-count")
@@ -380,7 +382,7 @@ fn a_reused_instance_answers_fresh_products_from_its_near_cache_until_their_ttl_
                 Some("Mechanical keyboard"),
                 "a reused instance answers from its own copy while it is fresh"
             );
-            std::thread::sleep(Duration::from_millis(1_100));
+            std::thread::sleep(Duration::from_millis(2_200));
             let later = products(&host, &[demo::KEYBOARD]);
             assert_eq!(
                 later[0]["product"]["name"], "Renamed keyboard",

@@ -570,13 +570,25 @@ fn reading_a_stale_payment_pending_order_reconciles_it_with_payment() {
     assert_eq!(rig.sims.payment.charges_for(&id), 1);
 }
 
-/// `sqliteOpens` in the counts file `order-host` rewrites every 50 ms, once the work after
-/// the last response (relay, metrics) has run and the file was rewritten since.
+/// `sqliteOpens` in the counts file `order-host` rewrites every 50 ms, once it has settled:
+/// the work after the last response (relay, metrics) has run when two reads 300 ms apart
+/// agree (at most 10 s).
 fn sqlite_opens(counts_file: &std::path::Path) -> u64 {
-    std::thread::sleep(Duration::from_millis(400));
-    let text = std::fs::read_to_string(counts_file).expect("counts file");
-    let counts: serde_json::Value = serde_json::from_str(&text).expect("counts JSON");
-    counts["sqliteOpens"].as_u64().expect("sqliteOpens")
+    let read = || {
+        let text = std::fs::read_to_string(counts_file).expect("counts file");
+        let counts: serde_json::Value = serde_json::from_str(&text).expect("counts JSON");
+        counts["sqliteOpens"].as_u64().expect("sqliteOpens")
+    };
+    let mut last = read();
+    for _ in 0..33 {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = read();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    last
 }
 
 #[test]

@@ -122,8 +122,9 @@ enum OpenConnection {
 
 impl Drop for SqliteConnectionHandle {
     fn drop(&mut self) {
-        // Closed now, not when a statement still in flight lets go of its clone; closing
-        // rolls back a transaction the guest left open.
+        // Closed here (after a statement still running on the blocking pool, which holds the
+        // lock, has finished), not when that statement lets go of its clone; closing rolls back
+        // a transaction the guest left open. Spin drops its connection with the resource too.
         if let OpenConnection::File { conn } = &self.conn {
             drop(conn.lock().ok().and_then(|mut c| c.take()));
         }

@@ -45,7 +45,7 @@ impl Outbox {
             .map_err(|error| storage(&table, error))?;
         let outbox = Self { db, table };
         if !WAL_ASKED.replace(true) {
-            guest::sqlite::use_wal(outbox.db.connection()).await;
+            outbox.db.use_wal().await;
         }
         Ok(outbox)
     }
@@ -260,14 +260,10 @@ impl Outbox {
     /// the name was checked by `events::check_table_name`) and collects its rows.
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, EventsError> {
         let sql = sql.replace("{outbox}", &self.table);
-        let rows = match self.db.connection().execute(&sql, params).await {
-            Ok(rows) => rows.collect().await,
-            Err(error) => Err(error),
-        };
-        rows.map_err(|error| {
-            self.db.discard();
-            storage(&self.table, error)
-        })
+        self.db
+            .query(&sql, params)
+            .await
+            .map_err(|error| storage(&self.table, error))
     }
 }
 

@@ -198,13 +198,19 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
 }
 
 /// Records the deliveries Redis accepted cleanly. Redis has them already, so a failed write
-/// (the database locked past the busy timeout, say) is tried once more before the pass gives
-/// up: a row left claimed is sent again only when its lease ends ([`LEASE_MS`]), a duplicate
-/// for consumers to drop (at-least-once).
+/// (the database locked past the busy timeout, a remote stream that broke) is tried once more,
+/// on another connection (a libSQL connection whose request failed keeps failing), before the
+/// pass gives up: a row left claimed is sent again only when its lease ends ([`LEASE_MS`]), a
+/// duplicate for consumers to drop (at-least-once).
 async fn record_delivered(outbox: &Outbox, delivered: &[String]) -> Result<(), EventsError> {
     match outbox.mark_all_delivered(delivered, clock::now_ms()).await {
         Ok(()) => Ok(()),
-        Err(_) => outbox.mark_all_delivered(delivered, clock::now_ms()).await,
+        Err(_) => {
+            Outbox::open()
+                .await?
+                .mark_all_delivered(delivered, clock::now_ms())
+                .await
+        }
     }
 }
 

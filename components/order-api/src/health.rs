@@ -171,14 +171,10 @@ async fn check_sqlite() -> Result<(), String> {
     let connection = guest::sqlite::PooledConnection::open_default()
         .await
         .map_err(|error| format!("open `default`: {error:?}"))?;
-    let rows = match connection.connection().execute("select 1", []).await {
-        Ok(rows) => rows.collect().await,
-        Err(error) => Err(error),
-    }
-    .map_err(|error| {
-        connection.discard();
-        format!("select 1: {error:?}")
-    })?;
+    let rows = connection
+        .query("select 1", vec![])
+        .await
+        .map_err(|error| format!("select 1: {error:?}"))?;
     match rows.first().and_then(|row| row.get::<i64>(0)) {
         Some(1) => Ok(()),
         _ => Err("select 1 did not return 1".into()),

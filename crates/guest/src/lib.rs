@@ -8,7 +8,8 @@
 //!   alike) and new trace and span ids;
 //! - [`log`]: one JSON object per stderr line, in one write;
 //! - [`sqlite`]: the SQLite settings the app chooses itself (WAL, `synchronous = NORMAL`),
-//!   since Spin leaves SQLite's defaults.
+//!   since Spin leaves SQLite's defaults, and the connections a reused instance keeps
+//!   (`PooledConnection`), since Spin opens a new one per `open`.
 //!
 //! Its I/O (WASI random, `spin:sqlite`) only works inside a `wasm32-wasip2` component.
 

@@ -8,7 +8,7 @@
 //! - **`journal_mode = WAL`** ([`use_wal`]), once per database (the mode is stored in the
 //!   file): readers never block the writer and a commit appends to the log instead of
 //!   rewriting pages through a journal.
-//! - **`synchronous = NORMAL`** ([`Relaxed::before_write`]), per connection, before its first
+//! - **`synchronous = NORMAL`** (`Relaxed::before_write`), per connection, before its first
 //!   write: in WAL mode a commit is then durable against the process or the host crashing,
 //!   and only an operating-system crash or power loss can undo the last commits (the log is
 //!   synced at checkpoints instead of at every commit). With `FULL`, every commit waits for an
@@ -22,8 +22,9 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use spin_sdk::sqlite::Connection;
+use spin_sdk::sqlite::{Connection, Error, RowResult, Value};
 
 /// Cleared in this instance once a backend refused `synchronous = NORMAL`.
 static RELAX_SUPPORTED: AtomicBool = AtomicBool::new(true);
@@ -42,13 +43,13 @@ pub async fn use_wal(connection: &Connection) {
 
 /// Sets `synchronous = NORMAL` on one connection before its first write (see the module docs).
 #[derive(Debug, Default)]
-pub struct Relaxed {
+struct Relaxed {
     done: Cell<bool>,
 }
 
 impl Relaxed {
     /// Not set yet.
-    pub fn new() -> Self {
+    fn new() -> Self {
         Self::default()
     }
 
@@ -61,7 +62,7 @@ impl Relaxed {
 
     /// Sets it on `connection` unless this handle already did (or the backend refused it in
     /// this instance): one statement per connection that writes, none for readers.
-    pub async fn before_write(&self, connection: &Connection) {
+    async fn before_write(&self, connection: &Connection) {
         if self.done.replace(true) || !RELAX_SUPPORTED.load(Ordering::Relaxed) {
             return;
         }
@@ -81,20 +82,21 @@ impl Relaxed {
 /// Idle connections an instance keeps, across every database label.
 pub const MAX_IDLE_CONNECTIONS: usize = 16;
 
-/// How long an idle connection stays reusable, in milliseconds. Short enough that a remote
-/// libSQL server never expired its stream meanwhile (sqld drops streams idle for 10 s).
-pub const IDLE_REUSE_MS: i64 = 2_000;
+/// How long a connection stays reusable after its last statement, in milliseconds. Short
+/// enough that a remote libSQL server has not expired its stream meanwhile (sqld drops a
+/// stream idle for 10 s; Turso likewise).
+pub const IDLE_REUSE_MS: u64 = 2_000;
 
 /// An idle connection of this instance and what it already has.
 struct Idle {
     label: Option<String>,
     connection: Connection,
     relaxed: bool,
-    since_ms: i64,
+    last_used: Instant,
 }
 
 thread_local! {
-    /// This instance's idle connections, most recently used last.
+    /// This instance's idle connections, most recently returned last.
     static IDLE: std::cell::RefCell<Vec<Idle>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -105,20 +107,24 @@ thread_local! {
 /// reuses an instance for many requests, so a reused instance keeps the connections its
 /// requests are done with and hands them to its next requests: one request at a time per
 /// connection (requests of one instance run concurrently, and a connection carries a
-/// transaction), at most [`MAX_IDLE_CONNECTIONS`], each reused only within
-/// [`IDLE_REUSE_MS`]. The connection's `synchronous` setting ([`Relaxed`]) goes with it.
+/// transaction), at most [`MAX_IDLE_CONNECTIONS`], each reused only within [`IDLE_REUSE_MS`]
+/// of its last statement (monotonic clock). The connection's `synchronous` setting
+/// (`Relaxed`) goes with it.
 ///
-/// A connection goes back when this handle drops, unless a statement on it failed
-/// ([`PooledConnection::discard`]: a broken remote stream must not be handed on) or it is
-/// inside a transaction ([`PooledConnection::set_in_transaction`]: a task dropped mid-way
-/// must not hand its open transaction to the next request; the host rolls it back when the
-/// connection closes).
+/// Statements go through [`PooledConnection::query`], which is what lets the pool know the
+/// connection's state: when the handle drops, the connection goes back only if no statement
+/// on it failed (a broken remote stream must not be handed on), none is still running (a
+/// future dropped mid-statement), and it is outside a transaction (`BEGIN` … `COMMIT` /
+/// `ROLLBACK`, read from the statements themselves: a task dropped mid-way must not hand its
+/// open transaction to the next request; the host rolls it back when it closes the connection).
 pub struct PooledConnection {
     label: Option<String>,
     connection: Option<Connection>,
     relaxed: Relaxed,
-    reusable: Cell<bool>,
+    failed: Cell<bool>,
+    running: Cell<bool>,
     in_transaction: Cell<bool>,
+    last_used: Cell<Instant>,
 }
 
 impl PooledConnection {
@@ -126,7 +132,7 @@ impl PooledConnection {
     ///
     /// # Errors
     /// `spin:sqlite`'s, when a new connection cannot be opened.
-    pub async fn open_default() -> Result<Self, spin_sdk::sqlite::Error> {
+    pub async fn open_default() -> Result<Self, Error> {
         Self::take(None).await
     }
 
@@ -134,16 +140,17 @@ impl PooledConnection {
     ///
     /// # Errors
     /// `spin:sqlite`'s, when a new connection cannot be opened.
-    pub async fn open(label: &str) -> Result<Self, spin_sdk::sqlite::Error> {
+    pub async fn open(label: &str) -> Result<Self, Error> {
         Self::take(Some(label.to_owned())).await
     }
 
-    async fn take(label: Option<String>) -> Result<Self, spin_sdk::sqlite::Error> {
-        let now = crate::clock::now_ms();
+    async fn take(label: Option<String>) -> Result<Self, Error> {
+        let now = Instant::now();
+        let reusable = |idle: &Idle| {
+            now.saturating_duration_since(idle.last_used) < Duration::from_millis(IDLE_REUSE_MS)
+        };
         let (idle, expired) = IDLE.with_borrow_mut(|idle| {
-            let expired: Vec<Idle> = idle
-                .extract_if(.., |entry| now - entry.since_ms >= IDLE_REUSE_MS)
-                .collect();
+            let expired: Vec<Idle> = idle.extract_if(.., |entry| !reusable(entry)).collect();
             let found = idle
                 .iter()
                 .rposition(|entry| entry.label == label)
@@ -165,32 +172,50 @@ impl PooledConnection {
             label,
             connection: Some(connection),
             relaxed,
-            reusable: Cell::new(true),
+            failed: Cell::new(false),
+            running: Cell::new(false),
             in_transaction: Cell::new(false),
+            last_used: Cell::new(now),
         })
     }
 
-    /// The connection.
-    pub fn connection(&self) -> &Connection {
+    fn connection(&self) -> &Connection {
         self.connection
             .as_ref()
             .expect("the connection is only taken when the handle drops")
     }
 
-    /// Sets `synchronous = NORMAL` before this connection's first write ([`Relaxed`]).
+    /// Runs one parameterised statement and collects its rows.
+    ///
+    /// # Errors
+    /// `spin:sqlite`'s; the connection then stays out of the pool.
+    pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, Error> {
+        self.running.set(true);
+        let rows = match self.connection().execute(sql, params).await {
+            Ok(rows) => rows.collect().await,
+            Err(error) => Err(error),
+        };
+        self.running.set(false);
+        self.last_used.set(Instant::now());
+        match &rows {
+            Ok(_) => {
+                if let Some(inside) = transaction_after(sql) {
+                    self.in_transaction.set(inside);
+                }
+            }
+            Err(_) => self.failed.set(true),
+        }
+        rows
+    }
+
+    /// Sets `synchronous = NORMAL` before this connection's first write (`Relaxed`).
     pub async fn before_write(&self) {
         self.relaxed.before_write(self.connection()).await;
     }
 
-    /// Keeps this connection out of the pool: a statement on it failed.
-    pub fn discard(&self) {
-        self.reusable.set(false);
-    }
-
-    /// Marks the connection as inside (`true`) or outside (`false`) an explicit transaction;
-    /// inside one, it is not reused when the handle drops.
-    pub fn set_in_transaction(&self, inside: bool) {
-        self.in_transaction.set(inside);
+    /// Asks for write-ahead logging ([`use_wal`]); outside a transaction.
+    pub async fn use_wal(&self) {
+        use_wal(self.connection()).await;
     }
 }
 
@@ -199,19 +224,64 @@ impl Drop for PooledConnection {
         let Some(connection) = self.connection.take() else {
             return;
         };
-        if !self.reusable.get() || self.in_transaction.get() {
+        if self.failed.get() || self.running.get() || self.in_transaction.get() {
             return;
         }
         let idle = Idle {
             label: self.label.take(),
             connection,
             relaxed: self.relaxed.done.get(),
-            since_ms: crate::clock::now_ms(),
+            last_used: self.last_used.get(),
         };
         let evicted = IDLE.with_borrow_mut(|pool| {
             pool.push(idle);
             (pool.len() > MAX_IDLE_CONNECTIONS).then(|| pool.remove(0))
         });
         drop(evicted);
+    }
+}
+
+/// Whether a connection is inside an explicit transaction after `sql` ran: `Some(true)` after
+/// `BEGIN` or `SAVEPOINT`, `Some(false)` after `COMMIT`, `END` or `ROLLBACK` (but not
+/// `ROLLBACK TO`, which stays inside), `None` for any other statement (SQLite's
+/// [transaction syntax](https://sqlite.org/lang_transaction.html)).
+fn transaction_after(sql: &str) -> Option<bool> {
+    let mut words = sql.split_whitespace().map(str::to_ascii_uppercase);
+    match words.next()?.trim_end_matches(';') {
+        "BEGIN" | "SAVEPOINT" => Some(true),
+        "COMMIT" | "END" => Some(false),
+        "ROLLBACK" => match words.next().as_deref() {
+            Some("TO") => None,
+            Some("TRANSACTION") if words.next().as_deref() == Some("TO") => None,
+            _ => Some(false),
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transaction_after;
+
+    #[test]
+    fn transaction_statements_open_and_close_a_transaction_and_others_leave_it_as_it_was() {
+        assert_eq!(transaction_after("BEGIN IMMEDIATE"), Some(true));
+        assert_eq!(transaction_after("  begin"), Some(true));
+        assert_eq!(transaction_after("SAVEPOINT sp"), Some(true));
+        assert_eq!(transaction_after("COMMIT"), Some(false));
+        assert_eq!(transaction_after("end transaction"), Some(false));
+        assert_eq!(transaction_after("ROLLBACK"), Some(false));
+        assert_eq!(transaction_after("ROLLBACK;"), Some(false));
+        assert_eq!(transaction_after("ROLLBACK TO sp"), None);
+        assert_eq!(
+            transaction_after("ROLLBACK TRANSACTION TO SAVEPOINT sp"),
+            None
+        );
+        assert_eq!(
+            transaction_after("INSERT INTO order_saves VALUES (1)"),
+            None
+        );
+        assert_eq!(transaction_after("SELECT 1"), None);
+        assert_eq!(transaction_after(""), None);
     }
 }

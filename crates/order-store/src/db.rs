@@ -69,20 +69,16 @@ impl Db {
     /// Switches the database to write-ahead logging (`guest::sqlite::use_wal`); outside a
     /// transaction.
     pub async fn use_wal(&self) {
-        guest::sqlite::use_wal(self.connection.connection()).await;
+        self.connection.use_wal().await;
     }
 
     /// Runs one parameterised statement and collects its rows. A failure keeps the connection
     /// out of the instance's pool.
     pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, StoreError> {
-        let rows = match self.connection.connection().execute(sql, params).await {
-            Ok(rows) => rows.collect().await,
-            Err(error) => Err(error),
-        };
-        rows.map_err(|error| {
-            self.connection.discard();
-            store_error(error)
-        })
+        self.connection
+            .query(sql, params)
+            .await
+            .map_err(store_error)
     }
 
     /// Runs one parameterised statement that writes (or begins or ends a transaction) and
@@ -108,7 +104,6 @@ impl Db {
         &self,
         work: impl AsyncFnOnce(&Self) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.connection.set_in_transaction(true);
         self.exec("BEGIN IMMEDIATE", vec![]).await?;
         let outcome = match work(self).await {
             Ok(value) => match self.exec("COMMIT", vec![]).await {
@@ -123,8 +118,8 @@ impl Db {
                 Err(error)
             }
         };
-        // Any failed statement above already keeps the connection out of the pool.
-        self.connection.set_in_transaction(false);
+        // A transaction left open (its ROLLBACK failed too) keeps the connection out of the
+        // instance's pool (`PooledConnection` reads BEGIN / COMMIT / ROLLBACK itself).
         outcome
     }
 }

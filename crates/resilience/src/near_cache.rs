@@ -47,10 +47,19 @@ impl<T: Clone> NearCache<T> {
     }
 
     /// Keeps `entry` (as read from or written to the shared store) if it is fresh at
-    /// `now_ms`. When full, expired entries go first; if none has expired, everything
-    /// goes (the next lookups read the store again).
+    /// `now_ms` and not older than the copy already kept (a request that read the store
+    /// before another one wrote a newer entry must not put the older one back). When full,
+    /// expired entries go first; if none has expired, everything goes (the next lookups read
+    /// the store again).
     pub fn keep(&mut self, key: &str, entry: &CacheEntry<T>, policy: &CachePolicy, now_ms: i64) {
         if policy.fresh(Some(entry), now_ms).is_none() || self.capacity == 0 {
+            return;
+        }
+        if self
+            .entries
+            .get(key)
+            .is_some_and(|kept| kept.stored_at_ms > entry.stored_at_ms)
+        {
             return;
         }
         if !self.entries.contains_key(key) && self.entries.len() >= self.capacity {
@@ -136,6 +145,15 @@ mod tests {
         assert_eq!(near.fresh("k", &POLICY, 200), Some("new"));
         near.forget("k");
         assert_eq!(near.fresh("k", &POLICY, 200), None);
+    }
+
+    #[test]
+    fn an_older_entry_never_replaces_a_newer_kept_one() {
+        let mut near = NearCache::new(8);
+        near.keep("k", &CacheEntry::new("new", 500), &POLICY, 600);
+        // A concurrent lookup that read the store before `new` was written.
+        near.keep("k", &CacheEntry::new("old", 100), &POLICY, 600);
+        assert_eq!(near.fresh("k", &POLICY, 700), Some("new"));
     }
 
     #[test]
