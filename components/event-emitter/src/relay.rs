@@ -198,14 +198,16 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
 }
 
 /// Records the deliveries Redis accepted cleanly. Redis has them already, so a failed write
-/// (the database locked past the busy timeout, a remote stream that broke) is tried once more,
-/// on another connection (a libSQL connection whose request failed keeps failing), before the
-/// pass gives up: a row left claimed is sent again only when its lease ends ([`LEASE_MS`]), a
-/// duplicate for consumers to drop (at-least-once).
+/// (the database locked past the busy timeout, a libSQL server restarting) is tried once
+/// more, [`MARK_RETRY_AFTER_MS`] later and on another connection (a libSQL connection whose
+/// request failed keeps failing), before the pass gives up: a row left claimed is sent again
+/// only when its lease ends ([`LEASE_MS`]), a duplicate for consumers to drop (at-least-once).
+/// The pass runs after the response, so the wait delays no client.
 async fn record_delivered(outbox: &Outbox, delivered: &[String]) -> Result<(), EventsError> {
     match outbox.mark_all_delivered(delivered, clock::now_ms()).await {
         Ok(()) => Ok(()),
         Err(_) => {
+            spin_sdk::time::sleep(std::time::Duration::from_millis(MARK_RETRY_AFTER_MS)).await;
             Outbox::open()
                 .await?
                 .mark_all_delivered(delivered, clock::now_ms())
@@ -213,6 +215,10 @@ async fn record_delivered(outbox: &Outbox, delivered: &[String]) -> Result<(), E
         }
     }
 }
+
+/// How long a pass waits before its second try at recording deliveries, in milliseconds:
+/// longer than the sub-second restart of a libSQL server the fault report measures.
+const MARK_RETRY_AFTER_MS: u64 = 1_000;
 
 /// Counts a failed attempt on `event`: due again after the relay's backoff, or dead-lettered
 /// when that was its last allowed attempt.
