@@ -4,6 +4,7 @@
 //! host for none (six `spin:variables` calls fewer per pass, issue 10). A failed read is not
 //! kept, so the next pass reads again.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::bindings::exports::shop::events::events::EventsError;
@@ -20,10 +21,8 @@ const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 const DEFAULT_STREAM_MAXLEN: u64 = 100_000;
 
 thread_local! {
-    static RELAY_CONFIG: std::cell::RefCell<Option<Rc<RelayConfig>>> =
-        const { std::cell::RefCell::new(None) };
-    static OUTBOX_TABLE: std::cell::RefCell<Option<Rc<str>>> =
-        const { std::cell::RefCell::new(None) };
+    static RELAY_CONFIG: RefCell<Option<Rc<RelayConfig>>> = const { RefCell::new(None) };
+    static OUTBOX_TABLE: RefCell<Option<Rc<str>>> = const { RefCell::new(None) };
 }
 
 /// One relay pass's configuration.
