@@ -430,6 +430,72 @@ fn stale_products_are_served_when_the_service_fails_and_unknown_ones_fail() {
 }
 
 #[test]
+fn a_fresh_instance_does_not_rewrite_a_last_known_good_user_the_store_already_holds() {
+    // One instance per request, so nothing is remembered in instance memory: the only way
+    // a second lookup can skip the write is by finding the same record in the store.
+    let sims = Simulators::spawn().expect("simulators");
+    let redis = RedisServer::start();
+    let (dir, manifest) = manifest_in_tempdir(&manifest(&sims));
+    let runtime_config =
+        integration_tests::write_runtime_config(dir.path(), &redis.key_value_config());
+    let host = HostBuilder::new(&manifest)
+        .simulators(&sims)
+        .arg("--runtime-config")
+        .arg(runtime_config.display().to_string())
+        .arg("--max-instance-reuse-count")
+        .arg("1")
+        .start();
+    let mut connection = redis.connection().expect("redis");
+    let key = format!("lkg:user:{}", demo::ACTIVE_USER);
+    let stored = |connection: &mut redis::Connection| -> Value {
+        let text: String = redis::cmd("GET")
+            .arg(&key)
+            .query(connection)
+            .expect("GET lkg");
+        serde_json::from_str(&text).expect("lkg JSON")
+    };
+
+    assert_eq!(user(&host, demo::ACTIVE_USER).json()["source"], "live");
+    let first = stored(&mut connection);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(user(&host, demo::ACTIVE_USER).json()["source"], "live");
+    assert_eq!(
+        stored(&mut connection),
+        first,
+        "the same record, stored moments ago, is not written again"
+    );
+
+    // A record that differs from the live answer is replaced at once.
+    let mut changed = first.clone();
+    changed["value"]["name"] = json!("Someone else");
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(changed.to_string())
+        .query(&mut connection)
+        .expect("SET");
+    user(&host, demo::ACTIVE_USER);
+    let rewritten = stored(&mut connection);
+    assert_eq!(rewritten["value"], first["value"], "{rewritten}");
+    assert!(rewritten["storedAtMs"].as_i64() > first["storedAtMs"].as_i64());
+
+    // So is the same record stored more than 30 s ago: its age would shorten the fallback.
+    let mut old = first.clone();
+    old["storedAtMs"] = json!(first["storedAtMs"].as_i64().unwrap() - 60_000);
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(old.to_string())
+        .query(&mut connection)
+        .expect("SET");
+    user(&host, demo::ACTIVE_USER);
+    let refreshed = stored(&mut connection);
+    assert!(
+        refreshed["storedAtMs"].as_i64() > first["storedAtMs"].as_i64(),
+        "{refreshed}"
+    );
+    host.stop();
+}
+
+#[test]
 fn user_falls_back_to_last_known_good_within_its_maximum_age_and_errors_without_one() {
     let rig = rig(&[("user_fallback_max_age_s", "1")]);
     let live = user(&rig.host, demo::ACTIVE_USER);

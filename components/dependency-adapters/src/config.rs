@@ -105,7 +105,7 @@ async fn load() -> Settings {
         rolling_window_ms: number("breaker_rolling_window_ms", defaults.rolling_window_ms).max(1),
         reset_timeout_ms: number("breaker_reset_timeout_ms", defaults.reset_timeout_ms),
         half_open_max_probes: number("breaker_half_open_max_probes", 1).max(1) as u32,
-        write_behind_ms: number("breaker_write_behind_ms", 100),
+        write_behind_ms: number("breaker_write_behind_ms", 1_000),
         // A probe is one attempt: its lease outlives the attempt's timeout.
         probe_lease_ms: call_timeout_ms.saturating_mul(2).max(1_000),
         ..defaults

@@ -79,7 +79,10 @@ pub(crate) async fn get_user(
     match served {
         Ok(served) => {
             let now = WasiClock.now_ms();
-            if served.source == Source::Live && !recently_written(&key, &served.value, now) {
+            if served.source == Source::Live
+                && !recently_written(&key, &served.value, now)
+                && !recently_stored(context, &key, &served.value, now).await
+            {
                 let entry = CacheEntry::new(served.value.clone(), now);
                 match context.kv.set_json(&key, &entry).await {
                     Ok(()) => remember_written(&key, &served.value, now),
@@ -105,11 +108,13 @@ pub(crate) async fn get_user(
     }
 }
 
-/// How long this instance skips rewriting an unchanged last-known-good record it wrote
-/// itself. The stored record's time is then up to this much older than the latest live
-/// answer, so the fallback expires that much sooner: never later than
-/// `user_fallback_max_age_s` allows. Saves one key-value write per order for a returning
-/// buyer while the instance is reused.
+/// How long an unchanged last-known-good record is not rewritten: one this instance wrote
+/// itself, or one it found in the store. The stored record's time is then up to this much
+/// older than the latest live answer, so the fallback expires that much sooner: never later
+/// than `user_fallback_max_age_s` allows. Saves one key-value write per order for a
+/// returning buyer while the instance is reused, and turns a fresh instance's first write
+/// into a read when another instance stored the same record lately (on Spin's default store
+/// a write is a synced SQLite transaction behind the store's one mutex; a read is not).
 const REWRITE_AFTER_MS: i64 = 30_000;
 
 thread_local! {
@@ -129,6 +134,21 @@ fn recently_written(key: &str, value: &UserWire, now_ms: i64) -> bool {
             .get(key)
             .is_some_and(|(stored, at)| *stored == json && now_ms - at < REWRITE_AFTER_MS)
     })
+}
+
+/// Whether the store already holds exactly `value` under `key`, stored less than
+/// [`REWRITE_AFTER_MS`] before `now_ms`; if so this instance remembers it (with the stored
+/// time) and skips the write. A failed read answers `false`: the write goes ahead.
+async fn recently_stored(context: &Context, key: &str, value: &UserWire, now_ms: i64) -> bool {
+    let Ok(Some(entry)) = context.kv.get_json::<CacheEntry<UserWire>>(key).await else {
+        return false;
+    };
+    let same = serde_json::to_string(&entry.value).ok() == serde_json::to_string(value).ok();
+    let fresh = entry.stored_at_ms <= now_ms && now_ms - entry.stored_at_ms < REWRITE_AFTER_MS;
+    if same && fresh {
+        remember_written(key, value, entry.stored_at_ms);
+    }
+    same && fresh
 }
 
 /// Records a successful write of `value` under `key` at `now_ms`.

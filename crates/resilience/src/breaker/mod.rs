@@ -219,6 +219,14 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
         {
             return Ok(None);
         }
+        // Anything but a quiet success may mean the dependency is failing, perhaps already
+        // tripped elsewhere: the next admission reads the shared state again instead of
+        // trusting a closed state up to `write_behind_ms` old.
+        if let Some(behind) = self.behind()
+            && (self.any_slow(&tally) || !write_behind::quiet(&tally))
+        {
+            behind.forget_state();
+        }
         let window = self
             .count(&tally, now, permit.and_then(|p| p.generation))
             .await?;

@@ -9,7 +9,10 @@
 //! * **State reads.** A *closed* state read by this instance less than `delay_ms` ago is
 //!   reused; an open or half-open state is always read again. Another instance's trip is
 //!   therefore seen at most `delay_ms` late: this instance may send calls to a dependency
-//!   that was just declared down for up to that long (they are counted like any other).
+//!   that was just declared down for up to that long (they are counted like any other) —
+//!   but only while its own calls succeed: any outcome other than a quiet success (a failure,
+//!   a timeout, a slow call, a fallback) drops the cached state, so its next call reads the
+//!   shared state and sees the trip.
 //! * **Quiet successes.** A call that succeeded, was not slow and came with no refusal,
 //!   fallback or error, made under a closed breaker of a known window generation, is kept
 //!   here instead of written, unless this instance's last window write is `delay_ms` old
@@ -119,7 +122,7 @@ impl WriteBehind {
 
 /// A tally that cannot move a breaker: live successes only, with no refusal, fallback or
 /// error text. (Whether one was slow is the caller's check: it knows the slow-call rule.)
-fn quiet(tally: &Tally) -> bool {
+pub(crate) fn quiet(tally: &Tally) -> bool {
     !tally.outcomes.is_empty()
         && tally
             .outcomes

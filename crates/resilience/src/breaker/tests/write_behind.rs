@@ -136,6 +136,29 @@ fn another_instances_trip_is_seen_within_the_delay() {
 }
 
 #[test]
+fn after_its_own_failure_an_instance_reads_the_state_again_and_sees_another_instances_trip() {
+    let (store, clock) = (MemoryStore::default(), ManualClock::new(1_000_000));
+    let (a, b) = (Rc::new(WriteBehind::new()), Rc::new(WriteBehind::new()));
+    let (first, second) = (instance(&store, &clock, &a), instance(&store, &clock, &b));
+    call(&second, OutcomeKind::Success); // `second` caches "closed"
+    for _ in 0..3 {
+        call(&first, OutcomeKind::Failure);
+    }
+    assert_eq!(store.state().unwrap().state, BreakerState::Open);
+    // Within the delay: `second` still trusts its closed state and sends a call, which fails.
+    assert_eq!(call(&second, OutcomeKind::Failure), None);
+    // That failure made it forget the cached state: the very next call sees the trip.
+    assert!(
+        refused(&second),
+        "a failure ends the reuse of a closed state"
+    );
+    assert!(
+        ((clock.now_ms() - 1_000_000) as u64) < DELAY_MS,
+        "seen before the delay ran out"
+    );
+}
+
+#[test]
 fn kept_successes_of_an_older_window_generation_are_dropped() {
     let (store, clock) = (MemoryStore::default(), ManualClock::new(1_000_000));
     let behind = Rc::new(WriteBehind::new());
