@@ -410,6 +410,54 @@ fn startup_errors_are_one_line_and_exit_non_zero() {
     );
 }
 
+/// Redis' count of connections it accepted since it started (`INFO stats`).
+fn connections_received(redis: &RedisServer) -> u64 {
+    let mut connection = redis.connection().unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query(&mut connection)
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("total_connections_received:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("total_connections_received")
+}
+
+#[test]
+fn each_outbound_redis_open_is_a_new_connection_closed_when_the_guest_drops_it() {
+    // As on Spin (`factor-outbound-redis`, `open`): nothing is shared between opens, so an
+    // app that opens per request pays a connect each time, here as there.
+    let redis = RedisServer::start();
+    let (_dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let host = HostBuilder::new(&manifest)
+        .variable("allowed_port", redis.port.to_string())
+        .start();
+    let before = connections_received(&redis);
+    for _ in 0..3 {
+        let published = publish_through_probe(&host, redis.port);
+        assert_eq!(published.status, 204, "{published:?}");
+    }
+    // Our own INFO connection counts once.
+    assert_eq!(connections_received(&redis) - before, 3 + 1, "one per open");
+    let mut connection = redis.connection().unwrap();
+    let mut clients = 0;
+    for _ in 0..50 {
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query(&mut connection)
+            .unwrap();
+        clients = list.lines().count();
+        if clients == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        clients, 1,
+        "the probe's connections are closed; only ours is left"
+    );
+}
+
 #[test]
 fn outbound_redis_reaches_allowed_servers_only() {
     let allowed = RedisServer::start();

@@ -20,7 +20,6 @@ use crate::instance_reuse::InstanceReuse;
 use crate::kv::KvBackend;
 use crate::manifest::Manifest;
 use crate::outbound_https::HttpsClients;
-use crate::redis::RedisConnections;
 use crate::routes::{Route, Router};
 use crate::runtime_config::{KvBackendConfig, RuntimeConfig};
 use crate::sqlite::SqliteBackend;
@@ -220,11 +219,7 @@ async fn open_services(manifest: &Manifest, runtime: &RuntimeConfig) -> Result<H
         })?;
         sqlite.insert(label.clone(), SqliteBackend::open(label, config).await?);
     }
-    Ok(HostServices {
-        key_value,
-        sqlite,
-        redis: RedisConnections::default(),
-    })
+    Ok(HostServices { key_value, sqlite })
 }
 
 /// Warns about `[[client_tls]]` component ids that can never match a call: ids the manifest

@@ -14,7 +14,6 @@ use crate::bindings::spin::sqlite::sqlite::Error as SqliteError;
 use crate::kv::KvBackend;
 use crate::outbound_http::OutboundHttp;
 use crate::outbound_https::ComponentHttps;
-use crate::redis::RedisConnections;
 use crate::sqlite::SqliteBackend;
 use crate::telemetry::request::StoreTraces;
 
@@ -24,8 +23,6 @@ pub struct HostServices {
     pub key_value: HashMap<String, KvBackend>,
     /// SQLite databases by label.
     pub sqlite: HashMap<String, SqliteBackend>,
-    /// Outbound Redis connections by address.
-    pub redis: RedisConnections,
 }
 
 /// What one component may use: its manifest entry, resolved.

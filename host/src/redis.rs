@@ -1,11 +1,11 @@
 //! `spin:redis@3.0.0` (outbound): a guest opens a connection by address; the address must be
-//! in the component's `allowed_outbound_hosts` (`redis://host:port`). Multiplexed connections
-//! are shared per address across all instances, so `open` is cheap after the first.
-
-use std::collections::HashMap;
+//! in the component's `allowed_outbound_hosts` (`redis://host:port`). As on Spin
+//! (`spin/crates/factor-outbound-redis/src/host.rs`, `open`), every `open` makes a new
+//! multiplexed connection — a TCP connect and the client's handshake — owned by the guest's
+//! resource and closed when the guest drops it. (Until issue 10's session 8 connections were
+//! shared per address across instances, which hid the cost of an `open` from the app.)
 
 use redis::aio::MultiplexedConnection;
-use tokio::sync::Mutex;
 use wasmtime::component::{Accessor, Resource};
 
 use crate::bindings::SpinHost;
@@ -14,40 +14,22 @@ use crate::ctx::Ctx;
 use crate::telemetry::request::call_span;
 use crate::telemetry::spans::OpSpan;
 
-/// Connections shared by every instance, one per address.
-#[derive(Default)]
-pub struct RedisConnections {
-    by_address: Mutex<HashMap<String, MultiplexedConnection>>,
-}
-
-impl RedisConnections {
-    /// A connection to `address`, reusing an existing one.
-    pub async fn connect(&self, address: &str) -> Result<MultiplexedConnection, Error> {
-        let mut map = self.by_address.lock().await;
-        if let Some(conn) = map.get(address) {
-            return Ok(conn.clone());
-        }
-        let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
-            .set_response_timeout(Some(std::time::Duration::from_secs(5)));
-        let conn = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|e| {
-                Error::Other(format!(
-                    "cannot connect to Redis at {}: {e}",
-                    redact(address)
-                ))
-            })?;
-        map.insert(address.to_string(), conn.clone());
-        Ok(conn)
-    }
-
-    /// Forgets a connection that failed, so the next `open` reconnects.
-    pub async fn forget(&self, address: &str) {
-        self.by_address.lock().await.remove(address);
-    }
+/// A new connection to `address` (`redis://…`): `invalid-address` when the URL does not
+/// parse, `other` naming the (password-redacted) address when nobody answers within 2 s.
+async fn connect(address: &str) -> Result<MultiplexedConnection, Error> {
+    let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
+        .set_response_timeout(Some(std::time::Duration::from_secs(5)));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|e| {
+            Error::Other(format!(
+                "cannot connect to Redis at {}: {e}",
+                redact(address)
+            ))
+        })
 }
 
 /// An address without its password, for messages.
@@ -64,18 +46,14 @@ pub(crate) fn redact(address: &str) -> String {
 /// The resource behind `redis.connection`.
 #[allow(unreachable_pub)] // named in `bindgen!`'s `with`, which re-exports it
 pub struct RedisConnectionHandle {
-    address: String,
     conn: MultiplexedConnection,
 }
 
 fn conn_of(
     accessor: &Accessor<Ctx, SpinHost>,
     r: &Resource<RedisConnectionHandle>,
-) -> wasmtime::Result<(MultiplexedConnection, String)> {
-    accessor.with(|mut a| {
-        let h = a.get().table.get(r)?;
-        Ok((h.conn.clone(), h.address.clone()))
-    })
+) -> wasmtime::Result<MultiplexedConnection> {
+    accessor.with(|mut a| Ok(a.get().table.get(r)?.conn.clone()))
 }
 
 async fn query<V: redis::FromRedisValue>(
@@ -94,16 +72,12 @@ async fn query<V: redis::FromRedisValue>(
     } else {
         OpSpan::off()
     };
-    let (mut conn, address) = conn_of(accessor, r)?;
+    let mut conn = conn_of(accessor, r)?;
     crate::op_counts::redis_command();
     match cmd.query_async::<V>(&mut conn).await {
         Ok(v) => Ok(Ok(v)),
         Err(e) => {
             span.fail(e.to_string());
-            if e.is_io_error() || e.is_connection_dropped() {
-                let services = accessor.with(|mut a| a.get().caps.services.clone());
-                services.redis.forget(&address).await;
-            }
             Ok(Err(if e.kind() == redis::ErrorKind::UnexpectedReturnType {
                 Error::TypeError
             } else {
@@ -130,13 +104,7 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
         let mut span = call_span(accessor, "spin_outbound_redis.open_connection", || {
             vec![opentelemetry::KeyValue::new("db.system.name", "redis")]
         });
-        let (allowed, services) = accessor.with(|mut a| {
-            let caps = &a.get().caps;
-            (
-                caps.allowed_hosts.allows_url(&address),
-                caps.services.clone(),
-            )
-        });
+        let allowed = accessor.with(|mut a| a.get().caps.allowed_hosts.allows_url(&address));
         if !allowed {
             // Spin 4.1 answers a Redis host outside `allowed_outbound_hosts` with
             // `invalid-address`; so do we, and no connection is attempted.
@@ -151,19 +119,14 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
             span.fail("invalid-address");
             return Ok(Err(Error::InvalidAddress));
         }
-        let conn = match services.redis.connect(&address).await {
+        let conn = match connect(&address).await {
             Ok(c) => c,
             Err(e) => {
                 span.fail(format!("{e:?}"));
                 return Ok(Err(e));
             }
         };
-        accessor.with(|mut a| {
-            Ok(Ok(a
-                .get()
-                .table
-                .push(RedisConnectionHandle { address, conn })?))
-        })
+        accessor.with(|mut a| Ok(Ok(a.get().table.push(RedisConnectionHandle { conn })?)))
     }
 
     async fn publish(

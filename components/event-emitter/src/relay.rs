@@ -40,7 +40,8 @@ use crate::outbox::{DueEvent, Outbox};
 use events::{AfterFailure, CloudEvent, RetrySchedule};
 use guest::clock;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 /// How long a claimed row stays invisible to other relay passes.
 const LEASE_MS: i64 = 30_000;
@@ -79,6 +80,28 @@ thread_local! {
     /// Cleared in this instance once Redis refused [`DELIVER_SCRIPT`] as a command it will
     /// not run ([`refuses_scripts`]).
     static SCRIPTS_ALLOWED: Cell<bool> = const { Cell::new(true) };
+    /// This instance's Redis connection, kept between relay passes ([`connection`]).
+    static KEPT: RefCell<Option<Rc<Connection>>> = const { RefCell::new(None) };
+}
+
+/// The instance's Redis connection, opened on first use and kept for later passes: Spin
+/// makes a new connection for every `open` (`factor-outbound-redis`), so a pass that opened
+/// its own would pay a TCP connect and the client's handshake each time. The connection
+/// is dropped ([`drop_kept_connection`]) once Redis stops answering on it: a connection
+/// Redis closed (a restart) stays closed, and the next pass opens a new one. The address is
+/// read once per instance ([`RelayConfig::load`]), so it cannot change under a kept one.
+async fn connection(address: &str) -> Result<Rc<Connection>, String> {
+    if let Some(kept) = KEPT.with_borrow(Clone::clone) {
+        return Ok(kept);
+    }
+    let opened = Rc::new(open(address).await?);
+    KEPT.set(Some(opened.clone()));
+    Ok(opened)
+}
+
+/// Forgets the kept connection (Redis did not answer a `PING` on it).
+fn drop_kept_connection() {
+    KEPT.set(None);
 }
 
 /// One command argument (`XADD`/`EVAL` fields are text; Redis takes them as bytes).
@@ -136,7 +159,7 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
     if queue.is_empty() {
         return Ok(report);
     }
-    let redis = match open(&config.redis_url).await {
+    let redis = match connection(&config.redis_url).await {
         Ok(redis) => redis,
         Err(error) => return Err(postpone(&outbox, queue, &error).await?),
     };
@@ -154,7 +177,10 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
                 // part): every event of the pass waits, none dead-lettered.
                 let error = match reachable(&redis, &config.redis_url).await {
                     Ok(()) => format!("{error}; outcome unknown, the pass is retried"),
-                    Err(down) => format!("{error}; {down}"),
+                    Err(down) => {
+                        drop_kept_connection();
+                        format!("{error}; {down}")
+                    }
                 };
                 return Err(postpone(&outbox, queue, &error).await?);
             }
@@ -184,6 +210,7 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
                 {
                     // Redis is gone, not this row's fault: it and the rest of the pass wait
                     // for Redis, none dead-lettered.
+                    drop_kept_connection();
                     record_delivered(&outbox, &delivered).await?;
                     queue.push_front(event);
                     let error = format!("{error}; {down}");
