@@ -38,6 +38,7 @@ static KEY_VALUE_OPERATIONS: AtomicU64 = AtomicU64::new(0);
 static REDIS_COMMANDS: AtomicU64 = AtomicU64::new(0);
 static INSTANTIATIONS: AtomicU64 = AtomicU64::new(0);
 static SQLITE_OPENS: AtomicU64 = AtomicU64::new(0);
+static REDIS_OPENS: AtomicU64 = AtomicU64::new(0);
 
 /// A snapshot of the counters since the process started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -61,6 +62,10 @@ pub struct OpCounts {
     /// instance that keeps its connections opens few).
     #[serde(default)]
     pub sqlite_opens: u64,
+    /// Connections guests opened through `spin:redis` (`open` calls that connected; each is
+    /// a TCP connect and a handshake, as on Spin).
+    #[serde(default)]
+    pub redis_opens: u64,
 }
 
 impl OpCounts {
@@ -73,6 +78,7 @@ impl OpCounts {
             redis_commands: REDIS_COMMANDS.load(Ordering::Relaxed),
             instantiations: INSTANTIATIONS.load(Ordering::Relaxed),
             sqlite_opens: SQLITE_OPENS.load(Ordering::Relaxed),
+            redis_opens: REDIS_OPENS.load(Ordering::Relaxed),
         }
     }
 
@@ -86,6 +92,7 @@ impl OpCounts {
             redis_commands: self.redis_commands - earlier.redis_commands,
             instantiations: self.instantiations - earlier.instantiations,
             sqlite_opens: self.sqlite_opens - earlier.sqlite_opens,
+            redis_opens: self.redis_opens - earlier.redis_opens,
         }
     }
 }
@@ -104,6 +111,10 @@ pub(crate) fn key_value_operation() {
 
 pub(crate) fn sqlite_open() {
     SQLITE_OPENS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn redis_open() {
+    REDIS_OPENS.fetch_add(1, Ordering::Relaxed);
 }
 
 pub(crate) fn instantiation() {

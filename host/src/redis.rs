@@ -120,7 +120,10 @@ impl wit::HostConnectionWithStore<Ctx> for SpinHost {
             return Ok(Err(Error::InvalidAddress));
         }
         let conn = match connect(&address).await {
-            Ok(c) => c,
+            Ok(c) => {
+                crate::op_counts::redis_open();
+                c
+            }
             Err(e) => {
                 span.fail(format!("{e:?}"));
                 return Ok(Err(e));

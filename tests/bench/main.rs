@@ -265,7 +265,7 @@ fn create_order_counts(
     runtime: &tokio::runtime::Runtime,
     manifest: &std::path::Path,
     sims: &simulators::Simulators,
-) -> (f64, f64, f64, f64, f64) {
+) -> (f64, f64, f64, f64, f64, f64) {
     const ORDERS: u64 = 50;
     let dir = tempfile::tempdir().expect("tempdir");
     let counts_file = dir.path().join("op-counts.json");
@@ -284,8 +284,9 @@ fn create_order_counts(
     runtime.block_on(sequential_orders(&addr, &target, ORDERS));
     let after = settled_counts(&counts_file);
     host.stop();
-    let [tx, statements, kv, redis, _, opens] = per_request(&before, &after, ORDERS as usize);
-    (tx, statements, kv, redis, opens)
+    let [tx, statements, kv, redis, _, opens, redis_opens] =
+        per_request(&before, &after, ORDERS as usize);
+    (tx, statements, kv, redis, opens, redis_opens)
 }
 
 /// The counts once work after the last response has run (relay, metrics) and the file was
@@ -297,8 +298,8 @@ fn settled_counts(path: &std::path::Path) -> serde_json::Value {
 
 /// What happened between `before` and `after` per answered request: write transactions,
 /// statements, key-value operations, Redis commands, instances created, SQLite connections
-/// opened.
-fn per_request(before: &serde_json::Value, after: &serde_json::Value, requests: usize) -> [f64; 6] {
+/// opened, Redis connections opened.
+fn per_request(before: &serde_json::Value, after: &serde_json::Value, requests: usize) -> [f64; 7] {
     [
         "sqliteWriteTransactions",
         "sqliteStatements",
@@ -306,6 +307,7 @@ fn per_request(before: &serde_json::Value, after: &serde_json::Value, requests: 
         "redisCommands",
         "instantiations",
         "sqliteOpens",
+        "redisOpens",
     ]
     .map(|field| {
         let delta = after[field].as_u64().unwrap_or(0) - before[field].as_u64().unwrap_or(0);
@@ -590,13 +592,13 @@ fn main() {
     if !under_load.is_empty() {
         println!();
         println!(
-            "| per created order under load ({} connections, relay included) | write transactions | statements | key-value operations | Redis commands | instances created | SQLite connections opened |",
+            "| per created order under load ({} connections, relay included) | write transactions | statements | key-value operations | Redis commands | instances created | SQLite connections opened | Redis connections opened |",
             args.connections
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|");
-        for (setup, [tx, statements, kv, redis, instances, opens]) in &under_load {
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        for (setup, [tx, statements, kv, redis, instances, opens, redis_opens]) in &under_load {
             println!(
-                "| {setup} | {tx:.2} | {statements:.2} | {kv:.2} | {redis:.2} | {instances:.3} | {opens:.3} |"
+                "| {setup} | {tx:.2} | {statements:.2} | {kv:.2} | {redis:.2} | {instances:.3} | {opens:.3} | {redis_opens:.3} |"
             );
         }
     }
@@ -615,6 +617,7 @@ fn main() {
     println!("| key-value operations | {:.1} |", counts.2);
     println!("| Redis commands | {:.1} |", counts.3);
     println!("| SQLite connections opened | {:.2} |", counts.4);
+    println!("| Redis connections opened | {:.2} |", counts.5);
     println!();
     println!("(Instantiation times: `cargo run --release -p order-host --example instantiation`.)");
     println!();
