@@ -95,19 +95,6 @@ fn dispatch_appends_each_event_once_to_the_stream_and_publishes_it() {
     );
 }
 
-/// Redis' count of connections it accepted since it started (`INFO stats`).
-fn connections_received(redis: &integration_tests::RedisServer) -> u64 {
-    let mut connection = redis.connection().expect("redis");
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query(&mut connection)
-        .expect("INFO stats");
-    info.lines()
-        .find_map(|line| line.strip_prefix("total_connections_received:"))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("total_connections_received")
-}
-
 #[test]
 fn a_reused_instance_keeps_its_redis_connection_across_relay_passes() {
     // Spin opens a new Redis connection per `open`; a reused instance's emitter keeps the one
@@ -119,13 +106,13 @@ fn a_reused_instance_keeps_its_redis_connection_across_relay_passes() {
             .start();
         rig.insert_events(&["evt-warm"]);
         assert_eq!(rig.dispatch()["delivered"], 1);
-        let before = connections_received(&rig.redis);
+        let before = rig.redis.connections_received();
         for pass in 0..5 {
             rig.insert_events(&[&format!("evt-{pass}")]);
             assert_eq!(rig.dispatch()["delivered"], 1, "reuse {reuse}");
         }
         // Our own INFO connection is one of them.
-        let opened = connections_received(&rig.redis) - before - 1;
+        let opened = rig.redis.connections_received() - before - 1;
         if passes_open {
             assert_eq!(opened, 5, "one connection per pass without reuse");
         } else {

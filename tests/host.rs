@@ -410,19 +410,6 @@ fn startup_errors_are_one_line_and_exit_non_zero() {
     );
 }
 
-/// Redis' count of connections it accepted since it started (`INFO stats`).
-fn connections_received(redis: &RedisServer) -> u64 {
-    let mut connection = redis.connection().unwrap();
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query(&mut connection)
-        .unwrap();
-    info.lines()
-        .find_map(|line| line.strip_prefix("total_connections_received:"))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("total_connections_received")
-}
-
 #[test]
 fn each_outbound_redis_open_is_a_new_connection_closed_when_the_guest_drops_it() {
     // As on Spin (`factor-outbound-redis`, `open`): nothing is shared between opens, so an
@@ -432,13 +419,13 @@ fn each_outbound_redis_open_is_a_new_connection_closed_when_the_guest_drops_it()
     let host = HostBuilder::new(&manifest)
         .variable("allowed_port", redis.port.to_string())
         .start();
-    let before = connections_received(&redis);
+    let before = redis.connections_received();
     for _ in 0..3 {
         let published = publish_through_probe(&host, redis.port);
         assert_eq!(published.status, 204, "{published:?}");
     }
     // Our own INFO connection counts once.
-    assert_eq!(connections_received(&redis) - before, 3 + 1, "one per open");
+    assert_eq!(redis.connections_received() - before, 3 + 1, "one per open");
     let mut connection = redis.connection().unwrap();
     let mut clients = 0;
     for _ in 0..50 {

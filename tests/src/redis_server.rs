@@ -73,6 +73,20 @@ impl RedisServer {
         connect(&self.url())
     }
 
+    /// How many connections the server accepted since it started (`INFO stats`,
+    /// `total_connections_received`), the one this call makes included.
+    pub fn connections_received(&self) -> u64 {
+        let mut connection = self.connection().expect("redis");
+        let info: String = redis::cmd("INFO")
+            .arg("stats")
+            .query(&mut connection)
+            .expect("INFO stats");
+        info.lines()
+            .find_map(|line| line.strip_prefix("total_connections_received:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("total_connections_received")
+    }
+
     /// Every entry of `orders.events`; empty when the server cannot be reached.
     pub fn stream_entries(&self) -> Vec<StreamEntry> {
         self.connection()
