@@ -150,6 +150,25 @@ fn breaker_opens_at_exactly_50_percent_after_the_volume_threshold_then_makes_no_
 }
 
 #[test]
+fn successes_a_reused_instance_keeps_back_reach_the_window_after_the_delay_without_another_call() {
+    let rig = rig(&[("breaker_write_behind_ms", "1000")]);
+    for _ in 0..3 {
+        assert_eq!(user(&rig.host, demo::ACTIVE_USER).status, 200);
+    }
+    assert_eq!(
+        health(&rig.host, "user")["calls"],
+        1,
+        "the first call is written, the next two are kept back"
+    );
+    std::thread::sleep(Duration::from_millis(1_400));
+    assert_eq!(
+        health(&rig.host, "user")["calls"],
+        3,
+        "the deferred flush wrote them, though no later user call came"
+    );
+}
+
+#[test]
 fn below_the_volume_threshold_even_every_call_failing_keeps_the_breaker_closed() {
     let rig = rig(&[("breaker_volume_threshold", "5")]);
     rig.sims.user.set_fault(Fault::Status(500));

@@ -10,7 +10,7 @@ use integration_tests::redis_server::{stream_cloud_events as stream_events, stre
 use integration_tests::trace::INBOUND_TRACEPARENT as TRACEPARENT;
 use outbox::{Outbox, cloud_event, rig};
 use redis::Commands;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[path = "events/orders.rs"]
 mod orders;
@@ -122,6 +122,35 @@ fn a_reused_instance_keeps_its_redis_connection_across_relay_passes() {
             );
         }
     }
+}
+
+#[test]
+fn after_a_redis_restart_a_reused_instance_delivers_on_a_new_connection() {
+    // The relay keeps its connection between passes; a restart closes it under the instance.
+    let mut rig = Rig::builder()
+        .scopes("orders:admin")
+        .args(&["--max-instance-reuse-count", "128"])
+        .start();
+    rig.insert_events(&["evt-before"]);
+    assert_eq!(rig.dispatch()["delivered"], 1);
+    rig.redis.restart();
+    rig.insert_events(&["evt-after"]);
+    let report = rig.dispatch();
+    assert_eq!(
+        (&report["delivered"], &report["failed"]),
+        (&json!(1), &json!(0)),
+        "delivered at once, not postponed as an outage: {report}"
+    );
+    let mut connection = rig.redis.connection().expect("redis");
+    let streamed: Vec<String> = stream_events(&mut connection)
+        .iter()
+        .filter_map(|e| e["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        streamed,
+        ["evt-after"],
+        "the new Redis has exactly the new event"
+    );
 }
 
 #[test]

@@ -428,7 +428,8 @@ fn each_outbound_redis_open_is_a_new_connection_closed_when_the_guest_drops_it()
     assert_eq!(redis.connections_received() - before, 3 + 1, "one per open");
     let mut connection = redis.connection().unwrap();
     let mut clients = 0;
-    for _ in 0..50 {
+    // Well within the instance's 1 s idle timeout: closed by the drop, not by the teardown.
+    for _ in 0..10 {
         let list: String = redis::cmd("CLIENT")
             .arg("LIST")
             .query(&mut connection)

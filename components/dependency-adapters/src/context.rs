@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use resilience::{Breaker, Guard, GuardError, Observer, Source, Transition, WriteBehind};
+use resilience::{Breaker, Clock, Guard, GuardError, Observer, Source, Transition, WriteBehind};
 
 use crate::bindings::exports::shop::adapters::types::{DataSource, DependencyError, TraceContext};
 use crate::clock::{WasiClock, WasiRandom};
@@ -83,6 +83,30 @@ impl Context {
     /// The caller's trace context, for `Call`.
     pub(crate) fn trace(&self) -> Option<&TraceContext> {
         self.trace.as_ref()
+    }
+}
+
+/// At the end of every adapter call: each dependency whose write-behind now keeps quiet
+/// successes and has no flush scheduled gets one, `write_behind_ms` later, as post-return work
+/// of this call (`spin_sdk::wasip3::spawn`; the instance stays alive until it ends), so what a
+/// reused instance kept reaches the shared window even when none of its later calls writes it
+/// (see `resilience::breaker::write_behind`, deferred flush).
+impl Drop for Context {
+    fn drop(&mut self) {
+        for service in Service::ALL {
+            let behind = WRITE_BEHIND.with(|all| all[service as usize].clone());
+            if !behind.claim_flush() {
+                continue;
+            }
+            let settings = self.settings;
+            spin_sdk::wasip3::spawn(async move {
+                WasiClock.sleep(settings.breaker.write_behind_ms).await;
+                let context = Context::open(None).await;
+                if let Err(error) = context.breaker(service).flush().await {
+                    log::store_error(Some(service), "write-behind flush", &error);
+                }
+            });
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! (the API answers 503). A 404 deletes the record: a deleted user must not live on in
 //! the fallback.
 
-use resilience::{CacheEntry, Clock, Idempotency, Source};
+use resilience::{CacheEntry, CachePolicy, Clock, Idempotency, Source};
 use serde::{Deserialize, Serialize};
 
 use crate::bindings::exports::shop::adapters::types::{DependencyError, TraceContext};
@@ -79,9 +79,10 @@ pub(crate) async fn get_user(
     match served {
         Ok(served) => {
             let now = WasiClock.now_ms();
+            let rewrite_after = rewrite_after_ms(&context.settings.user_fallback);
             if served.source == Source::Live
-                && !recently_written(&key, &served.value, now)
-                && !recently_stored(context, &key, &served.value, now).await
+                && !recently_written(&key, &served.value, now, rewrite_after)
+                && !recently_stored(context, &key, &served.value, now, rewrite_after).await
             {
                 let entry = CacheEntry::new(served.value.clone(), now);
                 match context.kv.set_json(&key, &entry).await {
@@ -108,14 +109,18 @@ pub(crate) async fn get_user(
     }
 }
 
-/// How long an unchanged last-known-good record is not rewritten: one this instance wrote
-/// itself, or one it found in the store. The stored record's time is then up to this much
-/// older than the latest live answer, so the fallback expires that much sooner: never later
-/// than `user_fallback_max_age_s` allows. Saves one key-value write per order for a
-/// returning buyer while the instance is reused, and turns a fresh instance's first write
-/// into a read when another instance stored the same record lately (on Spin's default store
-/// a write is a synced SQLite transaction behind the store's one mutex; a read is not).
-const REWRITE_AFTER_MS: i64 = 30_000;
+/// How long an unchanged last-known-good record is not rewritten, in milliseconds: one this
+/// instance wrote itself, or one it found in the store. The stored record's time is then up
+/// to this much older than the latest live answer, so the fallback expires that much sooner:
+/// at most 30 s, and never more than a tenth of `user_fallback_max_age_s`, so a short maximum
+/// age keeps its meaning. Saves one key-value write per order for a returning buyer while the
+/// instance is reused, and turns a fresh instance's first write into a read when another
+/// instance stored the same record lately (on Spin's default store a write is a synced SQLite
+/// transaction holding the store's one mutex; a read takes the mutex too, but syncs nothing).
+fn rewrite_after_ms(policy: &CachePolicy) -> i64 {
+    let tenth = policy.max_stale_age_ms.map_or(u64::MAX, |max| max / 10);
+    tenth.min(30_000) as i64
+}
 
 thread_local! {
     /// Last-known-good records this instance wrote: key → (JSON of the value, when).
@@ -123,28 +128,34 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// Whether this instance stored exactly `value` under `key` less than
-/// [`REWRITE_AFTER_MS`] ago.
-fn recently_written(key: &str, value: &UserWire, now_ms: i64) -> bool {
+/// Whether this instance stored exactly `value` under `key` less than `rewrite_after` ms ago
+/// ([`rewrite_after_ms`]).
+fn recently_written(key: &str, value: &UserWire, now_ms: i64, rewrite_after: i64) -> bool {
     let Ok(json) = serde_json::to_string(value) else {
         return false;
     };
     WRITTEN.with_borrow(|written| {
         written
             .get(key)
-            .is_some_and(|(stored, at)| *stored == json && now_ms - at < REWRITE_AFTER_MS)
+            .is_some_and(|(stored, at)| *stored == json && now_ms - at < rewrite_after)
     })
 }
 
 /// Whether the store already holds exactly `value` under `key`, stored less than
-/// [`REWRITE_AFTER_MS`] before `now_ms`; if so this instance remembers it (with the stored
-/// time) and skips the write. A failed read answers `false`: the write goes ahead.
-async fn recently_stored(context: &Context, key: &str, value: &UserWire, now_ms: i64) -> bool {
+/// `rewrite_after` ms before `now_ms`; if so this instance remembers it (with the stored time)
+/// and skips the write. A failed read answers `false`: the write goes ahead.
+async fn recently_stored(
+    context: &Context,
+    key: &str,
+    value: &UserWire,
+    now_ms: i64,
+    rewrite_after: i64,
+) -> bool {
     let Ok(Some(entry)) = context.kv.get_json::<CacheEntry<UserWire>>(key).await else {
         return false;
     };
     let same = serde_json::to_string(&entry.value).ok() == serde_json::to_string(value).ok();
-    let fresh = entry.stored_at_ms <= now_ms && now_ms - entry.stored_at_ms < REWRITE_AFTER_MS;
+    let fresh = entry.stored_at_ms <= now_ms && now_ms - entry.stored_at_ms < rewrite_after;
     if same && fresh {
         remember_written(key, value, entry.stored_at_ms);
     }

@@ -13,6 +13,7 @@
 #![deny(unsafe_code)]
 
 mod config;
+mod link;
 mod outbox;
 mod relay;
 

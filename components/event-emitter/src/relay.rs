@@ -13,6 +13,10 @@
 //! Any other failed `EVAL` leaves the outcome unknown (the script may have run, in part): the
 //! pass is postponed like an outage, and its events may reach the stream twice (at-least-once).
 //!
+//! **One connection per instance.** Passes of a reused instance share the Redis connection
+//! the first one opened ([`crate::link`]); a pass whose kept connection no longer answers (a
+//! Redis restart closed it) tries once more on a new one before it counts as an outage.
+//!
 //! **The stream is the delivery.** A row is marked delivered once Redis accepted the XADD.
 //! A PUBLISH that fails afterwards is noted on the row (`last_error`) but not retried:
 //! retrying would append the event to the stream a second time for every consumer group,
@@ -34,14 +38,14 @@
 
 use crate::bindings::exports::shop::events::events::{DispatchReport, EventsError};
 use crate::config::RelayConfig;
+use crate::link;
 use std::collections::VecDeque;
 
 use crate::outbox::{DueEvent, Outbox};
 use events::{AfterFailure, CloudEvent, RetrySchedule};
 use guest::clock;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::cell::Cell;
 
 /// How long a claimed row stays invisible to other relay passes.
 const LEASE_MS: i64 = 30_000;
@@ -80,28 +84,6 @@ thread_local! {
     /// Cleared in this instance once Redis refused [`DELIVER_SCRIPT`] as a command it will
     /// not run ([`refuses_scripts`]).
     static SCRIPTS_ALLOWED: Cell<bool> = const { Cell::new(true) };
-    /// This instance's Redis connection, kept between relay passes ([`connection`]).
-    static KEPT: RefCell<Option<Rc<Connection>>> = const { RefCell::new(None) };
-}
-
-/// The instance's Redis connection, opened on first use and kept for later passes: Spin
-/// makes a new connection for every `open` (`factor-outbound-redis`), so a pass that opened
-/// its own would pay a TCP connect and the client's handshake each time. The connection
-/// is dropped ([`drop_kept_connection`]) once Redis stops answering on it: a connection
-/// Redis closed (a restart) stays closed, and the next pass opens a new one. The address is
-/// read once per instance ([`RelayConfig::load`]), so it cannot change under a kept one.
-async fn connection(address: &str) -> Result<Rc<Connection>, String> {
-    if let Some(kept) = KEPT.with_borrow(Clone::clone) {
-        return Ok(kept);
-    }
-    let opened = Rc::new(open(address).await?);
-    KEPT.set(Some(opened.clone()));
-    Ok(opened)
-}
-
-/// Forgets the kept connection (Redis did not answer a `PING` on it).
-fn drop_kept_connection() {
-    KEPT.set(None);
 }
 
 /// One command argument (`XADD`/`EVAL` fields are text; Redis takes them as bytes).
@@ -159,28 +141,42 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
     if queue.is_empty() {
         return Ok(report);
     }
-    let redis = match connection(&config.redis_url).await {
-        Ok(redis) => redis,
+    let (mut redis, mut kept) = match link::connection(&config.redis_url).await {
+        Ok(opened) => opened,
         Err(error) => return Err(postpone(&outbox, queue, &error).await?),
     };
     let mut delivered = Vec::new();
     let mut outcomes = VecDeque::new();
-    if SCRIPTS_ALLOWED.get() {
+    while SCRIPTS_ALLOWED.get() {
         match deliver_all(&redis, &queue, &config).await {
-            Ok(answers) => outcomes = answers,
+            Ok(answers) => {
+                outcomes = answers;
+                break;
+            }
             Err(error) if refuses_scripts(&error) => {
                 // Redis will not run the script for us: one event at a time from now on.
                 SCRIPTS_ALLOWED.set(false);
             }
             Err(error) => {
+                link::forget(&redis);
+                let down = link::reachable(&redis, &config.redis_url).await.err();
+                if kept && down.is_some() {
+                    // Kept from an earlier pass and closed since (Redis restarted): the
+                    // script never reached the Redis that runs now. Once more, on a new one.
+                    kept = false;
+                    match link::connection(&config.redis_url).await {
+                        Ok((fresh, _)) => {
+                            redis = fresh;
+                            continue;
+                        }
+                        Err(open) => return Err(postpone(&outbox, queue, &open).await?),
+                    }
+                }
                 // Redis is gone, or the outcome is unknown (the script may have run, in
                 // part): every event of the pass waits, none dead-lettered.
-                let error = match reachable(&redis, &config.redis_url).await {
-                    Ok(()) => format!("{error}; outcome unknown, the pass is retried"),
-                    Err(down) => {
-                        drop_kept_connection();
-                        format!("{error}; {down}")
-                    }
+                let error = match down {
+                    None => format!("{error}; outcome unknown, the pass is retried"),
+                    Some(down) => format!("{error}; {down}"),
                 };
                 return Err(postpone(&outbox, queue, &error).await?);
             }
@@ -205,12 +201,14 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
                 report.delivered += 1;
             }
             Err(failure) => {
+                // A refusal may come from a server this connection should no longer use (a
+                // demoted primary answers `READONLY`): the next pass opens a new one.
+                link::forget(&redis);
                 if let Failure::Redis(error) = &failure
-                    && let Err(down) = reachable(&redis, &config.redis_url).await
+                    && let Err(down) = link::reachable(&redis, &config.redis_url).await
                 {
                     // Redis is gone, not this row's fault: it and the rest of the pass wait
                     // for Redis, none dead-lettered.
-                    drop_kept_connection();
                     record_delivered(&outbox, &delivered).await?;
                     queue.push_front(event);
                     let error = format!("{error}; {down}");
@@ -434,31 +432,6 @@ fn check_envelope(event: &DueEvent) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Opens Redis (a host may connect lazily: an unreachable Redis then shows at the first
-/// command). The URL stays out of error texts (it may hold a password), even where the host's
-/// own message quotes it.
-async fn open(address: &str) -> Result<Connection, String> {
-    Connection::open(address)
-        .await
-        .map_err(|error| format!("cannot open redis_url: {}", redact(error, address)))
-}
-
-/// Whether Redis answers a `PING`: asked only after a command failed, to tell an outage
-/// (nothing answers: every row waits) from a refusal of that one row (it counts an attempt
-/// towards dead-lettering). A healthy pass sends no `PING`.
-async fn reachable(redis: &Connection, address: &str) -> Result<(), String> {
-    redis
-        .execute("PING", [])
-        .await
-        .map(drop)
-        .map_err(|error| format!("redis_url does not answer: {}", redact(error, address)))
-}
-
-/// `error` as text, with the Redis URL (which may hold a password) taken out.
-fn redact(error: spin_sdk::redis::Error, address: &str) -> String {
-    format!("{error:?}").replace(address, "<redis_url>")
 }
 
 #[cfg(test)]

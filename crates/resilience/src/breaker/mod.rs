@@ -142,9 +142,10 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
         let record = match cached {
             Some(record) => record,
             None => {
+                let epoch = self.behind().map(WriteBehind::epoch);
                 let record = self.store.load_state().await?.unwrap_or_default();
-                if let Some(behind) = self.behind() {
-                    behind.remember_state(&record, now);
+                if let (Some(behind), Some(epoch)) = (self.behind(), epoch) {
+                    behind.remember_state(&record, now, epoch);
                 }
                 record
             }
@@ -256,6 +257,20 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
             at_ms: now,
             reason: TransitionReason::Tripped { reason },
         }))
+    }
+
+    /// Writes the quiet successes this instance's write-behind keeps, if any: one window
+    /// read-modify-write, each success in the bucket of its own time (successes of another
+    /// window generation are dropped, as at any write). The deferred flush a caller runs
+    /// `write_behind_ms` after [`WriteBehind::claim_flush`] asked for it. Nothing to write (or
+    /// no write-behind): no store operation.
+    pub async fn flush(&self) -> Result<(), S::Error> {
+        if self.behind().is_none_or(|behind| behind.kept_len() == 0) {
+            return Ok(());
+        }
+        self.count(&Tally::default(), self.clock.now_ms(), None)
+            .await
+            .map(drop)
     }
 
     /// Whether any live attempt of `tally` was slow by the slow-call rule.

@@ -10,9 +10,10 @@
 //!   reused; an open or half-open state is always read again. Another instance's trip is
 //!   therefore seen at most `delay_ms` late: this instance may send calls to a dependency
 //!   that was just declared down for up to that long (they are counted like any other) —
-//!   but only while its own calls succeed: any outcome other than a quiet success (a failure,
-//!   a timeout, a slow call, a fallback) drops the cached state, so its next call reads the
-//!   shared state and sees the trip.
+//!   but only while its own calls succeed: once an outcome other than a quiet success (a
+//!   failure, a timeout, a slow call, a fallback) is recorded, the cached state is dropped and
+//!   the instance's next admission reads the shared state (a timeout is recorded when it ends,
+//!   so calls admitted meanwhile still use the cached state).
 //! * **Quiet successes.** A call that succeeded, was not slow and came with no refusal,
 //!   fallback or error, made under a closed breaker of a known window generation, is kept
 //!   here instead of written, unless this instance's last window write is `delay_ms` old
@@ -24,8 +25,14 @@
 //!   written at once, together with the successes kept so far, each in the bucket of the time
 //!   it happened, so the trip decision sees them.
 //!
-//! What is lost: successes kept by an instance that ends before its next write (at most
-//! `delay_ms` of one instance's successes). A fresh instance has written nothing yet, so its
+//! * **Deferred flush.** The first success kept after a write asks the caller
+//!   ([`WriteBehind::claim_flush`]) to run [`super::Breaker::flush`] `delay_ms` later as
+//!   post-return work, so kept successes reach the window even when no later call of the
+//!   instance comes to write them (under load an instance may live about as long as the
+//!   delay).
+//!
+//! What is lost: successes kept by an instance that ends (traps, or is dropped before its
+//! deferred flush ran) before its next write: at most `delay_ms` of one instance's successes. A fresh instance has written nothing yet, so its
 //! first call writes: with one instance per request (Spin's `--max-instance-reuse-count 1`)
 //! every call is written, as without write-behind. `delay_ms = 0` turns it off.
 
@@ -51,6 +58,11 @@ struct Inner {
     kept: Vec<Kept>,
     /// When this instance last wrote the window (epoch ms); `None` before its first write.
     last_write_ms: Option<i64>,
+    /// A deferred flush of the kept successes is scheduled ([`WriteBehind::claim_flush`]).
+    flush_scheduled: bool,
+    /// Bumped by every [`WriteBehind::forget_state`]: a state read that began before a
+    /// forget must not be remembered after it ([`WriteBehind::remember_state`]).
+    epoch: u64,
 }
 
 /// A tally kept back: when it happened and the window generation it counts for.
@@ -76,15 +88,44 @@ impl WriteBehind {
             .then(|| record.clone())
     }
 
-    /// Remembers `record`, read at `now`; only a closed state is ever reused.
-    pub(crate) fn remember_state(&self, record: &StateRecord, now_ms: i64) {
-        self.inner.borrow_mut().state =
-            (record.state == BreakerState::Closed).then(|| (record.clone(), now_ms));
+    /// The current forget epoch: take it before reading the state, give it back to
+    /// [`remember_state`](Self::remember_state).
+    pub(crate) fn epoch(&self) -> u64 {
+        self.inner.borrow().epoch
     }
 
-    /// Forgets the cached state (this instance changed it).
+    /// Remembers `record`, read at `now` by a read that began at `epoch`; only a closed state
+    /// is ever reused, and only when nothing was forgotten since the read began (requests of
+    /// one instance run concurrently: a read that started before another request's failure
+    /// or transition must not put the state it saw back for `delay_ms`).
+    pub(crate) fn remember_state(&self, record: &StateRecord, now_ms: i64, epoch: u64) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.epoch != epoch {
+            return;
+        }
+        inner.state = (record.state == BreakerState::Closed).then(|| (record.clone(), now_ms));
+    }
+
+    /// Forgets the cached state: this instance changed it, or one of its calls had an outcome
+    /// other than a quiet success.
     pub(crate) fn forget_state(&self) {
-        self.inner.borrow_mut().state = None;
+        let mut inner = self.inner.borrow_mut();
+        inner.state = None;
+        inner.epoch = inner.epoch.wrapping_add(1);
+    }
+
+    /// Whether the caller should schedule a deferred flush now: successes are kept and no
+    /// flush is scheduled yet (then one is, until the next window write takes the kept
+    /// successes). The caller runs [`super::Breaker::flush`] `write_behind_ms` later, after
+    /// its response (post-return work), so a reused instance writes what it kept even when
+    /// no later call of its own comes to write it.
+    pub fn claim_flush(&self) -> bool {
+        let mut inner = self.inner.borrow_mut();
+        if inner.kept.is_empty() || inner.flush_scheduled {
+            return false;
+        }
+        inner.flush_scheduled = true;
+        true
     }
 
     /// Keeps `tally` (made at `now` under window `generation`) instead of writing it, when it
@@ -111,6 +152,7 @@ impl WriteBehind {
     pub(crate) fn take_kept(&self, now_ms: i64) -> Vec<Kept> {
         let mut inner = self.inner.borrow_mut();
         inner.last_write_ms = Some(now_ms);
+        inner.flush_scheduled = false;
         std::mem::take(&mut inner.kept)
     }
 

@@ -159,6 +159,53 @@ fn after_its_own_failure_an_instance_reads_the_state_again_and_sees_another_inst
 }
 
 #[test]
+fn a_deferred_flush_writes_the_kept_successes_once_and_is_claimed_once() {
+    let (store, clock) = (MemoryStore::default(), ManualClock::new(1_000_000));
+    let behind = Rc::new(WriteBehind::new());
+    let breaker = instance(&store, &clock, &behind);
+    call(&breaker, OutcomeKind::Success);
+    assert!(!behind.claim_flush(), "nothing kept: nothing to schedule");
+    for _ in 0..3 {
+        clock.advance(1);
+        call(&breaker, OutcomeKind::Success);
+    }
+    assert!(behind.claim_flush(), "kept successes ask for one flush");
+    assert!(!behind.claim_flush(), "only once while it is scheduled");
+    let operations = store.operations();
+    clock.advance(DELAY_MS);
+    block_on(breaker.flush()).unwrap();
+    assert_eq!(
+        store.operations(),
+        operations + 2,
+        "one window read and write"
+    );
+    assert_eq!(calls_in_window(&store, &clock), 4);
+    assert_eq!(behind.kept_len(), 0);
+    block_on(breaker.flush()).unwrap();
+    assert_eq!(
+        store.operations(),
+        operations + 2,
+        "nothing kept: no store operation"
+    );
+    clock.advance(1);
+    call(&breaker, OutcomeKind::Success);
+    assert!(behind.claim_flush(), "the next kept success asks again");
+}
+
+#[test]
+fn a_state_read_that_began_before_a_forget_is_not_remembered() {
+    let behind = WriteBehind::new();
+    let closed = StateRecord::default();
+    let epoch = behind.epoch();
+    // Another request of the instance records a failure while this read is under way.
+    behind.forget_state();
+    behind.remember_state(&closed, 1_000_000, epoch);
+    assert_eq!(behind.fresh_state(1_000_001, DELAY_MS), None);
+    behind.remember_state(&closed, 1_000_000, behind.epoch());
+    assert_eq!(behind.fresh_state(1_000_001, DELAY_MS), Some(closed));
+}
+
+#[test]
 fn kept_successes_of_an_older_window_generation_are_dropped() {
     let (store, clock) = (MemoryStore::default(), ManualClock::new(1_000_000));
     let behind = Rc::new(WriteBehind::new());
