@@ -24,8 +24,29 @@ pub fn applied_here() -> bool {
     MIGRATED.load(Ordering::Acquire)
 }
 
-/// Applies missing migrations unless this instance already did.
+/// How often [`ensure`] tries its migration transaction when the database is busy, and the
+/// wait before each further try, in milliseconds.
+const MIGRATION_RETRY_MS: [u64; 2] = [50, 200];
+
+/// Applies missing migrations unless this instance already did. Nodes starting together on
+/// one libSQL server (or instances on one file) race for the migration transaction: a try
+/// that finds the database busy (locked past the busy timeout, or a libSQL server that
+/// interrupted it) is repeated after [`MIGRATION_RETRY_MS`], and usually finds the work done
+/// by the winner. `Err(StoreError::Busy)` once the tries are used up (the API answers 503).
 pub async fn ensure(db: &Db) -> Result<(), StoreError> {
+    let mut waits = MIGRATION_RETRY_MS.iter();
+    loop {
+        match ensure_once(db).await {
+            Err(StoreError::Busy(_)) if let Some(wait) = waits.next() => {
+                spin_sdk::time::sleep(std::time::Duration::from_millis(*wait)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// One try of [`ensure`].
+async fn ensure_once(db: &Db) -> Result<(), StoreError> {
     if MIGRATED.load(Ordering::Acquire) {
         return Ok(());
     }
@@ -65,9 +86,9 @@ pub async fn ensure(db: &Db) -> Result<(), StoreError> {
                 continue;
             }
             for statement in *statements {
-                db.exec(statement, vec![]).await.map_err(|error| {
-                    StoreError::Failed(format!("migration {version} ({name}): {error}"))
-                })?;
+                db.exec(statement, vec![])
+                    .await
+                    .map_err(|error| migration_error(*version, name, error))?;
             }
             db.exec(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
@@ -84,4 +105,34 @@ pub async fn ensure(db: &Db) -> Result<(), StoreError> {
     .await?;
     MIGRATED.store(true, Ordering::Release);
     Ok(())
+}
+
+/// A failed migration statement, naming the migration; a busy database stays
+/// [`StoreError::Busy`] (transient: retried, then a 503), anything else is
+/// [`StoreError::Failed`].
+fn migration_error(version: i64, name: &str, error: StoreError) -> StoreError {
+    match error {
+        StoreError::Busy(text) => StoreError::Busy(format!("migration {version} ({name}): {text}")),
+        other => StoreError::Failed(format!("migration {version} ({name}): {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_migration_statement_stays_busy_other_failures_fail() {
+        let busy = migration_error(3, "orders.version", StoreError::Busy("interrupted".into()));
+        assert!(
+            matches!(&busy, StoreError::Busy(text) if text.contains("migration 3 (orders.version)")),
+            "{busy:?}"
+        );
+        let failed = migration_error(
+            3,
+            "orders.version",
+            StoreError::Failed("no such table".into()),
+        );
+        assert!(matches!(failed, StoreError::Failed(_)), "{failed:?}");
+    }
 }
