@@ -5,8 +5,8 @@
 //! time. A reused instance keeps the connection its first pass opened. It is forgotten after
 //! any failed command or refused event: a connection Redis closed (a restart) stays closed,
 //! and one pinned to a server that now refuses writes (a demoted primary answers `READONLY`)
-//! should not be used again; the next pass opens a new one. A pass whose *kept* connection
-//! stops answering retries once on a new one ([`crate::relay`]).
+//! should not be used again; the next pass opens a new one. A pass whose `EVAL` fails on a
+//! *kept* connection that stops answering retries once on a new one ([`crate::relay`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -14,8 +14,10 @@
 //! pass is postponed like an outage, and its events may reach the stream twice (at-least-once).
 //!
 //! **One connection per instance.** Passes of a reused instance share the Redis connection
-//! the first one opened ([`crate::link`]); a pass whose kept connection no longer answers (a
-//! Redis restart closed it) tries once more on a new one before it counts as an outage.
+//! the first one opened ([`crate::link`]); a pass whose `EVAL` fails on a kept connection that
+//! no longer answers (a Redis restart closed it) tries once more on a new one before it counts
+//! as an outage. (Without scripts, the first failed `XADD` postpones the pass and the next
+//! pass opens a new connection.)
 //!
 //! **The stream is the delivery.** A row is marked delivered once Redis accepted the XADD.
 //! A PUBLISH that fails afterwards is noted on the row (`last_error`) but not retried:
@@ -161,8 +163,11 @@ pub(crate) async fn dispatch(max: u32) -> Result<DispatchReport, EventsError> {
                 link::forget(&redis);
                 let down = link::reachable(&redis, &config.redis_url).await.err();
                 if kept && down.is_some() {
-                    // Kept from an earlier pass and closed since (Redis restarted): the
-                    // script never reached the Redis that runs now. Once more, on a new one.
+                    // Kept from an earlier pass and closed since (a Redis restart, a proxy, an
+                    // idle timeout): once more, on a new connection. Whether the script ran
+                    // before the connection died is unknown, so the events may be appended
+                    // twice, as when the pass is postponed (at-least-once). Two tries at most
+                    // stay well inside the rows' lease ([`LEASE_MS`]).
                     kept = false;
                     match link::connection(&config.redis_url).await {
                         Ok((fresh, _)) => {

@@ -31,18 +31,22 @@ const MIGRATION_RETRY_MS: [u64; 2] = [50, 200];
 /// Applies missing migrations unless this instance already did. Nodes starting together on
 /// one libSQL server (or instances on one file) race for the migration transaction: a try
 /// that finds the database busy (locked past the busy timeout, or a libSQL server that
-/// interrupted it) is repeated after [`MIGRATION_RETRY_MS`], and usually finds the work done
+/// interrupted it) is repeated after [`MIGRATION_RETRY_MS`] on a newly opened connection (a
+/// libSQL connection whose request failed may keep failing), and usually finds the work done
 /// by the winner. `Err(StoreError::Busy)` once the tries are used up (the API answers 503).
 pub async fn ensure(db: &Db) -> Result<(), StoreError> {
-    let mut waits = MIGRATION_RETRY_MS.iter();
-    loop {
-        match ensure_once(db).await {
-            Err(StoreError::Busy(_)) if let Some(wait) = waits.next() => {
-                spin_sdk::time::sleep(std::time::Duration::from_millis(*wait)).await;
-            }
-            done => return done,
+    let mut outcome = ensure_once(db).await;
+    for wait in MIGRATION_RETRY_MS {
+        if !matches!(outcome, Err(StoreError::Busy(_))) {
+            break;
         }
+        spin_sdk::time::sleep(std::time::Duration::from_millis(wait)).await;
+        outcome = match Db::open_default().await {
+            Ok(fresh) => ensure_once(&fresh).await,
+            Err(error) => Err(error),
+        };
     }
+    outcome
 }
 
 /// One try of [`ensure`].

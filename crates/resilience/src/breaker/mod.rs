@@ -191,6 +191,11 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
             behind.forget_state();
         }
         self.store.save_state(record).await?;
+        // Again once the write landed: a read another request began while it was on its way
+        // may have seen the old state, and must not be cached.
+        if let Some(behind) = self.behind() {
+            behind.forget_state();
+        }
         self.clock.sleep(self.config.claim_settle_ms).await;
         Ok(self.store.load_state().await?.unwrap_or_default())
     }
@@ -262,15 +267,19 @@ impl<S: BreakerStore, C: Clock, R: Random> Breaker<S, C, R> {
     /// Writes the quiet successes this instance's write-behind keeps, if any: one window
     /// read-modify-write, each success in the bucket of its own time (successes of another
     /// window generation are dropped, as at any write). The deferred flush a caller runs
-    /// `write_behind_ms` after [`WriteBehind::claim_flush`] asked for it. Nothing to write (or
-    /// no write-behind): no store operation.
+    /// `write_behind_ms` after [`WriteBehind::claim_flush`] asked for it. Nothing to write, no
+    /// write-behind, or a window write by this instance less than `write_behind_ms` ago (a
+    /// later flush is due for what it kept since): no store operation.
     pub async fn flush(&self) -> Result<(), S::Error> {
-        if self.behind().is_none_or(|behind| behind.kept_len() == 0) {
+        let now = self.clock.now_ms();
+        // Nothing kept, or this instance wrote the window within the delay: that write took
+        // what was kept then, and what was kept since asked for a flush of its own.
+        if self.behind().is_none_or(|behind| {
+            behind.kept_len() == 0 || behind.wrote_within(now, self.config.write_behind_ms)
+        }) {
             return Ok(());
         }
-        self.count(&Tally::default(), self.clock.now_ms(), None)
-            .await
-            .map(drop)
+        self.count(&Tally::default(), now, None).await.map(drop)
     }
 
     /// Whether any live attempt of `tally` was slow by the slow-call rule.

@@ -25,16 +25,19 @@
 //!   written at once, together with the successes kept so far, each in the bucket of the time
 //!   it happened, so the trip decision sees them.
 //!
-//! * **Deferred flush.** The first success kept after a write asks the caller
-//!   ([`WriteBehind::claim_flush`]) to run [`super::Breaker::flush`] `delay_ms` later as
-//!   post-return work, so kept successes reach the window even when no later call of the
-//!   instance comes to write them (under load an instance may live about as long as the
-//!   delay).
+//! * **Deferred flush.** When an adapter call ends with successes kept and no flush scheduled
+//!   ([`WriteBehind::claim_flush`]), the caller runs [`super::Breaker::flush`] `delay_ms`
+//!   later as post-return work, so kept successes reach the window even when no later call of
+//!   the instance comes to write them (under load an instance may live about as long as the
+//!   delay). A flush that finds the window written by the instance within the delay does
+//!   nothing: that write took what was kept, and what was kept since has a flush of its own.
 //!
 //! What is lost: successes kept by an instance that ends (traps, or is dropped before its
-//! deferred flush ran) before its next write: at most `delay_ms` of one instance's successes. A fresh instance has written nothing yet, so its
-//! first call writes: with one instance per request (Spin's `--max-instance-reuse-count 1`)
-//! every call is written, as without write-behind. `delay_ms = 0` turns it off.
+//! deferred flush ran) before its next write — at most `delay_ms` of one instance's
+//! successes — and those a window write took but could not store (the store failed). A
+//! fresh instance has written nothing yet, so its first call writes: with one instance per
+//! request (Spin's `--max-instance-reuse-count 1`) every call is written, as without
+//! write-behind. `delay_ms = 0` turns it off.
 
 use std::cell::RefCell;
 
@@ -112,6 +115,14 @@ impl WriteBehind {
         let mut inner = self.inner.borrow_mut();
         inner.state = None;
         inner.epoch = inner.epoch.wrapping_add(1);
+    }
+
+    /// Whether this instance wrote the window less than `delay_ms` before `now`.
+    pub(crate) fn wrote_within(&self, now_ms: i64, delay_ms: u64) -> bool {
+        self.inner.borrow().last_write_ms.is_some_and(|at| {
+            let age = now_ms.saturating_sub(at);
+            age >= 0 && (age as u64) < delay_ms
+        })
     }
 
     /// Whether the caller should schedule a deferred flush now: successes are kept and no

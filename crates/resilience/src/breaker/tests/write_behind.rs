@@ -193,6 +193,40 @@ fn a_deferred_flush_writes_the_kept_successes_once_and_is_claimed_once() {
 }
 
 #[test]
+fn a_flush_claimed_before_a_later_window_write_writes_nothing() {
+    let (store, clock) = (MemoryStore::default(), ManualClock::new(1_000_000));
+    let behind = Rc::new(WriteBehind::new());
+    let breaker = instance(&store, &clock, &behind);
+    call(&breaker, OutcomeKind::Success);
+    clock.advance(1);
+    call(&breaker, OutcomeKind::Success); // kept
+    assert!(behind.claim_flush());
+    // The instance's own next write, past the delay, takes the kept success first …
+    clock.advance(DELAY_MS);
+    call(&breaker, OutcomeKind::Success);
+    clock.advance(1);
+    call(&breaker, OutcomeKind::Success); // kept again
+    assert!(
+        behind.claim_flush(),
+        "a flush of its own for the newly kept success"
+    );
+    // … so the first flush, waking now, writes nothing; the second one, later, does.
+    let operations = store.operations();
+    clock.advance(1);
+    block_on(breaker.flush()).unwrap();
+    assert_eq!(
+        store.operations(),
+        operations,
+        "no second write within the delay"
+    );
+    assert_eq!(behind.kept_len(), 1);
+    clock.advance(DELAY_MS);
+    block_on(breaker.flush()).unwrap();
+    assert_eq!(store.operations(), operations + 2);
+    assert_eq!(calls_in_window(&store, &clock), 4);
+}
+
+#[test]
 fn a_state_read_that_began_before_a_forget_is_not_remembered() {
     let behind = WriteBehind::new();
     let closed = StateRecord::default();
