@@ -473,6 +473,13 @@ fn a_fresh_instance_does_not_rewrite_a_last_known_good_user_the_store_already_ho
             .expect("GET lkg");
         serde_json::from_str(&text).expect("lkg JSON")
     };
+    let plant = |connection: &mut redis::Connection, record: &Value| {
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(record.to_string())
+            .query(connection)
+            .expect("SET");
+    };
 
     assert_eq!(user(&host, demo::ACTIVE_USER).json()["source"], "live");
     let first = stored(&mut connection);
@@ -487,11 +494,7 @@ fn a_fresh_instance_does_not_rewrite_a_last_known_good_user_the_store_already_ho
     // A record that differs from the live answer is replaced at once.
     let mut changed = first.clone();
     changed["value"]["name"] = json!("Someone else");
-    let _: () = redis::cmd("SET")
-        .arg(&key)
-        .arg(changed.to_string())
-        .query(&mut connection)
-        .expect("SET");
+    plant(&mut connection, &changed);
     user(&host, demo::ACTIVE_USER);
     let rewritten = stored(&mut connection);
     assert_eq!(rewritten["value"], first["value"], "{rewritten}");
@@ -500,11 +503,7 @@ fn a_fresh_instance_does_not_rewrite_a_last_known_good_user_the_store_already_ho
     // So is the same record stored more than 30 s ago: its age would shorten the fallback.
     let mut old = first.clone();
     old["storedAtMs"] = json!(first["storedAtMs"].as_i64().unwrap() - 60_000);
-    let _: () = redis::cmd("SET")
-        .arg(&key)
-        .arg(old.to_string())
-        .query(&mut connection)
-        .expect("SET");
+    plant(&mut connection, &old);
     user(&host, demo::ACTIVE_USER);
     let refreshed = stored(&mut connection);
     assert!(

@@ -80,13 +80,15 @@ pub(crate) async fn get_user(
         Ok(served) => {
             let now = WasiClock.now_ms();
             let rewrite_after = rewrite_after_ms(&context.settings.user_fallback);
+            let json = serde_json::to_string(&served.value).ok();
             if served.source == Source::Live
-                && !recently_written(&key, &served.value, now, rewrite_after)
-                && !recently_stored(context, &key, &served.value, now, rewrite_after).await
+                && let Some(json) = json
+                && !recently_written(&key, &json, now, rewrite_after)
+                && !recently_stored(context, &key, &json, now, rewrite_after).await
             {
                 let entry = CacheEntry::new(served.value.clone(), now);
                 match context.kv.set_json(&key, &entry).await {
-                    Ok(()) => remember_written(&key, &served.value, now),
+                    Ok(()) => remember_written(&key, json, now),
                     Err(error) => {
                         log::store_error(Some(Service::User), "last known good write", &error)
                     }
@@ -128,47 +130,42 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// Whether this instance stored exactly `value` under `key` less than `rewrite_after` ms ago
-/// ([`rewrite_after_ms`]).
-fn recently_written(key: &str, value: &UserWire, now_ms: i64, rewrite_after: i64) -> bool {
-    let Ok(json) = serde_json::to_string(value) else {
-        return false;
-    };
+/// Whether this instance stored exactly `json` (a value's JSON) under `key` less than
+/// `rewrite_after` ms ago ([`rewrite_after_ms`]).
+fn recently_written(key: &str, json: &str, now_ms: i64, rewrite_after: i64) -> bool {
     WRITTEN.with_borrow(|written| {
         written
             .get(key)
-            .is_some_and(|(stored, at)| *stored == json && now_ms - at < rewrite_after)
+            .is_some_and(|(stored, at)| stored == json && now_ms - at < rewrite_after)
     })
 }
 
-/// Whether the store already holds exactly `value` under `key`, stored less than
-/// `rewrite_after` ms before `now_ms`; if so this instance remembers it (with the stored time)
-/// and skips the write. A failed read answers `false`: the write goes ahead.
+/// Whether the store already holds exactly `json` (a value's JSON) under `key`, stored less
+/// than `rewrite_after` ms before `now_ms`; if so this instance remembers it (with the stored
+/// time) and skips the write. A failed read answers `false`: the write goes ahead.
 async fn recently_stored(
     context: &Context,
     key: &str,
-    value: &UserWire,
+    json: &str,
     now_ms: i64,
     rewrite_after: i64,
 ) -> bool {
     let Ok(Some(entry)) = context.kv.get_json::<CacheEntry<UserWire>>(key).await else {
         return false;
     };
-    let same = serde_json::to_string(&entry.value).ok() == serde_json::to_string(value).ok();
+    let same = serde_json::to_string(&entry.value).is_ok_and(|stored| stored == json);
     let fresh = entry.stored_at_ms <= now_ms && now_ms - entry.stored_at_ms < rewrite_after;
     if same && fresh {
-        remember_written(key, value, entry.stored_at_ms);
+        remember_written(key, json.to_owned(), entry.stored_at_ms);
     }
     same && fresh
 }
 
-/// Records a successful write of `value` under `key` at `now_ms`.
-fn remember_written(key: &str, value: &UserWire, now_ms: i64) {
-    if let Ok(json) = serde_json::to_string(value) {
-        WRITTEN.with_borrow_mut(|written| {
-            written.insert(key.to_owned(), (json, now_ms));
-        });
-    }
+/// Records a successful write of `json` (a value's JSON) under `key` at `now_ms`.
+fn remember_written(key: &str, json: String, now_ms: i64) {
+    WRITTEN.with_borrow_mut(|written| {
+        written.insert(key.to_owned(), (json, now_ms));
+    });
 }
 
 fn lookup(wire: UserWire, source: Source) -> UserLookup {

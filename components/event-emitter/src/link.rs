@@ -61,6 +61,6 @@ pub(crate) async fn reachable(redis: &Connection, address: &str) -> Result<(), S
 }
 
 /// `error` as text, with the Redis URL (which may hold a password) taken out.
-pub(crate) fn redact(error: spin_sdk::redis::Error, address: &str) -> String {
+fn redact(error: spin_sdk::redis::Error, address: &str) -> String {
     format!("{error:?}").replace(address, "<redis_url>")
 }
