@@ -8,8 +8,10 @@ pub(crate) mod create;
 mod input;
 mod params;
 pub(crate) mod read;
+mod relay;
 
-use crate::bindings::shop::events::events;
+pub(crate) use relay::dispatch_events;
+
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use crate::store::{Db, StoredOrder};
@@ -26,46 +28,3 @@ fn order_reply(status: StatusCode, stored: &StoredOrder) -> Reply {
     Reply::json(status, &json!(stored.order))
 }
 
-/// Asks the relay to deliver pending outbox rows, as post-return work: the response never
-/// waits for Redis (Spin keeps the instance until its tasks end, as for the metrics batch).
-/// One relay pass at a time per instance: a request that ends while a pass runs makes that
-/// pass go round once more instead of starting another, so concurrent requests do not race
-/// each other for the same rows. Best effort: a relay or Redis failure only delays delivery
-/// (the rows stay pending for the next pass, an admin dispatch or the next order).
-fn dispatch_events() {
-    RELAY.with_borrow_mut(|relay| {
-        if relay.running {
-            relay.again = true;
-            return;
-        }
-        relay.running = true;
-        spin_sdk::wasip3::spawn(async {
-            loop {
-                let _ = events::dispatch(RELAY_BATCH).await;
-                let again = RELAY.with_borrow_mut(|relay| {
-                    let again = relay.again;
-                    relay.again = false;
-                    relay.running = again;
-                    again
-                });
-                if !again {
-                    break;
-                }
-            }
-        });
-    });
-}
-
-/// Rows one relay pass delivers at most.
-const RELAY_BATCH: u32 = 64;
-
-/// This instance's relay pass: whether one runs, and whether it must go round again.
-#[derive(Default)]
-struct RelayState {
-    running: bool,
-    again: bool,
-}
-
-thread_local! {
-    static RELAY: std::cell::RefCell<RelayState> = std::cell::RefCell::new(RelayState::default());
-}

@@ -1,0 +1,162 @@
+//! When this instance runs relay passes (issue 10): after the responses of the requests that
+//! changed orders, coalesced per instance, at most one pass per [`RELAY_EVERY_MS`].
+//!
+//! A relay pass costs the same SQLite work whatever it carries (the emitter's due read, the
+//! claim and the mark: three statements, two of them writes), so a pass per request cost more
+//! than a fifth of a create-order's host CPU under load (measured: `README` → Benchmarks). With
+//! the window, the first request after a quiet spell still starts a pass at once; the requests
+//! that end while a pass runs, or within the window after it started, are carried by one pass
+//! at the end of that window. An event therefore waits at most [`RELAY_EVERY_MS`] longer than
+//! with a pass per request, and under load one pass carries the events of many orders.
+
+use crate::bindings::shop::events::events;
+
+/// Shortest time between the starts of two relay passes of one instance, in milliseconds:
+/// the most a request's events wait for the next pass beyond their own request.
+pub(crate) const RELAY_EVERY_MS: i64 = 50;
+
+/// Rows one relay pass delivers at most; a pass that took this many goes round again at once
+/// (more may be due), without waiting for the window.
+pub(crate) const RELAY_BATCH: u32 = 64;
+
+/// This instance's relay passes: whether one is running or waiting for its window, whether a
+/// request asked for another since the current one started, and when the last one started.
+/// Pure bookkeeping over times the caller passes (epoch ms), so the rules are unit-tested.
+#[derive(Debug, Default)]
+pub(crate) struct RelaySchedule {
+    /// A pass task exists (running, or sleeping until its window opens).
+    running: bool,
+    /// A request ended after the current pass took its rows: one more pass is needed.
+    again: bool,
+    /// When the last pass started (epoch ms).
+    last_start: Option<i64>,
+    /// The last pass took a full batch: the next one starts without waiting.
+    hurry: bool,
+}
+
+impl RelaySchedule {
+    /// A request changed orders: `true` when the caller must start the pass task, `false`
+    /// when the running task will carry this request's rows.
+    pub(crate) fn request(&mut self) -> bool {
+        if self.running {
+            self.again = true;
+            false
+        } else {
+            self.running = true;
+            true
+        }
+    }
+
+    /// How long the pass task waits at `now` before its next pass, in milliseconds (0: at
+    /// once): until [`RELAY_EVERY_MS`] after the last start, unless the last pass was full.
+    pub(crate) fn wait_ms(&self, now: i64) -> i64 {
+        match self.last_start {
+            Some(at) if !self.hurry => (at + RELAY_EVERY_MS - now).max(0),
+            _ => 0,
+        }
+    }
+
+    /// The pass starts at `now`: it carries every request that ended before this.
+    pub(crate) fn start(&mut self, now: i64) {
+        self.last_start = Some(now);
+        self.again = false;
+    }
+
+    /// The pass ended, having taken `taken` rows: `true` when the task must run another (a
+    /// request ended meanwhile, or the batch was full); else the task ends.
+    pub(crate) fn finish(&mut self, taken: u32) -> bool {
+        self.hurry = taken >= RELAY_BATCH;
+        let another = self.again || self.hurry;
+        self.running = another;
+        another
+    }
+}
+
+thread_local! {
+    static SCHEDULE: std::cell::RefCell<RelaySchedule> =
+        std::cell::RefCell::new(RelaySchedule::default());
+}
+
+/// Asks the relay to deliver pending outbox rows, as post-return work: the response never
+/// waits for Redis (Spin keeps the instance until its tasks end, as for the metrics batch).
+/// Passes follow [`RelaySchedule`]: one at a time per instance, at most one per
+/// [`RELAY_EVERY_MS`]. Best effort: a relay or Redis failure only delays delivery (the rows
+/// stay pending for the next pass, an admin dispatch or the next order).
+pub(crate) fn dispatch_events() {
+    if !SCHEDULE.with_borrow_mut(RelaySchedule::request) {
+        return;
+    }
+    spin_sdk::wasip3::spawn(async {
+        loop {
+            let wait = SCHEDULE.with_borrow(|s| s.wait_ms(guest::clock::now_ms()));
+            if wait > 0 {
+                spin_sdk::time::sleep(std::time::Duration::from_millis(wait.unsigned_abs())).await;
+            }
+            SCHEDULE.with_borrow_mut(|s| s.start(guest::clock::now_ms()));
+            let taken = match events::dispatch(RELAY_BATCH).await {
+                Ok(report) => report.attempted,
+                Err(_) => 0,
+            };
+            if !SCHEDULE.with_borrow_mut(|s| s.finish(taken)) {
+                break;
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_request_after_a_quiet_spell_starts_a_pass_at_once() {
+        let mut schedule = RelaySchedule::default();
+        assert!(schedule.request());
+        assert_eq!(schedule.wait_ms(1_000), 0);
+        schedule.start(1_000);
+        assert!(!schedule.finish(2));
+        // Long after: a new task, no wait.
+        assert!(schedule.request());
+        assert_eq!(schedule.wait_ms(1_000 + RELAY_EVERY_MS), 0);
+    }
+
+    #[test]
+    fn requests_ending_during_a_pass_share_one_pass_at_the_end_of_the_window() {
+        let mut schedule = RelaySchedule::default();
+        assert!(schedule.request());
+        schedule.start(1_000);
+        // Three requests end while the pass runs: the running task takes them.
+        assert!(!schedule.request());
+        assert!(!schedule.request());
+        assert!(!schedule.request());
+        assert!(schedule.finish(2), "one more pass for the three");
+        assert_eq!(schedule.wait_ms(1_010), RELAY_EVERY_MS - 10);
+        // A fourth ends while the task waits for the window: the same pass carries it.
+        assert!(!schedule.request());
+        schedule.start(1_000 + RELAY_EVERY_MS);
+        assert!(!schedule.finish(8), "nothing ended after the second pass started");
+    }
+
+    #[test]
+    fn a_request_ending_within_the_window_after_the_task_ended_waits_for_the_window() {
+        let mut schedule = RelaySchedule::default();
+        assert!(schedule.request());
+        schedule.start(1_000);
+        assert!(!schedule.finish(2));
+        assert!(schedule.request());
+        assert_eq!(schedule.wait_ms(1_020), RELAY_EVERY_MS - 20);
+    }
+
+    #[test]
+    fn a_full_batch_goes_round_again_at_once() {
+        let mut schedule = RelaySchedule::default();
+        assert!(schedule.request());
+        schedule.start(1_000);
+        assert!(schedule.finish(RELAY_BATCH), "more may be due");
+        assert_eq!(schedule.wait_ms(1_001), 0);
+        schedule.start(1_001);
+        assert!(!schedule.finish(3));
+        assert!(schedule.request());
+        assert_eq!(schedule.wait_ms(1_002), RELAY_EVERY_MS - 1);
+    }
+}
