@@ -633,3 +633,30 @@ fn a_reused_instance_keeps_its_sqlite_connections_and_a_new_instance_opens_its_o
         }
     }
 }
+
+/// A frame of the order database's write-ahead log: a 24-byte header and a 4 KiB page.
+const WAL_FRAME_BYTES: u64 = 24 + 4096;
+
+#[test]
+fn the_order_database_log_is_checkpointed_past_4000_pages_not_sqlites_1000() {
+    // guest::sqlite sets `wal_autocheckpoint = 4000` on every connection that writes: with
+    // SQLite's default a commit past 1,000 pages copies the log back and the file never grows
+    // much beyond 1,000 frames; with 4,000 it grows past that before the first checkpoint.
+    let rig = rig();
+    rig.sims.inventory.set_stock(demo::MOUSE, 100_000);
+    let wal = rig.host.state_dir.join("sqlite_db.db-wal");
+    let mut orders = 0;
+    while std::fs::metadata(&wal).map_or(0, |m| m.len()) <= 1_500 * WAL_FRAME_BYTES {
+        let answer = rig.create(
+            &format!("wal-{orders}"),
+            &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
+        );
+        assert_eq!(answer.status, 201, "{answer:?}");
+        orders += 1;
+        assert!(
+            orders <= 400,
+            "after {orders} orders the log is {} bytes: checkpointed at SQLite's default",
+            std::fs::metadata(&wal).map_or(0, |m| m.len())
+        );
+    }
+}
