@@ -8,20 +8,27 @@
 //! `exp` / `nbf` / `iat` with leeway, the 15-minute lifetime cap, the scope, and the IP
 //! allowlist before it. Entries live in instance memory only, at most [`KEPT`] of them, and a
 //! token is never written anywhere.
+//!
+//! An entry holds the SHA-256 of the token, not the token, and a presented token is found by
+//! its digest: comparing the presented bytes with a kept token would let response timing tell
+//! how much of a valid token an attacker has guessed (STYLE: constant-time where secrets meet
+//! input); the timing of a digest comparison says nothing about the token.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use auth::{AuthError, Claims, Jwks, Validator};
+use sha2::{Digest, Sha256};
 
 use super::Scope;
 
 /// How many verified tokens an instance keeps.
 const KEPT: usize = 32;
 
-/// A verified token: the `Authorization` value, the key set it was verified with, its claims.
+/// A verified token: the SHA-256 of the `Authorization` value, the key set it was verified
+/// with, its claims.
 struct Entry {
-    authorization: String,
+    digest: [u8; 32],
     jwks: Rc<Jwks>,
     claims: Claims,
 }
@@ -39,11 +46,11 @@ pub(super) fn recheck(
     now: i64,
     scope: Scope,
 ) -> Option<Result<Claims, AuthError>> {
-    let authorization = authorization?;
+    let digest = digest(authorization?);
     VERIFIED.with_borrow(|entries| {
         let entry = entries
             .iter()
-            .find(|e| e.authorization == authorization && Rc::ptr_eq(&e.jwks, jwks))?;
+            .find(|e| e.digest == digest && Rc::ptr_eq(&e.jwks, jwks))?;
         Some(
             validator
                 .recheck(&entry.claims, now, scope.as_str())
@@ -57,16 +64,22 @@ pub(super) fn remember(authorization: Option<&str>, jwks: &Rc<Jwks>, claims: &Cl
     let Some(authorization) = authorization else {
         return;
     };
+    let digest = digest(authorization);
     VERIFIED.with_borrow_mut(|entries| {
         // Entries of replaced key sets can never match again.
-        entries.retain(|e| Rc::ptr_eq(&e.jwks, jwks) && e.authorization != authorization);
+        entries.retain(|e| Rc::ptr_eq(&e.jwks, jwks) && e.digest != digest);
         if entries.len() >= KEPT {
             entries.remove(0);
         }
         entries.push(Entry {
-            authorization: authorization.to_owned(),
+            digest,
             jwks: Rc::clone(jwks),
             claims: claims.clone(),
         });
     });
+}
+
+/// The SHA-256 of an `Authorization` value: what an entry is found by.
+fn digest(authorization: &str) -> [u8; 32] {
+    Sha256::digest(authorization.as_bytes()).into()
 }
