@@ -20,7 +20,9 @@
 //!   1,000. An order's writes touch the same hot pages (B-tree roots and right-most leaves)
 //!   again and again; a longer log writes each of them back once per checkpoint instead of four
 //!   times, and syncs a quarter as often (issue 10, README → Benchmarks: 488–566 → 554–605
-//!   orders/s, interleaved). The log file keeps its largest size between checkpoints.
+//!   orders/s, interleaved). The log file keeps its largest size between checkpoints. order-api
+//!   also checkpoints after its responses (`order_store::Db::checkpoint`, post-return), so the
+//!   threshold is mostly a backstop under load, where readers keep the log from being reset.
 //!
 //! Connections themselves are kept by a reused instance ([`PooledConnection`]).
 //!

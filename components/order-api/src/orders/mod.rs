@@ -27,4 +27,3 @@ async fn open_db() -> Result<Db, ApiError> {
 fn order_reply(status: StatusCode, stored: &StoredOrder) -> Reply {
     Reply::json(status, &json!(stored.order))
 }
-
