@@ -15,8 +15,8 @@
 //!   fsync while it holds the write lock (~90 µs on our build machines, against ~6 µs), and
 //!   concurrent writers queue behind it in SQLite's busy handler.
 //! - **`wal_autocheckpoint = 4000`** (`Relaxed::before_write`, with `synchronous`), per
-//!   connection: a commit that leaves the log longer than 4,000 pages (16 MiB at the default
-//!   4 KiB page) copies the log back into the database file, instead of at SQLite's default
+//!   connection: a commit that leaves the log longer than 4,000 pages (about 16 MB at the
+//!   default 4 KiB page) copies the log back into the database file, instead of at SQLite's default
 //!   1,000. An order's writes touch the same hot pages (B-tree roots and right-most leaves)
 //!   again and again; a longer log writes each of them back once per checkpoint instead of four
 //!   times, and syncs a quarter as often (issue 10, README → Benchmarks: 488–566 → 554–605
@@ -38,12 +38,12 @@ use spin_sdk::sqlite::{Connection, Error, RowResult, Value};
 /// Cleared in this instance once a backend refused `synchronous = NORMAL`.
 static RELAX_SUPPORTED: AtomicBool = AtomicBool::new(true);
 
-/// Cleared in this instance once a backend refused [`CHECKPOINT_PRAGMA`].
-static CHECKPOINT_SUPPORTED: AtomicBool = AtomicBool::new(true);
+/// Cleared in this instance once a backend refused [`AUTOCHECKPOINT_PRAGMA`].
+static AUTOCHECKPOINT_SUPPORTED: AtomicBool = AtomicBool::new(true);
 
 /// Sets the log length (pages) past which a commit checkpoints, on one connection (a
 /// per-connection setting); see the module docs.
-const CHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 4000";
+const AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 4000";
 
 /// Switches the database behind `connection` to write-ahead logging (stored in the file; a
 /// no-op once it is). Run it outside a transaction (SQLite refuses to change the journal mode
@@ -94,7 +94,7 @@ impl Relaxed {
         }
         for (pragma, supported) in [
             ("PRAGMA synchronous = NORMAL", &RELAX_SUPPORTED),
-            (CHECKPOINT_PRAGMA, &CHECKPOINT_SUPPORTED),
+            (AUTOCHECKPOINT_PRAGMA, &AUTOCHECKPOINT_SUPPORTED),
         ] {
             if supported.load(Ordering::Relaxed) && !run_pragma(connection, pragma).await {
                 supported.store(false, Ordering::Relaxed);

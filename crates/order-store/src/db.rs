@@ -135,15 +135,16 @@ impl Db {
     /// `wal_autocheckpoint` pages (`guest::sqlite`: 4,000) copies it inside a request's
     /// statement, a latency spike for that request (issue 10: one-connection p99 10 → 19 ms
     /// with the copy in the request, 7–9 ms with it after the response). Best effort and
-    /// silent: a backend that refuses it is not asked again in this instance.
+    /// silent: a backend that refuses it (a remote libSQL server answers "unsupported
+    /// statement") is not asked again in this instance; a busy one is asked after the next pass.
     pub async fn checkpoint(&self) {
         if !CHECKPOINT_SUPPORTED.load(Ordering::Relaxed) {
             return;
         }
-        if self
-            .query("PRAGMA wal_checkpoint(PASSIVE)", vec![])
-            .await
-            .is_err()
+        // Busy (a lock, a libSQL server unreachable for a moment) is tried again after the
+        // next pass; any other failure is the backend refusing the statement.
+        if let Err(error) = self.query("PRAGMA wal_checkpoint(PASSIVE)", vec![]).await
+            && !matches!(error, StoreError::Busy(_))
         {
             CHECKPOINT_SUPPORTED.store(false, Ordering::Relaxed);
         }

@@ -11,8 +11,8 @@
 //!
 //! An entry holds the SHA-256 of the token, not the token, and a presented token is found by
 //! its digest: comparing the presented bytes with a kept token would let response timing tell
-//! how much of a valid token an attacker has guessed (STYLE: constant-time where secrets meet
-//! input); the timing of a digest comparison says nothing about the token.
+//! how much of a valid token an attacker has guessed (secrets meet input only in comparisons
+//! whose timing tells nothing); the timing of a digest comparison says nothing about the token.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -6,8 +6,10 @@
 //! than a fifth of a create-order's host CPU under load (measured: `README` → Benchmarks). With
 //! the window, the first request after a quiet spell still starts a pass at once; the requests
 //! that end while a pass runs, or within the window after it started, are carried by one pass
-//! at the end of that window. An event therefore waits at most [`RELAY_EVERY_MS`] longer than
-//! with a pass per request, and under load one pass carries the events of many orders.
+//! at the end of that window. An event therefore waits for the pass in progress, then at most
+//! [`RELAY_EVERY_MS`] after that pass started (more while a backlog drains in full batches, or
+//! until the next request after a failed pass), and under load one pass carries the events of
+//! many orders.
 //!
 //! After each pass the task checkpoints the order database (`order_store::Db::checkpoint`), so
 //! the log is copied back after responses rather than inside the statement of the request
@@ -15,8 +17,7 @@
 
 use crate::bindings::shop::events::events;
 
-/// Shortest time between the starts of two relay passes of one instance, in milliseconds:
-/// the most a request's events wait for the next pass beyond their own request. Under load
+/// Shortest time between the starts of two relay passes of one instance, in milliseconds. Under load
 /// the host spreads concurrent requests over several instances, each with its own window, so
 /// the window bounds passes per instance, not per node: measured at 16 connections (README →
 /// Benchmarks), 50 ms still left ~0.6 relay statements per order, 250 ms ~0.2.
@@ -55,10 +56,11 @@ impl RelaySchedule {
     }
 
     /// How long the pass task waits at `now` before its next pass, in milliseconds (0: at
-    /// once): until [`RELAY_EVERY_MS`] after the last start, unless the last pass was full.
+    /// once): until [`RELAY_EVERY_MS`] after the last start, unless the last pass was full;
+    /// never longer than the window, even when the wall clock stepped back.
     pub(crate) fn wait_ms(&self, now: i64) -> i64 {
         match self.last_start {
-            Some(at) if !self.hurry => (at + RELAY_EVERY_MS - now).max(0),
+            Some(at) if !self.hurry => (at + RELAY_EVERY_MS - now).clamp(0, RELAY_EVERY_MS),
             _ => 0,
         }
     }
@@ -173,5 +175,15 @@ mod tests {
         assert!(!schedule.finish(3));
         assert!(schedule.request());
         assert_eq!(schedule.wait_ms(1_002), RELAY_EVERY_MS - 1);
+    }
+
+    #[test]
+    fn a_clock_stepping_back_never_waits_longer_than_the_window() {
+        let mut schedule = RelaySchedule::default();
+        assert!(schedule.request());
+        schedule.start(10_000);
+        assert!(!schedule.finish(1));
+        assert!(schedule.request());
+        assert_eq!(schedule.wait_ms(1_000), RELAY_EVERY_MS);
     }
 }
