@@ -49,12 +49,7 @@ const AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 4000";
 /// no-op once it is). Run it outside a transaction (SQLite refuses to change the journal mode
 /// inside one). A refusal is ignored: the app works in any journal mode.
 pub async fn use_wal(connection: &Connection) {
-    if let Ok(rows) = connection
-        .execute("PRAGMA journal_mode = WAL", vec![])
-        .await
-    {
-        let _ = rows.collect().await;
-    }
+    run_pragma(connection, "PRAGMA journal_mode = WAL").await;
 }
 
 /// Runs one setting; whether the backend took it.
