@@ -1,5 +1,5 @@
 //! Orders: the create-order saga, idempotency, recovery, reads and admin actions, the API's
-//! HTTP hardening and its conformance to `openapi.json`, through the real `.wasm` components
+//! HTTP hardening, its conformance to `openapi.json` and its storage, through the real `.wasm` components
 //! on `order-host` against the simulators. Every test starts its own rig (simulators, Redis,
 //! host); outcomes are checked at the simulators.
 
@@ -16,6 +16,8 @@ mod admin;
 mod conformance;
 #[path = "orders/hardening.rs"]
 mod hardening;
+#[path = "orders/storage.rs"]
+mod storage;
 
 #[test]
 fn a_good_order_is_confirmed_charged_once_and_its_stock_taken() {
@@ -568,113 +570,4 @@ fn reading_a_stale_payment_pending_order_reconciles_it_with_payment() {
     assert_eq!(read.json()["status"], "confirmed", "{read:?}");
     assert_eq!(rig.sims.payment.calls_to("GET /payments/{id}"), before + 1);
     assert_eq!(rig.sims.payment.charges_for(&id), 1);
-}
-
-/// `sqliteOpens` in the counts file `order-host` rewrites every 50 ms, once it has settled:
-/// the work after the last response (relay, metrics) has run when two reads 300 ms apart
-/// agree (at most 10 s).
-fn sqlite_opens(counts_file: &std::path::Path) -> u64 {
-    let read = || {
-        let text = std::fs::read_to_string(counts_file).expect("counts file");
-        let counts: serde_json::Value = serde_json::from_str(&text).expect("counts JSON");
-        counts["sqliteOpens"].as_u64().expect("sqliteOpens")
-    };
-    let mut last = read();
-    for _ in 0..33 {
-        std::thread::sleep(Duration::from_millis(300));
-        let now = read();
-        if now == last {
-            return now;
-        }
-        last = now;
-    }
-    last
-}
-
-#[test]
-fn a_reused_instance_keeps_its_sqlite_connections_and_a_new_instance_opens_its_own() {
-    const ORDERS: u64 = 10;
-    for (reuse, reused) in [("128", true), ("1", false)] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let counts_file = dir.path().join("op-counts.json");
-        let rig = integration_tests::Rig::builder()
-            .env(
-                "ORDER_HOST_OP_COUNTS_FILE",
-                &counts_file.display().to_string(),
-            )
-            .args(&["--max-instance-reuse-count", reuse])
-            .start();
-        let warm_up = rig.create(
-            "warm-up",
-            &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
-        );
-        assert_eq!(warm_up.status, 201, "{warm_up:?}");
-        let before = sqlite_opens(&counts_file);
-        for n in 0..ORDERS {
-            let answer = rig.create(
-                &format!("k-{n}"),
-                &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
-            );
-            assert_eq!(answer.status, 201, "{answer:?}");
-        }
-        let opened = sqlite_opens(&counts_file) - before;
-        if reused {
-            // The create and its relay pass each take a connection the instance kept.
-            assert!(
-                opened < ORDERS,
-                "{opened} connections opened for {ORDERS} orders in a reused instance"
-            );
-        } else {
-            // Nothing outlives an instance: each order's instance opens its own.
-            assert!(
-                opened >= ORDERS,
-                "{opened} connections opened for {ORDERS} orders, one instance each"
-            );
-        }
-    }
-}
-
-/// Orders among `ids` found in the order database's main file alone (copied without its
-/// write-ahead log, so only what a checkpoint copied back counts).
-fn orders_in_main_file(state_dir: &std::path::Path, ids: &[String]) -> usize {
-    let copy = tempfile::tempdir().expect("tempdir");
-    let path = copy.path().join("main-only.db");
-    std::fs::copy(state_dir.join("sqlite_db.db"), &path).expect("copy the main file");
-    let Ok(db) = rusqlite::Connection::open(&path) else {
-        return 0;
-    };
-    ids.iter()
-        .filter(|id| {
-            db.query_row("SELECT 1 FROM orders WHERE id = ?", [id.as_str()], |_| {
-                Ok(())
-            })
-            .is_ok()
-        })
-        .count()
-}
-
-#[test]
-fn orders_are_checkpointed_into_the_database_file_after_their_responses() {
-    // The relay task checkpoints after each pass, after the responses: orders reach the main
-    // file long before the log is 4,000 pages long (`wal_autocheckpoint`, at which a request's
-    // own commit would copy it back). Instances are kept for a minute when idle, so no
-    // instance retirement (its last connection closing checkpoints too) can do it instead.
-    let rig = integration_tests::Rig::builder()
-        .args(&["--idle-instance-timeout-ms", "60000"])
-        .start();
-    let ids: Vec<String> = (0..5)
-        .map(|n| {
-            let answer = rig.create(
-                &format!("ckpt-{n}"),
-                &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
-            );
-            assert_eq!(answer.status, 201, "{answer:?}");
-            answer.json()["id"].as_str().expect("order id").to_owned()
-        })
-        .collect();
-    eventually(
-        Duration::from_secs(5),
-        "every order in the database file itself",
-        || (orders_in_main_file(&rig.host.state_dir, &ids) == ids.len()).then_some(()),
-    );
 }

@@ -1,0 +1,130 @@
+//! Storage: the SQLite connections an instance keeps, and the checkpoints that copy
+//! orders into the database file, seen through `order-host`'s operation counts and the file.
+
+use std::path::Path;
+use std::time::Duration;
+
+use integration_tests::{Rig, eventually, order_body};
+use simulators::demo;
+
+/// The counts file `order-host` rewrites every 50 ms (`ORDER_HOST_OP_COUNTS_FILE`), once it
+/// has settled: the work after the last response (relay, metrics) has run when two reads
+/// 300 ms apart agree (at most 10 s).
+fn settled_counts(counts_file: &Path) -> serde_json::Value {
+    let read = || {
+        let text = std::fs::read_to_string(counts_file).expect("counts file");
+        serde_json::from_str::<serde_json::Value>(&text).expect("counts JSON")
+    };
+    let mut last = read();
+    for _ in 0..33 {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = read();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    last
+}
+
+/// `sqliteOpens` once the counts have settled ([`settled_counts`]).
+fn sqlite_opens(counts_file: &Path) -> u64 {
+    settled_counts(counts_file)["sqliteOpens"]
+        .as_u64()
+        .expect("sqliteOpens")
+}
+
+/// A rig whose `order-host` writes its operation counts to `counts_file`, after one order
+/// (the warm-up: migrations run, instances and connections opened).
+fn counting_rig(counts_file: &Path, args: &[&str]) -> Rig {
+    let rig = Rig::builder()
+        .env(
+            "ORDER_HOST_OP_COUNTS_FILE",
+            &counts_file.display().to_string(),
+        )
+        .args(args)
+        .start();
+    let warm_up = rig.create(
+        "warm-up",
+        &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
+    );
+    assert_eq!(warm_up.status, 201, "{warm_up:?}");
+    rig
+}
+
+#[test]
+fn a_reused_instance_keeps_its_sqlite_connections_and_a_new_instance_opens_its_own() {
+    const ORDERS: u64 = 10;
+    for (reuse, reused) in [("128", true), ("1", false)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let counts_file = dir.path().join("op-counts.json");
+        let rig = counting_rig(&counts_file, &["--max-instance-reuse-count", reuse]);
+        let before = sqlite_opens(&counts_file);
+        for n in 0..ORDERS {
+            let answer = rig.create(
+                &format!("k-{n}"),
+                &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
+            );
+            assert_eq!(answer.status, 201, "{answer:?}");
+        }
+        let opened = sqlite_opens(&counts_file) - before;
+        if reused {
+            // The create and its relay pass each take a connection the instance kept.
+            assert!(
+                opened < ORDERS,
+                "{opened} connections opened for {ORDERS} orders in a reused instance"
+            );
+        } else {
+            // Nothing outlives an instance: each order's instance opens its own.
+            assert!(
+                opened >= ORDERS,
+                "{opened} connections opened for {ORDERS} orders, one instance each"
+            );
+        }
+    }
+}
+
+/// Orders among `ids` found in the order database's main file alone (copied without its
+/// write-ahead log, so only what a checkpoint copied back counts).
+fn orders_in_main_file(state_dir: &Path, ids: &[String]) -> usize {
+    let copy = tempfile::tempdir().expect("tempdir");
+    let path = copy.path().join("main-only.db");
+    std::fs::copy(state_dir.join("sqlite_db.db"), &path).expect("copy the main file");
+    let Ok(db) = rusqlite::Connection::open(&path) else {
+        return 0;
+    };
+    ids.iter()
+        .filter(|id| {
+            db.query_row("SELECT 1 FROM orders WHERE id = ?", [id.as_str()], |_| {
+                Ok(())
+            })
+            .is_ok()
+        })
+        .count()
+}
+
+#[test]
+fn orders_are_checkpointed_into_the_database_file_after_their_responses() {
+    // The relay task checkpoints after each pass, after the responses: orders reach the main
+    // file long before the log is 4,000 pages long (`wal_autocheckpoint`, at which a request's
+    // own commit would copy it back). Instances are kept for a minute when idle, so no
+    // instance retirement (its last connection closing checkpoints too) can do it instead.
+    let rig = Rig::builder()
+        .args(&["--idle-instance-timeout-ms", "60000"])
+        .start();
+    let ids: Vec<String> = (0..5)
+        .map(|n| {
+            let answer = rig.create(
+                &format!("ckpt-{n}"),
+                &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
+            );
+            assert_eq!(answer.status, 201, "{answer:?}");
+            answer.json()["id"].as_str().expect("order id").to_owned()
+        })
+        .collect();
+    eventually(
+        Duration::from_secs(5),
+        "every order in the database file itself",
+        || (orders_in_main_file(&rig.host.state_dir, &ids) == ids.len()).then_some(()),
+    );
+}
