@@ -1,7 +1,7 @@
 //! Orders: the create-order saga, idempotency, recovery, reads and admin actions, the API's
-//! HTTP hardening, its conformance to `openapi.json` and its storage, through the real `.wasm` components
-//! on `order-host` against the simulators. Every test starts its own rig (simulators, Redis,
-//! host); outcomes are checked at the simulators.
+//! HTTP hardening, its conformance to `openapi.json` and its storage, through the real
+//! `.wasm` components on `order-host` against the simulators. Every test starts its own rig
+//! (simulators, Redis, host); outcomes are checked at the simulators.
 
 use std::time::Duration;
 

@@ -7,13 +7,14 @@ use std::time::Duration;
 use integration_tests::{Rig, eventually, order_body};
 use simulators::demo;
 
-/// The counts file `order-host` rewrites every 50 ms (`ORDER_HOST_OP_COUNTS_FILE`), once it
-/// has settled: the work after the last response (relay, metrics) has run when two reads
-/// 300 ms apart agree (at most 10 s).
-fn settled_counts(counts_file: &Path) -> serde_json::Value {
+/// `sqliteOpens` in the counts file `order-host` rewrites every 50 ms
+/// (`ORDER_HOST_OP_COUNTS_FILE`), once it has settled: the work after the last response
+/// (relay, metrics) has run when two reads 300 ms apart agree (at most 10 s).
+fn sqlite_opens(counts_file: &Path) -> u64 {
     let read = || {
         let text = std::fs::read_to_string(counts_file).expect("counts file");
-        serde_json::from_str::<serde_json::Value>(&text).expect("counts JSON")
+        let counts: serde_json::Value = serde_json::from_str(&text).expect("counts JSON");
+        counts["sqliteOpens"].as_u64().expect("sqliteOpens")
     };
     let mut last = read();
     for _ in 0..33 {
@@ -27,38 +28,24 @@ fn settled_counts(counts_file: &Path) -> serde_json::Value {
     last
 }
 
-/// `sqliteOpens` once the counts have settled ([`settled_counts`]).
-fn sqlite_opens(counts_file: &Path) -> u64 {
-    settled_counts(counts_file)["sqliteOpens"]
-        .as_u64()
-        .expect("sqliteOpens")
-}
-
-/// A rig whose `order-host` writes its operation counts to `counts_file`, after one order
-/// (the warm-up: migrations run, instances and connections opened).
-fn counting_rig(counts_file: &Path, args: &[&str]) -> Rig {
-    let rig = Rig::builder()
-        .env(
-            "ORDER_HOST_OP_COUNTS_FILE",
-            &counts_file.display().to_string(),
-        )
-        .args(args)
-        .start();
-    let warm_up = rig.create(
-        "warm-up",
-        &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
-    );
-    assert_eq!(warm_up.status, 201, "{warm_up:?}");
-    rig
-}
-
 #[test]
 fn a_reused_instance_keeps_its_sqlite_connections_and_a_new_instance_opens_its_own() {
     const ORDERS: u64 = 10;
     for (reuse, reused) in [("128", true), ("1", false)] {
         let dir = tempfile::tempdir().expect("tempdir");
         let counts_file = dir.path().join("op-counts.json");
-        let rig = counting_rig(&counts_file, &["--max-instance-reuse-count", reuse]);
+        let rig = Rig::builder()
+            .env(
+                "ORDER_HOST_OP_COUNTS_FILE",
+                &counts_file.display().to_string(),
+            )
+            .args(&["--max-instance-reuse-count", reuse])
+            .start();
+        let warm_up = rig.create(
+            "warm-up",
+            &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
+        );
+        assert_eq!(warm_up.status, 201, "{warm_up:?}");
         let before = sqlite_opens(&counts_file);
         for n in 0..ORDERS {
             let answer = rig.create(
