@@ -14,8 +14,8 @@ use simulators::{Simulators, demo};
 use crate::otlp_receiver::{KIND_CONSUMER, KIND_SERVER, ReceivedSpan, Receiver};
 use crate::span_checks::{
     all_dependencies, assert_dependencies_saw_their_client_spans, assert_order_trace,
-    assert_relayed, exporting, one, rig_exporting, settled_trace, stream_events, terminate,
-    uncached,
+    assert_relayed, exporting, has_insert, one, rig_exporting, settled_trace, stream_events,
+    terminate, uncached,
 };
 use crate::{WAIT, create};
 
@@ -54,6 +54,7 @@ fn one_order_is_one_trace_with_spins_span_tree_over_http_protobuf() {
         "parented on the inbound traceparent"
     );
     let client_spans = assert_order_trace(&spans, &rig, &all_dependencies(&rig));
+    assert!(has_insert(&spans), "the order's INSERTs");
     // The first order of a fresh instance writes the breakers' windows (nothing kept yet).
     assert!(
         spans.iter().any(|s| s.name == "spin_key_value.set"),
@@ -110,9 +111,11 @@ fn concurrent_requests_in_one_instance_each_get_their_own_tree() {
         }
     });
     rig.sims.user.clear_fault();
+    let mut inserts = false;
     for trace in &traces {
         let spans = settled_trace(&receiver, trace, "POST /...");
         let client_spans = assert_order_trace(&spans, &rig, &uncached(&rig));
+        inserts |= has_insert(&spans);
         // This trace's dependency calls are exactly the simulator requests that named it.
         let named: usize = [
             rig.sims.user.requests(),
@@ -131,6 +134,8 @@ fn concurrent_requests_in_one_instance_each_get_their_own_tree() {
         .count();
         assert_eq!(named, client_spans.len(), "trace {trace}");
     }
+    // Their saga writes may share statements (group commit), each in one of their traces.
+    assert!(inserts, "the orders' INSERTs, in some of their traces");
     let servers = receiver
         .spans()
         .into_iter()
@@ -171,6 +176,7 @@ fn the_same_trace_arrives_over_grpc() {
         })
         .collect();
     let client_spans = assert_order_trace(&renamed, &rig, &all_dependencies(&rig));
+    assert!(has_insert(&renamed), "the order's INSERTs");
     assert_relayed(&renamed);
     assert_dependencies_saw_their_client_spans(&rig, INBOUND_TRACE_ID, &client_spans);
     assert!(
@@ -216,6 +222,7 @@ fn without_an_inbound_traceparent_the_host_and_the_service_start_separate_traces
     assert_ne!(server.trace_id, service_trace, "two separate traces");
     let spans = settled_trace(&receiver, &server.trace_id, "EVAL");
     let client_spans = assert_order_trace(&spans, &rig, &all_dependencies(&rig));
+    assert!(has_insert(&spans), "the order's INSERTs");
     assert_relayed(&spans);
     assert_dependencies_saw_their_client_spans(&rig, &server.trace_id, &client_spans);
 }

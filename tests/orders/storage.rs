@@ -1,20 +1,28 @@
-//! Storage: the SQLite connections an instance keeps, and the checkpoints that copy
-//! orders into the database file, seen through `order-host`'s operation counts and the file.
+//! Storage: the SQLite connections an instance keeps, the inserts its concurrent requests
+//! combine, and the checkpoints that copy orders into the database file, seen through
+//! `order-host`'s operation counts and the file.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use integration_tests::{Rig, eventually, order_body};
+use integration_tests::{Rig, at_once, eventually, order_body};
 use simulators::demo;
 
-/// `sqliteOpens` in the counts file `order-host` rewrites every 50 ms
+/// `sqliteOpens` in the counts file (see [`settled_count`]).
+fn sqlite_opens(counts_file: &Path) -> u64 {
+    settled_count(counts_file, "sqliteOpens")
+}
+
+/// Count `field` in the counts file `order-host` rewrites every 50 ms
 /// (`ORDER_HOST_OP_COUNTS_FILE`), once it has settled: the work after the last response
 /// (relay, metrics) has run when two reads 300 ms apart agree (at most 10 s).
-fn sqlite_opens(counts_file: &Path) -> u64 {
+fn settled_count(counts_file: &Path, field: &str) -> u64 {
     let read = || {
         let text = std::fs::read_to_string(counts_file).expect("counts file");
         let counts: serde_json::Value = serde_json::from_str(&text).expect("counts JSON");
-        counts["sqliteOpens"].as_u64().expect("sqliteOpens")
+        counts[field].as_u64().expect(field)
     };
     let mut last = read();
     for _ in 0..33 {
@@ -69,6 +77,74 @@ fn a_reused_instance_keeps_its_sqlite_connections_and_a_new_instance_opens_its_o
             );
         }
     }
+}
+
+/// Concurrent creates in one instance combine their saga writes (group commit): fewer write
+/// transactions than the three durable steps of every order, and yet each request gets its
+/// own outcome. Pairs of identical requests with one `Idempotency-Key` race in among them;
+/// when both rows of a pair land in one combined insert, the second's trigger refuses the
+/// key and the combined statement rolls back whole, so the rows are inserted again one by one
+/// — and still each key makes exactly one order and one charge, and every other order is
+/// confirmed.
+#[test]
+fn concurrent_creates_share_commits_and_each_gets_its_own_outcome() {
+    const CLIENTS: usize = 48;
+    const PAIRS: usize = 4;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let counts_file = dir.path().join("op-counts.json");
+    let rig = Rig::builder()
+        .env(
+            "ORDER_HOST_OP_COUNTS_FILE",
+            &counts_file.display().to_string(),
+        )
+        .start();
+    let body = order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa");
+    let warm_up = rig.create("warm-up", &body);
+    assert_eq!(warm_up.status, 201, "{warm_up:?}");
+    let before = settled_count(&counts_file, "sqliteWriteTransactions");
+
+    let next = AtomicUsize::new(0);
+    let answers = at_once(CLIENTS, || {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        // Clients 0 and 1 share a key, 2 and 3 another, … for the first PAIRS pairs.
+        let key = if n < 2 * PAIRS {
+            format!("pair-{}", n / 2)
+        } else {
+            format!("solo-{n}")
+        };
+        (key.clone(), rig.create(&key, &body))
+    });
+
+    let mut orders: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (key, answer) in &answers {
+        match answer.status {
+            201 => {
+                let id = answer.json()["id"].as_str().expect("id").to_owned();
+                orders.entry(key.clone()).or_default().insert(id);
+            }
+            // The twin of a request still in flight.
+            409 => assert!(key.starts_with("pair-"), "{key}: {answer:?}"),
+            _ => panic!("{key}: {answer:?}"),
+        }
+    }
+    let keys = CLIENTS - PAIRS;
+    assert_eq!(orders.len(), keys, "every key made an order: {orders:?}");
+    for (key, ids) in &orders {
+        assert_eq!(ids.len(), 1, "{key} made one order: {ids:?}");
+        let id = ids.first().expect("one id");
+        let order = rig.get(&format!("/api/v1/orders/{id}"));
+        assert_eq!(order.status, 200, "{order:?}");
+        assert_eq!(order.json()["status"], "confirmed", "{key}: {order:?}");
+    }
+    // The warm-up's charge and one per key.
+    assert_eq!(rig.sims.payment.charges().len(), 1 + keys);
+
+    let writes = settled_count(&counts_file, "sqliteWriteTransactions") - before;
+    // One at a time, each order commits its three saga steps (and the relay adds its own).
+    assert!(
+        writes < 3 * keys as u64,
+        "{writes} write transactions for {keys} orders created at once"
+    );
 }
 
 /// Orders among `ids` found in the order database's main file alone (copied without its

@@ -30,8 +30,8 @@ pub(crate) struct DueEvent {
 
 /// The outbox table (`outbox_table`, checked) in the `default` database.
 pub(crate) struct Outbox {
-    /// An idle connection of this instance's if it keeps one (`guest::sqlite`), with the
-    /// app's `synchronous` setting given before its first write.
+    /// The connections this instance's requests share, taking turns (`guest::sqlite`), with
+    /// the app's `synchronous` setting given before a connection's first write.
     db: PooledConnection,
     table: std::rc::Rc<str>,
 }

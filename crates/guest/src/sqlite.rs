@@ -8,32 +8,42 @@
 //! - **`journal_mode = WAL`** ([`use_wal`]), once per database (the mode is stored in the
 //!   file): readers never block the writer and a commit appends to the log instead of
 //!   rewriting pages through a journal.
-//! - **`synchronous = NORMAL`** (`Relaxed::before_write`), per connection, before its first
-//!   write: in WAL mode a commit is then durable against the process or the host crashing,
+//! - **`synchronous = NORMAL`** (`PooledConnection::before_write`), per connection, before its
+//!   first write: in WAL mode a commit is then durable against the process or the host crashing,
 //!   and only an operating-system crash or power loss can undo the last commits (the log is
 //!   synced at checkpoints instead of at every commit). With `FULL`, every commit waits for an
 //!   fsync while it holds the write lock (~90 µs on our build machines, against ~6 µs), and
 //!   concurrent writers queue behind it in SQLite's busy handler.
-//! - **`wal_autocheckpoint = 4000`** (`Relaxed::before_write`, with `synchronous`), per
-//!   connection: a commit that leaves the log longer than 4,000 pages (about 16 MB at the
-//!   default 4 KiB page) copies the log back into the database file, instead of at SQLite's default
-//!   1,000. An order's writes touch the same hot pages (B-tree roots and right-most leaves)
-//!   again and again; a longer log writes each of them back once per checkpoint instead of four
-//!   times, and syncs a quarter as often (issue 10, README → Benchmarks: 488–566 → 554–605
-//!   orders/s, interleaved). The log file keeps its largest size between checkpoints. order-api
-//!   also checkpoints after its responses (`order_store::Db::checkpoint`, post-return), so the
+//! - **`wal_autocheckpoint = 4000`** (`PooledConnection::before_write`, with `synchronous`), per
+//!   connection: a commit that leaves the log longer than 4,000 pages (about 16 MB at the default
+//!   4 KiB page) copies the log back into the database file, instead of at SQLite's default
+//!   1,000. An order's writes touch the same hot pages (B-tree roots and right-most leaves) again
+//!   and again; a longer log writes each of them back once per checkpoint instead of four times,
+//!   and syncs a quarter as often (issue 10, README → Benchmarks: 488–566 → 554–605 orders/s,
+//!   interleaved). The log file keeps its largest size between checkpoints. order-api also
+//!   checkpoints after its responses (`order_store::Db::checkpoint`, post-return), so the
 //!   threshold is mostly a backstop under load, where readers keep the log from being reset.
 //!
-//! Connections themselves are kept by a reused instance ([`PooledConnection`]).
+//! A reused instance keeps a few connections per database, which its requests take turns on
+//! ([`PooledConnection`]), and combines their concurrent inserts (`insert_combined`).
 //!
 //! All three are best effort: a backend that refuses them (a remote libSQL server manages its
 //! own log) is told once per instance and then left alone, and the app works either way.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use spin_sdk::sqlite::{Connection, Error, RowResult, Value};
+
+use crate::turns::{Gate, Turn};
+
+mod combined;
+
+pub use combined::MAX_COMBINED_ROWS;
+use combined::PendingRow;
 
 /// Cleared in this instance once a backend refused `synchronous = NORMAL`.
 static RELAX_SUPPORTED: AtomicBool = AtomicBool::new(true);
@@ -60,94 +70,133 @@ async fn run_pragma(connection: &Connection, pragma: &str) -> bool {
     }
 }
 
-/// Sets `synchronous = NORMAL` and the checkpoint threshold on one connection before its first
-/// write (see the module docs).
-#[derive(Debug, Default)]
-struct Relaxed {
-    done: Cell<bool>,
-}
-
-impl Relaxed {
-    /// Not set yet.
-    fn new() -> Self {
-        Self::default()
-    }
-
-    /// Set already (`true`: a pooled connection that had it) or not.
-    fn from_done(done: bool) -> Self {
-        Self {
-            done: Cell::new(done),
-        }
-    }
-
-    /// Sets both on `connection` unless this handle already did (or the backend refused one in
-    /// this instance, which then skips that one): two statements per connection that writes,
-    /// none for readers.
-    async fn before_write(&self, connection: &Connection) {
-        if self.done.replace(true) {
-            return;
-        }
-        for (pragma, supported) in [
-            ("PRAGMA synchronous = NORMAL", &RELAX_SUPPORTED),
-            (AUTOCHECKPOINT_PRAGMA, &AUTOCHECKPOINT_SUPPORTED),
-        ] {
-            if supported.load(Ordering::Relaxed) && !run_pragma(connection, pragma).await {
-                supported.store(false, Ordering::Relaxed);
-            }
+/// Sets `synchronous = NORMAL` and the checkpoint threshold on one connection, once, before
+/// its first write (see the module docs); a setting the backend refused in this instance is
+/// skipped. Two statements per connection that writes, none for readers.
+async fn relax(connection: &Connection) {
+    for (pragma, supported) in [
+        ("PRAGMA synchronous = NORMAL", &RELAX_SUPPORTED),
+        (AUTOCHECKPOINT_PRAGMA, &AUTOCHECKPOINT_SUPPORTED),
+    ] {
+        if supported.load(Ordering::Relaxed) && !run_pragma(connection, pragma).await {
+            supported.store(false, Ordering::Relaxed);
         }
     }
 }
 
-/// Idle connections an instance keeps, across every database label.
-pub const MAX_IDLE_CONNECTIONS: usize = 16;
+/// Connections an instance keeps per database, which its requests take turns on.
+pub const CONNECTIONS_PER_DATABASE: usize = 2;
 
-/// How long a connection stays reusable after its last statement, in milliseconds. Short
-/// enough that a remote libSQL server has not expired its stream meanwhile (sqld drops a
-/// stream idle for 10 s; Turso likewise).
+/// How long a kept connection stays in use after its last statement, in milliseconds; after
+/// that the next statement opens a new one. Short enough that a remote libSQL server has not
+/// expired its stream meanwhile (sqld drops a stream idle for 10 s; Turso likewise).
 pub const IDLE_REUSE_MS: u64 = 2_000;
 
-/// An idle connection of this instance and what it already has.
-struct Idle {
-    label: Option<String>,
+/// A connection an instance keeps, and what it already has.
+struct Kept {
     connection: Connection,
     relaxed: bool,
+    failed: bool,
     last_used: Instant,
 }
 
-thread_local! {
-    /// This instance's idle connections, most recently returned last.
-    static IDLE: std::cell::RefCell<Vec<Idle>> = const { std::cell::RefCell::new(Vec::new()) };
+impl Kept {
+    async fn open(label: Option<&str>) -> Result<Self, Error> {
+        let connection = match label {
+            Some(label) => Connection::open(label).await?,
+            None => Connection::open_default().await?,
+        };
+        Ok(Self {
+            connection,
+            relaxed: false,
+            failed: false,
+            last_used: Instant::now(),
+        })
+    }
 }
 
-/// A connection from this instance's pool of idle connections (issue 10).
+/// One database label's connections in this instance, and the turns its statements take.
+struct Slot {
+    label: Option<String>,
+    gate: Rc<Gate>,
+    /// Connections no statement is using, most recently used last.
+    idle: RefCell<Vec<Kept>>,
+    /// Rows waiting for a combined insert ([`PooledConnection::insert_combined`]), in
+    /// arrival order.
+    pending: RefCell<VecDeque<Rc<PendingRow>>>,
+    /// A writer task is draining `pending`.
+    writing: Cell<bool>,
+}
+
+impl Slot {
+    /// An idle connection that has not idled past [`IDLE_REUSE_MS`] (older ones are closed);
+    /// for a holder of a turn.
+    fn take_fresh(&self, now: Instant) -> Option<Kept> {
+        let mut idle = self.idle.borrow_mut();
+        idle.retain(|kept| {
+            now.saturating_duration_since(kept.last_used) < Duration::from_millis(IDLE_REUSE_MS)
+        });
+        idle.pop()
+    }
+}
+
+thread_local! {
+    /// This instance's slots, one per database label used.
+    static SLOTS: RefCell<Vec<Rc<Slot>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The instance's slot for `label`, created at its first use.
+fn slot(label: Option<String>) -> Rc<Slot> {
+    SLOTS.with_borrow_mut(|slots| {
+        if let Some(slot) = slots.iter().find(|slot| slot.label == label) {
+            return slot.clone();
+        }
+        let slot = Rc::new(Slot {
+            label,
+            gate: Gate::new(CONNECTIONS_PER_DATABASE),
+            idle: RefCell::new(Vec::new()),
+            pending: RefCell::new(VecDeque::new()),
+            writing: Cell::new(false),
+        });
+        slots.push(slot.clone());
+        slot
+    })
+}
+
+/// A handle on the connections this instance keeps for a database, shared by all its
+/// requests (issue 10): [`CONNECTIONS_PER_DATABASE`] of them, one statement at a time on each.
 ///
 /// Spin's `sqlite-inproc` makes every guest `open` a new `rusqlite` connection (a file open,
 /// the schema parsed again at its first statement, no prepared statement kept) and Spin 4
-/// reuses an instance for many requests, so a reused instance keeps the connections its
-/// requests are done with and hands them to its next requests: one request at a time per
-/// connection (requests of one instance run concurrently, and a connection carries a
-/// transaction), at most [`MAX_IDLE_CONNECTIONS`], each reused only within [`IDLE_REUSE_MS`]
-/// of its last statement (monotonic clock). The connection's `synchronous` setting
-/// (`Relaxed`) goes with it.
+/// reuses an instance for many requests at once. A connection per request in flight made an
+/// instance under load hold as many connections as requests: their writers queued in SQLite's
+/// busy handler (sleeps of 1, 2, 5 … ms) and every commit by one dropped the page caches of
+/// the others. So an instance keeps a few connections per database label and its requests
+/// take turns on them ([`crate::turns::Gate`]): a statement waits in the guest for a free
+/// connection, runs, and collects all its rows before the connection serves the next one.
+/// Never two statements at once on one connection is also what sharing needs on a remote
+/// libSQL server, whose client reads a query's rows after it has let the next statement onto
+/// the stream.
 ///
-/// Statements go through [`PooledConnection::query`], which is what lets the pool know the
-/// connection's state: when the handle drops, the connection goes back only if no statement
-/// on it failed (a broken remote stream must not be handed on), none is still running (a
-/// future dropped mid-statement), and it is outside a transaction (`BEGIN` … `COMMIT` /
-/// `ROLLBACK`, read from the statements themselves: a task dropped mid-way must not hand its
-/// open transaction to the next request; the host rolls it back when it closes the connection).
+/// A transaction keeps its turn and connection from its `BEGIN` (or `SAVEPOINT`) to its
+/// `COMMIT`/`ROLLBACK` (read from the statements themselves), so no other request's statement
+/// lands inside it; a handle dropped inside one closes that connection (the host rolls it
+/// back). A connection on which a statement failed (a broken remote stream must not serve the
+/// next request) or whose statement was abandoned mid-way (its task dropped) is closed, and a
+/// later statement opens a new one; so is one idle for longer than [`IDLE_REUSE_MS`]
+/// (monotonic clock). A connection keeps its `synchronous` setting (`before_write`) while it
+/// lives.
 pub struct PooledConnection {
-    label: Option<String>,
-    connection: Option<Connection>,
-    relaxed: Relaxed,
-    failed: Cell<bool>,
-    running: Cell<bool>,
-    in_transaction: Cell<bool>,
-    last_used: Cell<Instant>,
+    slot: Rc<Slot>,
+    /// The turn and connection of an open transaction (after `BEGIN`, before its end).
+    transaction: RefCell<Option<(Turn, Kept)>>,
+    /// `before_write` was asked: the connection gets its settings before the next statement.
+    wants_relaxed: Cell<bool>,
 }
 
 impl PooledConnection {
-    /// A connection to the `default` database: an idle one of this instance, else a new one.
+    /// A handle on the instance's connections to the `default` database (one is opened now
+    /// unless the instance has one).
     ///
     /// # Errors
     /// `spin:sqlite`'s, when a new connection cannot be opened.
@@ -155,7 +204,8 @@ impl PooledConnection {
         Self::take(None).await
     }
 
-    /// A connection to the database labelled `label`: an idle one, else a new one.
+    /// A handle on the instance's connections to the database labelled `label` (one is
+    /// opened now unless the instance has one).
     ///
     /// # Errors
     /// `spin:sqlite`'s, when a new connection cannot be opened.
@@ -164,99 +214,73 @@ impl PooledConnection {
     }
 
     async fn take(label: Option<String>) -> Result<Self, Error> {
-        let now = Instant::now();
-        let reusable = |idle: &Idle| {
-            now.saturating_duration_since(idle.last_used) < Duration::from_millis(IDLE_REUSE_MS)
-        };
-        let (idle, expired) = IDLE.with_borrow_mut(|idle| {
-            let expired: Vec<Idle> = idle.extract_if(.., |entry| !reusable(entry)).collect();
-            let found = idle
-                .iter()
-                .rposition(|entry| entry.label == label)
-                .map(|at| idle.remove(at));
-            (found, expired)
-        });
-        drop(expired);
-        let (connection, relaxed) = match idle {
-            Some(idle) => (idle.connection, Relaxed::from_done(idle.relaxed)),
-            None => {
-                let connection = match &label {
-                    Some(label) => Connection::open(label).await?,
-                    None => Connection::open_default().await?,
-                };
-                (connection, Relaxed::new())
+        let slot = slot(label);
+        // Open one now when the slot has none and none is in use, so that an unreachable
+        // database is the opener's error.
+        if slot.gate.is_idle() && slot.idle.borrow().is_empty() {
+            let _turn = slot.gate.acquire().await;
+            if slot.idle.borrow().is_empty() {
+                let kept = Kept::open(slot.label.as_deref()).await?;
+                slot.idle.borrow_mut().push(kept);
             }
-        };
+        }
         Ok(Self {
-            label,
-            connection: Some(connection),
-            relaxed,
-            failed: Cell::new(false),
-            running: Cell::new(false),
-            in_transaction: Cell::new(false),
-            last_used: Cell::new(now),
+            slot,
+            transaction: RefCell::new(None),
+            wants_relaxed: Cell::new(false),
         })
     }
 
-    fn connection(&self) -> &Connection {
-        self.connection
-            .as_ref()
-            .expect("the connection is only taken when the handle drops")
-    }
-
-    /// Runs one parameterised statement and collects its rows.
+    /// Runs one parameterised statement and collects its rows, in its turn.
     ///
     /// # Errors
-    /// `spin:sqlite`'s; the connection then stays out of the pool.
+    /// `spin:sqlite`'s; the connection is then closed (after its transaction, if inside one).
     pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, Error> {
-        self.running.set(true);
-        let rows = match self.connection().execute(sql, params).await {
+        let open_transaction = self.transaction.borrow_mut().take();
+        let was_inside = open_transaction.is_some();
+        let (turn, mut kept) = match open_transaction {
+            Some(inside) => inside,
+            None => {
+                let turn = self.slot.gate.acquire().await;
+                let kept = match self.slot.take_fresh(Instant::now()) {
+                    Some(kept) => kept,
+                    None => Kept::open(self.slot.label.as_deref()).await?,
+                };
+                (turn, kept)
+            }
+        };
+        if self.wants_relaxed.get() && !kept.relaxed {
+            relax(&kept.connection).await;
+            kept.relaxed = true;
+        }
+        // `kept` is dropped (the connection closed) if this future is dropped mid-way.
+        let rows = match kept.connection.execute(sql, params).await {
             Ok(rows) => rows.collect().await,
             Err(error) => Err(error),
         };
-        self.running.set(false);
-        self.last_used.set(Instant::now());
-        match &rows {
-            Ok(_) => {
-                if let Some(inside) = transaction_after(sql) {
-                    self.in_transaction.set(inside);
-                }
-            }
-            Err(_) => self.failed.set(true),
+        kept.last_used = Instant::now();
+        kept.failed |= rows.is_err();
+        let inside = match (&rows, transaction_after(sql)) {
+            (Ok(_), Some(inside)) => inside,
+            _ => was_inside,
+        };
+        if inside {
+            *self.transaction.borrow_mut() = Some((turn, kept));
+        } else if !kept.failed {
+            self.slot.idle.borrow_mut().push(kept);
         }
         rows
     }
 
-    /// Sets `synchronous = NORMAL` before this connection's first write (`Relaxed`).
+    /// Gives the connection `synchronous = NORMAL` and the checkpoint threshold before this
+    /// handle's next statement, unless it has them.
     pub async fn before_write(&self) {
-        self.relaxed.before_write(self.connection()).await;
+        self.wants_relaxed.set(true);
     }
 
-    /// Asks for write-ahead logging ([`use_wal`]); outside a transaction.
+    /// Asks for write-ahead logging ([`use_wal`]); outside a transaction. A refusal is ignored.
     pub async fn use_wal(&self) {
-        use_wal(self.connection()).await;
-    }
-}
-
-impl Drop for PooledConnection {
-    fn drop(&mut self) {
-        let Some(connection) = self.connection.take() else {
-            return;
-        };
-        if self.failed.get() || self.running.get() || self.in_transaction.get() {
-            return;
-        }
-        let idle = Idle {
-            label: self.label.take(),
-            connection,
-            relaxed: self.relaxed.done.get(),
-            last_used: self.last_used.get(),
-        };
-        let evicted = IDLE.with_borrow_mut(|pool| {
-            pool.push(idle);
-            (pool.len() > MAX_IDLE_CONNECTIONS).then(|| pool.remove(0))
-        });
-        drop(evicted);
+        let _ = self.query("PRAGMA journal_mode = WAL", vec![]).await;
     }
 }
 

@@ -57,8 +57,9 @@ const LIBSQL_TRANSIENT_ERRORS: &[&str] = &[
 
 /// The `default` database. Opening it runs no migrations ([`crate::schema::ensure`] does).
 pub struct Db {
-    /// From the instance's idle connections when it has one (`guest::sqlite::PooledConnection`),
-    /// with the app's `synchronous` setting given before the connection's first write.
+    /// The connections this instance's requests share, taking turns
+    /// (`guest::sqlite::PooledConnection`), with the app's `synchronous` setting given before a
+    /// connection's first write.
     connection: PooledConnection,
 }
 
@@ -78,8 +79,8 @@ impl Db {
         self.connection.use_wal().await;
     }
 
-    /// Runs one parameterised statement and collects its rows. A failure keeps the connection
-    /// out of the instance's pool.
+    /// Runs one parameterised statement and collects its rows. A failure closes the
+    /// connection it ran on (the next statement gets another).
     pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, StoreError> {
         self.connection
             .query(sql, params)
@@ -93,6 +94,22 @@ impl Db {
     pub async fn exec(&self, sql: &str, params: Vec<Value>) -> Result<(), StoreError> {
         self.connection.before_write().await;
         self.query(sql, params).await.map(drop)
+    }
+
+    /// Inserts one row (`head` is `INSERT INTO name (column, …)`, one value per column),
+    /// combined with the rows this instance's other requests insert with the same `head` at
+    /// the same time into one statement and one commit (`guest::sqlite`'s
+    /// `PooledConnection::insert_combined`: group commit); returns once this row's statement
+    /// has committed, with this row's own outcome.
+    pub async fn insert_combined(
+        &self,
+        head: &'static str,
+        row: Vec<Value>,
+    ) -> Result<(), StoreError> {
+        self.connection
+            .insert_combined(head, row)
+            .await
+            .map_err(store_error)
     }
 
     /// Runs one parameterised statement with a `RETURNING` clause; whether it returned a row,
@@ -124,8 +141,8 @@ impl Db {
                 Err(error)
             }
         };
-        // A transaction left open (its ROLLBACK failed too) keeps the connection out of the
-        // instance's pool (`PooledConnection` reads BEGIN / COMMIT / ROLLBACK itself).
+        // A transaction left open (its ROLLBACK failed too) keeps its connection until this
+        // handle drops, which closes it (`PooledConnection` reads BEGIN / COMMIT / ROLLBACK).
         outcome
     }
 

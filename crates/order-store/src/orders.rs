@@ -78,11 +78,10 @@ impl Db {
             .collect();
         let (history, events) = unsaved_rows(stored, stored.traceparent.as_deref(), now)?;
         let written = self
-            .exec(
+            .insert_combined(
                 "INSERT INTO order_inserts (key, request_hash, stale_before, id, user_id, status,
                     currency, total_minor, payment_method_type, payment_token, shipping_address,
-                    saga_step, traceparent, created_at, updated_at, now, lines, history, events)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    saga_step, traceparent, created_at, updated_at, now, lines, history, events)",
                 vec![
                     Value::Text(claim.key.clone()),
                     Value::Text(claim.request_hash.clone()),
@@ -142,11 +141,10 @@ impl Db {
             KeyUpdate::Release => ("release", Value::Null, Value::Null),
         };
         let saved = self
-            .exec(
+            .insert_combined(
                 "INSERT INTO order_saves (id, version, status, payment_id, reservation_id,
                     payment_token, saga_step, updated_at, now, history, events, key_update,
-                    answer_status, answer_body)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    answer_status, answer_body)",
                 vec![
                     Value::Text(o.id.clone()),
                     Value::Integer(stored.version()),
@@ -273,7 +271,7 @@ fn unsaved_rows(
         ]));
         if let Some(event_type) = change.status.event_type() {
             let event = order_event(
-                guest::ids::uuid_v4(),
+                guest::ids::uuid_v7(),
                 &stored.order,
                 event_type,
                 traceparent,

@@ -10,7 +10,7 @@ use events::CloudEvent;
 /// The CloudEvent `source` of every order event.
 pub const ORDER_EVENT_SOURCE: &str = "/order-service";
 
-/// The `event_type` event `event_id` (a fresh [`guest::ids::uuid_v4`]) about
+/// The `event_type` event `event_id` (a fresh [`guest::ids::uuid_v7`]) about
 /// `order` at `now` (epoch ms): the order id as `subject`, the order's full JSON as `data`,
 /// and `traceparent` when it is a valid W3C trace context (an invalid one is left out: the
 /// relay would refuse the envelope).

@@ -82,7 +82,7 @@ async fn request_return(request: Request) -> Response<String> {
     let id = format!("ret_{}", ids::random_hex(12));
     let now = clock::now_ms();
     let data = json!({ "returnId": id, "orderId": order_id, "reason": reason });
-    let event = match ::events::CloudEvent::builder(ids::uuid_v4(), "/returns", RETURN_REQUESTED)
+    let event = match ::events::CloudEvent::builder(ids::uuid_v7(), "/returns", RETURN_REQUESTED)
         .time_ms(now)
         .subject(id.clone())
         .json_data(data.clone())
