@@ -3,12 +3,26 @@
 //! `order-host`'s operation counts and the file.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use integration_tests::{Rig, at_once, eventually, order_body};
 use simulators::demo;
+
+/// A rig whose `order-host` keeps its operation counts in `dir`'s `op-counts.json` (the
+/// returned path), started with the extra command-line `args`.
+fn counting_rig(dir: &Path, args: &[&str]) -> (Rig, PathBuf) {
+    let counts_file = dir.join("op-counts.json");
+    let rig = Rig::builder()
+        .env(
+            "ORDER_HOST_OP_COUNTS_FILE",
+            &counts_file.display().to_string(),
+        )
+        .args(args)
+        .start();
+    (rig, counts_file)
+}
 
 /// `sqliteOpens` in the counts file (see [`settled_count`]).
 fn sqlite_opens(counts_file: &Path) -> u64 {
@@ -41,14 +55,7 @@ fn a_reused_instance_keeps_its_sqlite_connections_and_a_new_instance_opens_its_o
     const ORDERS: u64 = 10;
     for (reuse, reused) in [("128", true), ("1", false)] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let counts_file = dir.path().join("op-counts.json");
-        let rig = Rig::builder()
-            .env(
-                "ORDER_HOST_OP_COUNTS_FILE",
-                &counts_file.display().to_string(),
-            )
-            .args(&["--max-instance-reuse-count", reuse])
-            .start();
+        let (rig, counts_file) = counting_rig(dir.path(), &["--max-instance-reuse-count", reuse]);
         let warm_up = rig.create(
             "warm-up",
             &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
@@ -91,13 +98,7 @@ fn concurrent_creates_share_commits_and_each_gets_its_own_outcome() {
     const CLIENTS: usize = 48;
     const PAIRS: usize = 4;
     let dir = tempfile::tempdir().expect("tempdir");
-    let counts_file = dir.path().join("op-counts.json");
-    let rig = Rig::builder()
-        .env(
-            "ORDER_HOST_OP_COUNTS_FILE",
-            &counts_file.display().to_string(),
-        )
-        .start();
+    let (rig, counts_file) = counting_rig(dir.path(), &[]);
     let body = order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa");
     let warm_up = rig.create("warm-up", &body);
     assert_eq!(warm_up.status, 201, "{warm_up:?}");
