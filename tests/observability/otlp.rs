@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use integration_tests::trace::{
     INBOUND_PARENT, INBOUND_TRACE_ID, INBOUND_TRACEPARENT, span_id_of, trace_id_of,
 };
-use integration_tests::{RedisServer, Rig, eventually, free_port, order_body};
+use integration_tests::{Answer, RedisServer, Rig, eventually, free_port, order_body};
 use serde_json::json;
 use simulators::{Simulators, demo};
 
@@ -145,6 +145,57 @@ fn concurrent_requests_in_one_instance_each_get_their_own_tree() {
         servers,
         traces.len(),
         "one server span per request, nothing else"
+    );
+}
+
+/// Concurrent creates combine their saga writes (group commit, `guest::sqlite`): while a
+/// lock held from outside stops every write, the orders placed meanwhile queue their rows in
+/// their instances, and once it is released the rows go in combined statements — some
+/// carrying several rows (one `(?, …)` group per row) — and every row of the orders' three
+/// saga writes (`order_inserts`, then two `order_saves`) is in one of them.
+#[test]
+fn concurrent_orders_insert_their_rows_in_combined_statements() {
+    const ORDERS: usize = 16;
+    let receiver = Receiver::http();
+    let rig = rig_exporting(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint)]);
+    let body = order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_visa");
+    let warm_up = rig.create("combined-warm-up", &body);
+    assert_eq!(warm_up.status, 201, "{warm_up:?}");
+    let lock = rusqlite::Connection::open(rig.db_path()).expect("open the order database");
+    lock.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    let answers: Vec<Answer> = std::thread::scope(|scope| {
+        let creates: Vec<_> = (0..ORDERS)
+            .map(|n| {
+                let (rig, body) = (&rig, &body);
+                scope.spawn(move || rig.create(&format!("combined-{n}"), body))
+            })
+            .collect();
+        // Well inside the 5 s busy timeout the writers wait for.
+        std::thread::sleep(Duration::from_millis(1_000));
+        lock.execute_batch("COMMIT").expect("unlock");
+        creates
+            .into_iter()
+            .map(|c| c.join().expect("no panic"))
+            .collect()
+    });
+    assert!(answers.iter().all(|a| a.status == 201), "{answers:?}");
+    // Rows per saga-write statement, once every order's three rows have been seen.
+    let rows: Vec<usize> = eventually(WAIT, "every saga write exported", || {
+        let rows: Vec<usize> = receiver
+            .spans()
+            .iter()
+            .filter(|s| s.name == "spin_sqlite.execute")
+            .filter_map(|s| s.attribute("query"))
+            .filter(|q| {
+                q.contains("INSERT INTO order_inserts") || q.contains("INSERT INTO order_saves")
+            })
+            .map(|q| q.matches("(?").count())
+            .collect();
+        (rows.iter().sum::<usize>() == 3 * (ORDERS + 1)).then_some(rows)
+    });
+    assert!(
+        rows.iter().any(|&n| n > 1),
+        "no combined statement: {rows:?}"
     );
 }
 

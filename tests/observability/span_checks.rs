@@ -96,13 +96,15 @@ pub(crate) fn all_dependencies(rig: &Rig) -> Vec<(&'static str, u16)> {
     all
 }
 
-/// Whether `spans` hold an `INSERT` statement. An order's saga writes are its own trace's
-/// when it was the instance's only request; concurrent requests' writes are combined into one
-/// statement (group commit, `guest::sqlite`), whose span goes to one of their traces.
+/// Whether `spans` hold an order insert (`order_inserts`). An order's saga writes are its own
+/// trace's when it was the instance's only request; concurrent requests' writes are combined
+/// into one statement (group commit, `guest::sqlite`), written by one of those requests, whose
+/// trace has its span.
 pub(crate) fn has_insert(spans: &[ReceivedSpan]) -> bool {
     spans.iter().any(|s| {
         s.name == "spin_sqlite.execute"
-            && s.attribute("query").is_some_and(|q| q.contains("INSERT"))
+            && s.attribute("query")
+                .is_some_and(|q| q.contains("INSERT INTO order_inserts"))
     })
 }
 

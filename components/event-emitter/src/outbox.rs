@@ -252,7 +252,7 @@ impl Outbox {
     /// [`query`](Self::query) for a statement that writes: the connection gets the app's
     /// `synchronous` setting first (`guest::sqlite`).
     async fn write(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, EventsError> {
-        self.db.before_write().await;
+        self.db.before_write();
         self.query(sql, params).await
     }
 

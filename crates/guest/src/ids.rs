@@ -26,7 +26,9 @@ fn order_id_from(now_ms: i64, random: &[u8]) -> String {
 pub fn uuid_v7() -> String {
     let mut bytes = [0u8; 10];
     let random = spin_sdk::wasip3::random::random::get_random_bytes(10);
-    bytes.copy_from_slice(&random[..10.min(random.len())]);
+    for (byte, from) in bytes.iter_mut().zip(random) {
+        *byte = from;
+    }
     uuid_v7_from(crate::clock::now_ms(), bytes)
 }
 

@@ -188,8 +188,13 @@ fn slot(label: Option<String>) -> Rc<Slot> {
 /// lives.
 pub struct PooledConnection {
     slot: Rc<Slot>,
-    /// The turn and connection of an open transaction (after `BEGIN`, before its end).
+    /// The turn and connection of an open transaction (after `BEGIN`, before its end), out
+    /// of the cell while one of its statements runs.
     transaction: RefCell<Option<(Turn, Kept)>>,
+    /// Inside a transaction: its statements go to its connection, and a statement that finds
+    /// it missing (in use by a concurrent statement of this handle, or gone with a statement
+    /// dropped mid-way, which closed it) fails instead of running outside the transaction.
+    in_transaction: Cell<bool>,
     /// `before_write` was asked: the connection gets its settings before the next statement.
     wants_relaxed: Cell<bool>,
 }
@@ -227,6 +232,7 @@ impl PooledConnection {
         Ok(Self {
             slot,
             transaction: RefCell::new(None),
+            in_transaction: Cell::new(false),
             wants_relaxed: Cell::new(false),
         })
     }
@@ -236,18 +242,25 @@ impl PooledConnection {
     /// # Errors
     /// `spin:sqlite`'s; the connection is then closed (after its transaction, if inside one).
     pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, Error> {
-        let open_transaction = self.transaction.borrow_mut().take();
-        let was_inside = open_transaction.is_some();
-        let (turn, mut kept) = match open_transaction {
-            Some(inside) => inside,
-            None => {
-                let turn = self.slot.gate.acquire().await;
-                let kept = match self.slot.take_fresh(Instant::now()) {
-                    Some(kept) => kept,
-                    None => Kept::open(self.slot.label.as_deref()).await?,
-                };
-                (turn, kept)
-            }
+        let (turn, mut kept) = if self.in_transaction.get() {
+            let open = self.transaction.borrow_mut().take();
+            let Some(open) = open else {
+                // Another statement of this transaction is running, or one was dropped mid-way
+                // and took the transaction (its connection closed, so rolled back) with it.
+                self.in_transaction
+                    .set(transaction_after(sql).is_none_or(|inside| inside));
+                return Err(Error::Io(
+                    "the transaction's connection is busy or gone (rolled back)".into(),
+                ));
+            };
+            open
+        } else {
+            let turn = self.slot.gate.acquire().await;
+            let kept = match self.slot.take_fresh(Instant::now()) {
+                Some(kept) => kept,
+                None => Kept::open(self.slot.label.as_deref()).await?,
+            };
+            (turn, kept)
         };
         if self.wants_relaxed.get() && !kept.relaxed {
             relax(&kept.connection).await;
@@ -262,8 +275,13 @@ impl PooledConnection {
         kept.failed |= rows.is_err();
         let inside = match (&rows, transaction_after(sql)) {
             (Ok(_), Some(inside)) => inside,
-            _ => was_inside,
+            // A failed `ROLLBACK` (SQLite may have rolled back already, e.g. after an
+            // interrupt) ends the transaction too: the failed connection is closed below,
+            // which rolls back whatever is left.
+            (Err(_), Some(false)) if is_rollback(sql) => false,
+            _ => self.in_transaction.get(),
         };
+        self.in_transaction.set(inside);
         if inside {
             *self.transaction.borrow_mut() = Some((turn, kept));
         } else if !kept.failed {
@@ -274,7 +292,7 @@ impl PooledConnection {
 
     /// Gives the connection `synchronous = NORMAL` and the checkpoint threshold before this
     /// handle's next statement, unless it has them.
-    pub async fn before_write(&self) {
+    pub fn before_write(&self) {
         self.wants_relaxed.set(true);
     }
 
@@ -282,6 +300,14 @@ impl PooledConnection {
     pub async fn use_wal(&self) {
         let _ = self.query("PRAGMA journal_mode = WAL", vec![]).await;
     }
+}
+
+/// Whether `sql` is a `ROLLBACK` of the whole transaction (not `ROLLBACK TO` a savepoint).
+fn is_rollback(sql: &str) -> bool {
+    sql.split_whitespace()
+        .next()
+        .is_some_and(|word| word.trim_end_matches(';').eq_ignore_ascii_case("ROLLBACK"))
+        && transaction_after(sql) == Some(false)
 }
 
 /// Whether a connection is inside an explicit transaction after `sql` ran: `Some(true)` after

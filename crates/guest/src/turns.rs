@@ -7,7 +7,8 @@
 //! Rust-originating events") unless its `inter-task-wakeup` feature is on, and with the
 //! feature on every wait traps on wasmtime ≥ 45 ("waitable cannot be used synchronously while
 //! added to a waitable set": 0.57.1 cancels the wake-up read while it still sits in the task's
-//! waitable set, which the component model forbids since component-model#647; fixed in
+//! waitable set, which the component model forbids since component-model#647, enforced by
+//! wasmtime since bytecodealliance/wasmtime#13415; fixed in
 //! `wit-bindgen` 0.59, which `spin-sdk` 7 cannot use). So a waiting task here sleeps on a
 //! component-model primitive instead: a unit `future` of its own, read by the waiter and
 //! written by the task that hands it the turn. The host delivers that write as an ordinary
@@ -21,7 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-pub use wake::{Signal, Wakeup, pair as wakeup};
+pub(crate) use wake::{Signal, pair as wakeup};
 
 /// A fixed number of turns, the waiters for one queued in arrival order. `!Send`: a gate
 /// belongs to one instance (keep it in a `thread_local!` or an `Rc`).
@@ -149,12 +150,12 @@ mod wake {
     };
 
     /// The writing end: [`Signal::send`] (or dropping it) wakes the reader's task.
-    pub struct Signal(Option<RawFutureWriter<UnitFuture>>);
+    pub(crate) struct Signal(Option<RawFutureWriter<UnitFuture>>);
     /// The reading end: [`Wakeup::wait`] sleeps until the signal is sent.
-    pub struct Wakeup(RawFutureReader<UnitFuture>);
+    pub(crate) struct Wakeup(RawFutureReader<UnitFuture>);
 
     /// A new signal and the wake-up it sends.
-    pub fn pair() -> (Signal, Wakeup) {
+    pub(crate) fn pair() -> (Signal, Wakeup) {
         // SAFETY: `UnitFuture` is the component model's unit future (no payload to lift or
         // lower), and the two ends are owned by the returned values.
         let (writer, reader) = unsafe { raw_future_new(UnitFuture) };
@@ -164,7 +165,7 @@ mod wake {
     impl Signal {
         /// Writes the unit value without waiting (the write completes when the reader reads;
         /// a reader already gone makes it a no-op).
-        pub fn send(mut self) {
+        pub(crate) fn send(mut self) {
             self.write();
         }
 
@@ -185,7 +186,7 @@ mod wake {
 
     impl Wakeup {
         /// Sleeps until the signal is sent.
-        pub async fn wait(self) {
+        pub(crate) async fn wait(self) {
             self.0.await;
         }
     }
@@ -258,26 +259,26 @@ mod wake {
     use futures::channel::oneshot;
 
     /// The sending end of a [`super::wakeup`] pair.
-    pub struct Signal(oneshot::Sender<()>);
+    pub(crate) struct Signal(oneshot::Sender<()>);
     /// The waiting end of a [`super::wakeup`] pair.
-    pub struct Wakeup(oneshot::Receiver<()>);
+    pub(crate) struct Wakeup(oneshot::Receiver<()>);
 
     /// A new signal and the wake-up it sends.
-    pub fn pair() -> (Signal, Wakeup) {
+    pub(crate) fn pair() -> (Signal, Wakeup) {
         let (sender, receiver) = oneshot::channel();
         (Signal(sender), Wakeup(receiver))
     }
 
     impl Signal {
         /// Wakes the waiter.
-        pub fn send(self) {
+        pub(crate) fn send(self) {
             let _ = self.0.send(());
         }
     }
 
     impl Wakeup {
         /// Sleeps until the signal is sent (or dropped).
-        pub async fn wait(self) {
+        pub(crate) async fn wait(self) {
             let _ = self.0.await;
         }
     }

@@ -19,6 +19,14 @@ pub fn store_error(error: spin_sdk::sqlite::Error) -> StoreError {
     classify(format!("sqlite: {error:?}"))
 }
 
+/// Whether a failed combined insert was refused by one of its rows (a constraint, or a write
+/// trigger's `RAISE`: the messages of [`crate::orders`] start with `order-store: `), so that
+/// nothing was written and its rows are worth inserting one by one.
+fn refused_by_a_row(error: &spin_sdk::sqlite::Error) -> bool {
+    let text = format!("sqlite: {error:?}");
+    text.contains("order-store: ") || matches!(classify(text), StoreError::Constraint(_))
+}
+
 /// The [`StoreError`] a driver message stands for: [`StoreError::Busy`] for a database locked
 /// past the busy timeout and for the libSQL client's [transient errors](LIBSQL_TRANSIENT_ERRORS),
 /// [`StoreError::Constraint`] for a refused constraint, else [`StoreError::Failed`]. Also for
@@ -64,7 +72,8 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens the `default` database: a connection this instance used before, if it keeps one.
+    /// Opens the `default` database: a handle on the connections this instance's requests
+    /// share (one is opened now unless the instance has one).
     pub async fn open_default() -> Result<Self, StoreError> {
         Ok(Self {
             connection: PooledConnection::open_default()
@@ -92,7 +101,7 @@ impl Db {
     /// whose changed-row count nobody needs. The connection gets the app's `synchronous`
     /// setting before its first write (`guest::sqlite`).
     pub async fn exec(&self, sql: &str, params: Vec<Value>) -> Result<(), StoreError> {
-        self.connection.before_write().await;
+        self.connection.before_write();
         self.query(sql, params).await.map(drop)
     }
 
@@ -107,7 +116,7 @@ impl Db {
         row: Vec<Value>,
     ) -> Result<(), StoreError> {
         self.connection
-            .insert_combined(head, row)
+            .insert_combined(head, row, refused_by_a_row)
             .await
             .map_err(store_error)
     }
@@ -117,12 +126,15 @@ impl Db {
     /// `WHERE`) applied. One host call, and right on libSQL, where `spin:sqlite`'s
     /// `changes()` always answers 0 (the `libsql` client's query path never updates it).
     pub async fn exec_returning(&self, sql: &str, params: Vec<Value>) -> Result<bool, StoreError> {
-        self.connection.before_write().await;
+        self.connection.before_write();
         Ok(!self.query(sql, params).await?.is_empty())
     }
 
     /// Runs `work` inside `BEGIN IMMEDIATE … COMMIT` (write lock taken up front, so concurrent
-    /// writers queue instead of failing on upgrade); rolls back if it fails.
+    /// writers queue instead of failing on upgrade); rolls back if it fails. The transaction
+    /// holds one of the instance's turns on the database (`guest::sqlite`) until it ends, so
+    /// `work` runs SQL on `self` only: no outbound call, and no other handle (which would wait
+    /// for a turn while this one holds its own).
     pub async fn transaction<T, E: From<StoreError>>(
         &self,
         work: impl AsyncFnOnce(&Self) -> Result<T, E>,
