@@ -3,40 +3,21 @@
 //! `order-host`'s operation counts and the file.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use integration_tests::{Rig, at_once, eventually, order_body};
 use simulators::demo;
 
-/// A rig whose `order-host` keeps its operation counts in `dir`'s `op-counts.json` (the
-/// returned path), started with the extra command-line `args`.
-fn counting_rig(dir: &Path, args: &[&str]) -> (Rig, PathBuf) {
-    let counts_file = dir.join("op-counts.json");
-    let rig = Rig::builder()
-        .env(
-            "ORDER_HOST_OP_COUNTS_FILE",
-            &counts_file.display().to_string(),
-        )
-        .args(args)
-        .start();
-    (rig, counts_file)
-}
-
-/// `sqliteOpens` in the counts file (see [`settled_count`]).
-fn sqlite_opens(counts_file: &Path) -> u64 {
-    settled_count(counts_file, "sqliteOpens")
-}
-
-/// Count `field` in the counts file `order-host` rewrites every 50 ms
+/// `sqliteOpens` in the counts file `order-host` rewrites every 50 ms
 /// (`ORDER_HOST_OP_COUNTS_FILE`), once it has settled: the work after the last response
 /// (relay, metrics) has run when two reads 300 ms apart agree (at most 10 s).
-fn settled_count(counts_file: &Path, field: &str) -> u64 {
+fn sqlite_opens(counts_file: &Path) -> u64 {
     let read = || {
         let text = std::fs::read_to_string(counts_file).expect("counts file");
         let counts: serde_json::Value = serde_json::from_str(&text).expect("counts JSON");
-        counts[field].as_u64().expect(field)
+        counts["sqliteOpens"].as_u64().expect("sqliteOpens")
     };
     let mut last = read();
     for _ in 0..33 {
@@ -55,7 +36,14 @@ fn a_reused_instance_keeps_its_sqlite_connections_and_a_new_instance_opens_its_o
     const ORDERS: u64 = 10;
     for (reuse, reused) in [("128", true), ("1", false)] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (rig, counts_file) = counting_rig(dir.path(), &["--max-instance-reuse-count", reuse]);
+        let counts_file = dir.path().join("op-counts.json");
+        let rig = Rig::builder()
+            .env(
+                "ORDER_HOST_OP_COUNTS_FILE",
+                &counts_file.display().to_string(),
+            )
+            .args(&["--max-instance-reuse-count", reuse])
+            .start();
         let warm_up = rig.create(
             "warm-up",
             &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
