@@ -16,6 +16,12 @@ use crate::{Answer, Host, HostBuilder, RedisServer, SqldServer};
 
 pub use crate::rig::SCOPES;
 
+/// Requests [`Cluster::create_as_client`] sends at most.
+const BUSY_ATTEMPTS: usize = 4;
+
+/// The longest `Retry-After` [`Cluster::create_as_client`] waits for.
+const BUSY_RETRY_CAP: Duration = Duration::from_secs(1);
+
 /// Where the nodes' `default` SQLite database lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Database {
@@ -179,6 +185,28 @@ impl Cluster {
     /// `POST /api/v1/orders` on node `i` with an `Idempotency-Key`.
     pub fn create(&self, i: usize, key: &str, body: &str) -> Answer {
         self.nodes[i].create_order(&self.token, key, body, &[])
+    }
+
+    /// `POST /api/v1/orders` on node `i` as a client that follows the contract: a 503
+    /// `storage-busy` answer (the shared database busy for a moment; nothing was lost) is sent
+    /// again with the same `Idempotency-Key` after its `Retry-After` (at most
+    /// [`BUSY_RETRY_CAP`]), up to [`BUSY_ATTEMPTS`] requests in all. The last answer.
+    pub fn create_as_client(&self, i: usize, key: &str, body: &str) -> Answer {
+        let mut answer = self.create(i, key, body);
+        for _ in 1..BUSY_ATTEMPTS {
+            if answer.status != 503 || !answer.body.contains("storage-busy") {
+                break;
+            }
+            let wait = answer
+                .header("retry-after")
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map_or(BUSY_RETRY_CAP, |s| {
+                    Duration::from_secs(s).min(BUSY_RETRY_CAP)
+                });
+            std::thread::sleep(wait);
+            answer = self.create(i, key, body);
+        }
+        answer
     }
 
     /// An authorised `GET` on node `i`.

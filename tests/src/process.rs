@@ -2,7 +2,7 @@
 //! and reaped on drop, and restartable with the same command, so an outage is a kill and the
 //! recovery a [`start`](ChildProcess::start) again at the same address.
 
-use std::process::{Child, Command};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 /// One child process slot: empty, or a running (or exited, not yet reaped) process.
@@ -18,14 +18,16 @@ impl ChildProcess {
     }
 
     /// Kills what runs in the slot, spawns `command` and polls `ready` every 20 ms until it
-    /// holds. Panics naming `what` if the process exits first or `timeout` passes.
+    /// holds. If the process exits first, its exit status is the error (the caller knows where
+    /// its output went and whether another attempt makes sense); panics naming `what` if it
+    /// cannot be spawned or `timeout` passes.
     pub fn start(
         &mut self,
         what: &str,
         command: &mut Command,
         timeout: Duration,
         mut ready: impl FnMut() -> bool,
-    ) {
+    ) -> Result<(), ExitStatus> {
         self.kill();
         let child = command
             .spawn()
@@ -34,10 +36,11 @@ impl ChildProcess {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Some(status) = self.try_wait() {
-                panic!("{what} exited at start-up: {status}");
+                self.child = None;
+                return Err(status);
             }
             if ready() {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -12,6 +12,9 @@ use crate::process::ChildProcess;
 /// One entry of a Redis stream: (entry id, fields in order).
 pub type StreamEntry = (String, Vec<(String, String)>);
 
+/// How many ports [`RedisServer::start`] tries when redis-server exits at start-up.
+const START_ATTEMPTS: usize = 3;
+
 /// A `redis-server` of our own on a free loopback port, killed on drop.
 pub struct RedisServer {
     process: ChildProcess,
@@ -27,8 +30,16 @@ impl RedisServer {
             process: ChildProcess::default(),
             port: free_port(),
         };
-        server.restart();
-        server
+        // A port taken between choosing it and redis binding it (parallel tests open
+        // connections from the same ephemeral range) means another port.
+        for attempt in 1..=START_ATTEMPTS {
+            match server.spawn() {
+                Ok(()) => return server,
+                Err(_) if attempt < START_ATTEMPTS => server.port = free_port(),
+                Err(status) => panic!("redis-server exited at start-up: {status}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
     }
 
     /// Kills the server (connections reset, then refused) until [`restart`](Self::restart).
@@ -39,6 +50,14 @@ impl RedisServer {
     /// Kills the server if it runs and starts a new, empty one on the same port (no
     /// persistence: streams and keys are gone, as after a Redis crash without AOF).
     pub fn restart(&mut self) {
+        if let Err(status) = self.spawn() {
+            panic!("redis-server exited at restart: {status}");
+        }
+    }
+
+    /// Spawns redis-server on `self.port` and waits until it answers PING; its exit status if
+    /// it exits first.
+    fn spawn(&mut self) -> Result<(), std::process::ExitStatus> {
         let port = self.port.to_string();
         let mut command = Command::new("redis-server");
         command
@@ -52,7 +71,7 @@ impl RedisServer {
             &mut command,
             Duration::from_secs(10),
             || ping(&url),
-        );
+        )
     }
 
     /// `redis://127.0.0.1:<port>`.

@@ -25,6 +25,18 @@ pub fn sqld_binary() -> PathBuf {
     path
 }
 
+/// How many ports [`SqldServer::start`] tries when the chosen one turns out taken.
+const START_ATTEMPTS: usize = 3;
+
+/// What sqld's output says when its port is taken (the OS error text, `EADDRINUSE`).
+const ADDRESS_IN_USE: &str = "Address already in use";
+
+/// sqld's stdout and stderr, in its data directory.
+const LOG_FILE: &str = "sqld.log";
+
+/// How much of sqld's output a start-up failure quotes, in characters.
+const LOG_TAIL_CHARS: usize = 2_000;
+
 /// A `sqld` of our own with its data in a temporary directory, killed (and the data removed)
 /// on drop. Started without authentication: the token the host sends is ignored.
 pub struct SqldServer {
@@ -35,18 +47,39 @@ pub struct SqldServer {
 }
 
 impl SqldServer {
-    /// Starts one and waits until `/health` answers 200.
+    /// Starts one and waits until `/health` answers 200. A port taken between choosing it and
+    /// sqld binding it (parallel tests open connections from the same ephemeral range) means
+    /// another port, up to [`START_ATTEMPTS`] in all; any other exit at start-up panics with
+    /// sqld's own output.
     pub fn start() -> Self {
         let mut server = Self {
             process: ChildProcess::default(),
             port: free_port(),
             data: tempfile::tempdir().expect("tempdir"),
         };
-        server.spawn();
-        server
+        for attempt in 1..=START_ATTEMPTS {
+            match server.spawn() {
+                Ok(()) => return server,
+                Err(output) if attempt < START_ATTEMPTS && output.contains(ADDRESS_IN_USE) => {
+                    server.port = free_port();
+                }
+                Err(output) => panic!("sqld exited at start-up: {output}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
     }
 
-    fn spawn(&mut self) {
+    /// Spawns sqld on `self.port` and waits for `/health`; if it exits first, its exit status
+    /// and the end of its output (stdout and stderr, appended to [`LOG_FILE`] in the data
+    /// directory) are the error.
+    fn spawn(&mut self) -> Result<(), String> {
+        let log_path = self.data.path().join(LOG_FILE);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .expect("sqld log file");
+        let logged_before = log.metadata().map(|m| m.len()).unwrap_or(0);
         let mut command = Command::new(sqld_binary());
         command
             .arg("--db-path")
@@ -54,8 +87,8 @@ impl SqldServer {
             .arg("--http-listen-addr")
             .arg(format!("127.0.0.1:{}", self.port))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(log.try_clone().expect("sqld log file"))
+            .stderr(log);
         let (port, health_url) = (self.port, format!("{}/health", self.url()));
         self.process
             .start("sqld", &mut command, Duration::from_secs(30), || {
@@ -64,7 +97,21 @@ impl SqldServer {
                         crate::try_request(None, "GET", &health_url, &[], None),
                         Ok(ref answer) if answer.status == 200
                     )
-            });
+            })
+            .map_err(|status| {
+                let text = std::fs::read(&log_path).unwrap_or_default();
+                let this_run =
+                    String::from_utf8_lossy(&text[(logged_before as usize).min(text.len())..]);
+                let tail: String = this_run
+                    .chars()
+                    .rev()
+                    .take(LOG_TAIL_CHARS)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                format!("{status} on port {port}; its output ends:\n{tail}")
+            })
     }
 
     /// Kills the server (SIGKILL): clients see connections refused until [`restart`](Self::restart).
@@ -73,9 +120,12 @@ impl SqldServer {
     }
 
     /// Kills the server if it runs and starts it again on the same port with the same data
-    /// (what survives is what sqld had made durable).
+    /// (what survives is what sqld had made durable). Panics with sqld's output if it exits at
+    /// start-up.
     pub fn restart(&mut self) {
-        self.spawn();
+        if let Err(output) = self.spawn() {
+            panic!("sqld exited at restart: {output}");
+        }
     }
 
     /// The server's process id while it runs (the benchmark reads its CPU time).
