@@ -61,11 +61,11 @@ cargo build --release -p order-host
 echo "==> running tests"
 cargo test --release "$@"
 
-# order-store, guest, order-api and event-emitter are not default members (their native spin-sdk
-# would change shared dependency features and rebuild wasmtime); their native unit tests
-# (order-api's: the route table against openapi.json, request parsing; event-emitter's: the
-# delivery script's answers) run on their own, with the full suite.
+# order-store, guest, unit-future, order-api and event-emitter are not default members (their
+# native spin-sdk or wit-bindgen would change shared dependency features and rebuild wasmtime);
+# their native unit tests (order-api's: the route table against openapi.json, request parsing;
+# event-emitter's: the delivery script's answers) run on their own, with the full suite.
 if [ "$#" -eq 0 ]; then
-    echo "==> running order-store, guest, order-api and event-emitter unit tests"
-    cargo test --release -p order-store -p guest -p order-api -p event-emitter
+    echo "==> running order-store, guest, unit-future, order-api and event-emitter unit tests"
+    cargo test --release -p order-store -p guest -p unit-future -p order-api -p event-emitter
 fi

@@ -18,7 +18,7 @@
 //! component.
 
 #![warn(missing_docs, unreachable_pub)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod clock;
 pub mod ids;

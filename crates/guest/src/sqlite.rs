@@ -31,7 +31,6 @@
 //! own log) is told once per instance and then left alone, and the app works either way.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -42,8 +41,8 @@ use crate::turns::{Gate, Turn};
 
 mod combined;
 
+use combined::Combiner;
 pub use combined::MAX_COMBINED_ROWS;
-use combined::PendingRow;
 
 /// Cleared in this instance once a backend refused `synchronous = NORMAL`.
 static RELAX_SUPPORTED: AtomicBool = AtomicBool::new(true);
@@ -121,11 +120,8 @@ struct Slot {
     gate: Rc<Gate>,
     /// Connections no statement is using, most recently used last.
     idle: RefCell<Vec<Kept>>,
-    /// Rows waiting for a combined insert ([`PooledConnection::insert_combined`]), in
-    /// arrival order.
-    pending: RefCell<VecDeque<Rc<PendingRow>>>,
-    /// A writer task is draining `pending`.
-    writing: Cell<bool>,
+    /// Group commit's queue ([`PooledConnection::insert_combined`]).
+    combiner: Combiner,
 }
 
 impl Slot {
@@ -155,8 +151,7 @@ fn slot(label: Option<String>) -> Rc<Slot> {
             label,
             gate: Gate::new(CONNECTIONS_PER_DATABASE),
             idle: RefCell::new(Vec::new()),
-            pending: RefCell::new(VecDeque::new()),
-            writing: Cell::new(false),
+            combiner: Combiner::default(),
         });
         slots.push(slot.clone());
         slot
