@@ -2,7 +2,8 @@
 //! `/health/ready`, an authenticated order read (`GET /api/v1/orders/{id}`: JWT verification
 //! and a SQLite read) and create-order versus a hello-world component, all served by the same
 //! `order-host` process in one run, plus what one order asks of the host (SQLite, key-value and
-//! Redis operations, counted by `order-host` itself). Prints Markdown tables for the README.
+//! Redis operations, counted by `order-host` itself) and whether the dependency stand-ins kept up
+//! meanwhile (`stand_ins.rs`). Prints Markdown tables for the README.
 //! (Instantiation cost is `order-host`'s example `instantiation`: this crate never links the
 //! host.)
 //!
@@ -19,6 +20,7 @@
 
 mod operations;
 mod scale_out;
+mod stand_ins;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -132,7 +134,13 @@ impl Run {
 /// CPU time (user + system) process `pid` has used so far, from `/proc` (Linux); zero
 /// elsewhere.
 fn process_cpu(pid: u32) -> Duration {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+    stat_cpu(std::path::Path::new(&format!("/proc/{pid}/stat")))
+}
+
+/// User + system CPU time from a `/proc/…/stat` file (a process's or a thread's); zero if it
+/// cannot be read.
+fn stat_cpu(path: &std::path::Path) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(path) else {
         return Duration::ZERO;
     };
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
@@ -461,6 +469,7 @@ fn main() {
     let mut order_reads = Vec::new();
     let mut creates = Vec::new();
     let mut under_load = Vec::new();
+    let mut stand_in_reports = Vec::new();
     let setups: [(&str, &[&str]); 5] = [
         (
             "reuse 128/16 (Spin 4 default), pooling (default)",
@@ -526,6 +535,12 @@ fn main() {
             .iter()
             .map(|target| {
                 let before = settled_counts(&counts_file);
+                let creating = target.label == CREATE;
+                let stand_ins_before = stand_ins::Snapshot::take(&sims);
+                let probe = creating.then(|| {
+                    let until = Instant::now() + Duration::from_secs(args.seconds);
+                    runtime.spawn(stand_ins::probe(sims.user.url(), until))
+                });
                 let run = runtime.block_on(load(
                     &addr,
                     target,
@@ -533,7 +548,18 @@ fn main() {
                     args.connections,
                     host.pid(),
                 ));
-                if target.label == CREATE {
+                if let Some(probe) = probe {
+                    let probe = runtime.block_on(probe).expect("probe task");
+                    let stand_ins_after = stand_ins::Snapshot::take(&sims);
+                    stand_in_reports.push((
+                        setup,
+                        stand_ins::Report::new(
+                            stand_ins_before,
+                            stand_ins_after,
+                            run.requests,
+                            &probe,
+                        ),
+                    ));
                     let after = settled_counts(&counts_file);
                     under_load.push((setup, per_request(&before, &after, run.requests)));
                 }
@@ -599,6 +625,24 @@ fn main() {
         for (setup, [tx, statements, kv, redis, instances, opens, redis_opens]) in &under_load {
             println!(
                 "| {setup} | {tx:.2} | {statements:.2} | {kv:.2} | {redis:.2} | {instances:.3} | {opens:.3} | {redis_opens:.3} |"
+            );
+        }
+    }
+    if !stand_in_reports.is_empty() {
+        println!();
+        println!(
+            "| dependency stand-ins during the create-order run (one thread for all five) | requests per order | thread CPU per order | thread busy | probe GET p50 | probe GET p99 | probes |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        for (setup, r) in &stand_in_reports {
+            println!(
+                "| {setup} | {:.2} | {:.0} µs | {:.0} % | {} ms | {} ms | {} |",
+                r.requests_per_order,
+                r.cpu_per_order.as_secs_f64() * 1e6,
+                r.busy * 100.0,
+                ms(r.probe_p50),
+                ms(r.probe_p99),
+                r.probes
             );
         }
     }
