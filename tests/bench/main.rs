@@ -187,14 +187,7 @@ async fn load_spread(
         let body = target.body.clone();
         let connection = tasks.len();
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(&addr)
-                .await
-                .expect("connect");
-            stream.set_nodelay(true).ok();
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("handshake");
-            tokio::spawn(conn);
+            let mut sender = connect(&addr).await;
             let mut latencies = Vec::new();
             let mut errors = 0;
             let mut sent = 0u64;
@@ -329,13 +322,20 @@ fn read_counts(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("op counts JSON")
 }
 
-/// Places `orders` orders one after another on one kept-alive connection, each answered 201.
-async fn sequential_orders(addr: &str, target: &Target, orders: u64) {
+/// An HTTP/1.1 client connection to `addr` (`host:port`), kept alive, Nagle off.
+async fn connect(addr: &str) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    stream.set_nodelay(true).ok();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .expect("handshake");
     tokio::spawn(conn);
+    sender
+}
+
+/// Places `orders` orders one after another on one kept-alive connection, each answered 201.
+async fn sequential_orders(addr: &str, target: &Target, orders: u64) {
+    let mut sender = connect(addr).await;
     for _ in 0..orders {
         let mut req = http::Request::post(&target.path)
             .header("host", addr)

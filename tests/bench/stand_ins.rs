@@ -6,8 +6,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
+use http_body_util::{BodyExt, Full};
 use simulators::Simulators;
 
 /// How often the probe asks the User stand-in during a run.
@@ -92,20 +91,13 @@ impl Report {
 /// stand-ins' queue like the app's requests do, so a busy stand-in shows here.
 pub(crate) async fn probe(user_url: String, until: Instant) -> Vec<Duration> {
     let addr = user_url.trim_start_matches("http://").to_owned();
-    let stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect to the User stand-in");
-    stream.set_nodelay(true).ok();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
+    let mut sender = crate::connect(&addr).await;
     let path = format!("/users/{}", simulators::demo::ACTIVE_USER);
     let mut latencies = Vec::new();
     while Instant::now() < until {
         let request = http::Request::get(&path)
             .header("host", &addr)
-            .body(Empty::<Bytes>::new())
+            .body(Full::new(Bytes::new()))
             .expect("request");
         let sent = Instant::now();
         let answer = sender

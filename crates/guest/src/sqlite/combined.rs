@@ -342,10 +342,16 @@ mod tests {
         fn log(&self) -> Vec<(&'static str, Vec<i64>)> {
             self.log.borrow().clone()
         }
-    }
 
-    fn row(n: i64) -> Vec<Value> {
-        vec![Value::Integer(n)]
+        /// A caller inserting row `n` with `head` through `combiner`, not polled yet.
+        fn insert<'a>(
+            self: &Rc<Self>,
+            combiner: &'a Combiner,
+            head: &'static str,
+            n: i64,
+        ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + 'a>> {
+            Box::pin(combiner.insert(head, vec![Value::Integer(n)], self.runner()))
+        }
     }
 
     fn ok(rows: usize) -> Outcomes {
@@ -353,7 +359,7 @@ mod tests {
     }
 
     /// Polls once: the output if it is ready.
-    fn poll<T>(future: &mut Pin<Box<impl Future<Output = T>>>) -> Option<T> {
+    fn poll<T>(future: &mut Pin<Box<dyn Future<Output = T> + '_>>) -> Option<T> {
         future.as_mut().now_or_never()
     }
 
@@ -361,10 +367,10 @@ mod tests {
     fn rows_queued_during_a_statement_go_out_together_each_with_its_own_outcome() {
         let combiner = Combiner::default();
         let statements = Rc::new(Statements::default());
-        let mut first = Box::pin(combiner.insert(ORDERS, row(1), statements.runner()));
+        let mut first = statements.insert(&combiner, ORDERS, 1);
         assert!(poll(&mut first).is_none(), "nobody wrote: it writes");
         let mut queued: Vec<_> = (2..=4)
-            .map(|n| Box::pin(combiner.insert(ORDERS, row(n), statements.runner())))
+            .map(|n| statements.insert(&combiner, ORDERS, n))
             .collect();
         for caller in &mut queued {
             assert!(poll(caller).is_none(), "queued behind the writer");
@@ -393,13 +399,13 @@ mod tests {
     fn a_batch_takes_the_first_queued_rows_head_and_at_most_the_bound() {
         let combiner = Combiner::default();
         let statements = Rc::new(Statements::default());
-        let mut first = Box::pin(combiner.insert(ORDERS, row(0), statements.runner()));
+        let mut first = statements.insert(&combiner, ORDERS, 0);
         assert!(poll(&mut first).is_none());
         let rows = MAX_COMBINED_ROWS as i64 + 2;
         let mut queued: Vec<_> = (1..=rows)
             .map(|n| {
                 let head = if n == 2 { ORDERS } else { SAVES };
-                Box::pin(combiner.insert(head, row(n), statements.runner()))
+                statements.insert(&combiner, head, n)
             })
             .collect();
         for caller in &mut queued {
@@ -438,11 +444,11 @@ mod tests {
     fn a_caller_dropped_while_queued_is_never_written_and_an_offered_one_hands_on() {
         let combiner = Combiner::default();
         let statements = Rc::new(Statements::default());
-        let mut first = Box::pin(combiner.insert(ORDERS, row(1), statements.runner()));
+        let mut first = statements.insert(&combiner, ORDERS, 1);
         assert!(poll(&mut first).is_none());
-        let mut offered = Box::pin(combiner.insert(ORDERS, row(2), statements.runner()));
-        let mut gone = Box::pin(combiner.insert(ORDERS, row(3), statements.runner()));
-        let mut last = Box::pin(combiner.insert(ORDERS, row(4), statements.runner()));
+        let mut offered = statements.insert(&combiner, ORDERS, 2);
+        let mut gone = statements.insert(&combiner, ORDERS, 3);
+        let mut last = statements.insert(&combiner, ORDERS, 4);
         for caller in [&mut offered, &mut gone, &mut last] {
             assert!(poll(caller).is_none());
         }
@@ -462,16 +468,16 @@ mod tests {
     fn a_writer_dropped_mid_statement_leaves_its_rows_outcome_unknown_and_hands_on() {
         let combiner = Combiner::default();
         let statements = Rc::new(Statements::default());
-        let mut first = Box::pin(combiner.insert(ORDERS, row(1), statements.runner()));
+        let mut first = statements.insert(&combiner, ORDERS, 1);
         assert!(poll(&mut first).is_none());
-        let mut writer = Box::pin(combiner.insert(ORDERS, row(2), statements.runner()));
-        let mut rider = Box::pin(combiner.insert(ORDERS, row(3), statements.runner()));
+        let mut writer = statements.insert(&combiner, ORDERS, 2);
+        let mut rider = statements.insert(&combiner, ORDERS, 3);
         assert!(poll(&mut writer).is_none());
         assert!(poll(&mut rider).is_none());
         statements.finish(0, ok(1));
         assert!(matches!(poll(&mut first), Some(Ok(()))));
         assert!(poll(&mut writer).is_none(), "writing rows 2 and 3");
-        let mut later = Box::pin(combiner.insert(ORDERS, row(4), statements.runner()));
+        let mut later = statements.insert(&combiner, ORDERS, 4);
         assert!(poll(&mut later).is_none());
 
         drop(writer);
@@ -491,7 +497,7 @@ mod tests {
     fn rows_left_without_an_outcome_by_the_runner_are_unknown() {
         let combiner = Combiner::default();
         let statements = Rc::new(Statements::default());
-        let mut first = Box::pin(combiner.insert(ORDERS, row(1), statements.runner()));
+        let mut first = statements.insert(&combiner, ORDERS, 1);
         assert!(poll(&mut first).is_none());
         statements.finish(0, Vec::new());
         let unknown = poll(&mut first).expect("the statement returned");
