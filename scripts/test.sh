@@ -61,9 +61,9 @@ cargo build --release -p order-host
 echo "==> running tests"
 cargo test --release "$@"
 
-# order-store, guest, unit-future, order-api and event-emitter are not default members (their
-# native spin-sdk or wit-bindgen would change shared dependency features and rebuild wasmtime);
-# their native unit tests (order-api's: the route table against openapi.json, request parsing;
+# order-store, guest, unit-future, order-api and event-emitter are not default members (guest I/O
+# crates and components: kept out so their dependencies' features never change the default
+# members' build, which would rebuild wasmtime); their native unit tests (order-api's: the route table against openapi.json, request parsing;
 # event-emitter's: the delivery script's answers) run on their own, with the full suite.
 if [ "$#" -eq 0 ]; then
     echo "==> running order-store, guest, unit-future, order-api and event-emitter unit tests"

@@ -126,9 +126,14 @@ impl Run {
         self.host_cpu / (self.requests.max(1) as u32)
     }
     fn percentile(&self, p: f64) -> Duration {
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies.get(i).copied().unwrap_or_default()
+        percentile(&self.latencies, p)
     }
+}
+
+/// The `p` quantile (0.0–1.0, nearest rank) of `sorted`; zero when it is empty.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied().unwrap_or_default()
 }
 
 /// CPU time (user + system) process `pid` has used so far, from `/proc` (Linux); zero
@@ -177,6 +182,9 @@ async fn load_spread(
 ) -> Run {
     let cpu = || pids.iter().map(|pid| process_cpu(*pid)).sum::<Duration>();
     let cpu_before = cpu();
+    // Keys unique to this run: a warm-up's keys sent again would be answered from the
+    // stored answers (replays), not placed as orders.
+    let run_id = LOAD_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -206,7 +214,7 @@ async fn load_spread(
                         sent += 1;
                         req = req.header("content-type", "application/json").header(
                             "idempotency-key",
-                            format!("bench-{RUN}-{connection}-{sent}", RUN = run_nonce()),
+                            format!("bench-{}-{run_id}-{connection}-{sent}", run_nonce()),
                         );
                         Bytes::from(json.to_owned())
                     }
@@ -379,6 +387,9 @@ impl Target {
         }
     }
 }
+
+/// Load runs started by this process: part of their idempotency keys.
+static LOAD_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Distinguishes this process's idempotency keys from an earlier run's on the same state.
 fn run_nonce() -> u32 {
@@ -554,8 +565,8 @@ fn main() {
                     stand_in_reports.push((
                         setup,
                         stand_ins::Report::new(
-                            stand_ins_before,
-                            stand_ins_after,
+                            &stand_ins_before,
+                            &stand_ins_after,
                             run.requests,
                             &probe,
                         ),
@@ -634,15 +645,30 @@ fn main() {
             "| dependency stand-ins during the create-order run (one thread for all five) | requests per order | thread CPU per order | thread busy | probe GET p50 | probe GET p99 | probes |"
         );
         println!("|---|---:|---:|---:|---:|---:|---:|");
+        let or_na = |value: Option<String>| value.unwrap_or_else(|| "n/a".to_owned());
         for (setup, r) in &stand_in_reports {
             println!(
-                "| {setup} | {:.2} | {:.0} µs | {:.0} % | {} ms | {} ms | {} |",
+                "| {setup} | {:.2} | {} | {} | {} ms | {} ms | {} |",
                 r.requests_per_order,
-                r.cpu_per_order.as_secs_f64() * 1e6,
-                r.busy * 100.0,
+                or_na(
+                    r.cpu_per_order
+                        .map(|cpu| format!("{:.0} µs", cpu.as_secs_f64() * 1e6))
+                ),
+                or_na(r.busy.map(|busy| format!("{:.0} %", busy * 100.0))),
                 ms(r.probe_p50),
                 ms(r.probe_p99),
                 r.probes
+            );
+        }
+        for (setup, r) in &stand_in_reports {
+            let routes: Vec<String> = r
+                .per_route
+                .iter()
+                .map(|(route, per_order)| format!("{route} {per_order:.2}"))
+                .collect();
+            println!(
+                "- {setup}: stand-in requests per order by route: {}",
+                routes.join(", ")
             );
         }
     }

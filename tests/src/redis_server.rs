@@ -6,14 +6,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::free_port;
-use crate::process::ChildProcess;
+use crate::process::{ChildProcess, OutputLog, on_free_port};
 
 /// One entry of a Redis stream: (entry id, fields in order).
 pub type StreamEntry = (String, Vec<(String, String)>);
-
-/// How many ports [`RedisServer::start`] tries when redis-server exits at start-up.
-const START_ATTEMPTS: usize = 3;
 
 /// A `redis-server` of our own on a free loopback port, killed on drop.
 pub struct RedisServer {
@@ -21,25 +17,27 @@ pub struct RedisServer {
     /// Its port (kept across [`restart`](Self::restart), so a host's `redis_url` stays valid
     /// through an outage).
     pub port: u16,
+    /// Its stdout and stderr, quoted if it exits at start-up.
+    log: OutputLog,
+    _log_dir: tempfile::TempDir,
 }
 
 impl RedisServer {
-    /// Starts one and waits until it answers PING.
+    /// Starts one and waits until it answers PING, on another port if its first was taken
+    /// ([`on_free_port`]); any other exit at start-up panics with its own output.
     pub fn start() -> Self {
+        let log_dir = tempfile::tempdir().expect("tempdir");
         let mut server = Self {
             process: ChildProcess::default(),
-            port: free_port(),
+            port: 0,
+            log: OutputLog::new(&log_dir.path().join("redis-server.log")),
+            _log_dir: log_dir,
         };
-        // A port taken between choosing it and redis binding it (parallel tests open
-        // connections from the same ephemeral range) means another port.
-        for attempt in 1..=START_ATTEMPTS {
-            match server.spawn() {
-                Ok(()) => return server,
-                Err(_) if attempt < START_ATTEMPTS => server.port = free_port(),
-                Err(status) => panic!("redis-server exited at start-up: {status}"),
-            }
-        }
-        unreachable!("the last attempt returns or panics")
+        on_free_port("redis-server", |port| {
+            server.port = port;
+            server.spawn()
+        });
+        server
     }
 
     /// Kills the server (connections reset, then refused) until [`restart`](Self::restart).
@@ -50,28 +48,35 @@ impl RedisServer {
     /// Kills the server if it runs and starts a new, empty one on the same port (no
     /// persistence: streams and keys are gone, as after a Redis crash without AOF).
     pub fn restart(&mut self) {
-        if let Err(status) = self.spawn() {
-            panic!("redis-server exited at restart: {status}");
+        if let Err(output) = self.spawn() {
+            panic!("redis-server exited at restart: {output}");
         }
     }
 
-    /// Spawns redis-server on `self.port` and waits until it answers PING; its exit status if
-    /// it exits first.
-    fn spawn(&mut self) -> Result<(), std::process::ExitStatus> {
+    /// Spawns redis-server on `self.port` and waits until it answers PING; if it exits first,
+    /// its exit status and the end of this run's output are the error.
+    fn spawn(&mut self) -> Result<(), String> {
         let port = self.port.to_string();
         let mut command = Command::new("redis-server");
         command
             .args(["--port", &port, "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdin(Stdio::null());
+        let output_start = self.log.attach(&mut command);
         let url = self.url();
-        self.process.start(
-            "redis-server",
-            &mut command,
-            Duration::from_secs(10),
-            || ping(&url),
-        )
+        self.process
+            .start(
+                "redis-server",
+                &mut command,
+                Duration::from_secs(10),
+                || ping(&url),
+            )
+            .map_err(|status| {
+                format!(
+                    "{status} on port {port}; its output ends:\n{}",
+                    self.log.tail(output_start)
+                )
+            })
     }
 
     /// `redis://127.0.0.1:<port>`.

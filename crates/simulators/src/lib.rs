@@ -70,6 +70,7 @@ pub use inventory::InventorySimulator;
 pub use money::Money;
 pub use payment::{PaymentSimulator, PaymentStatus};
 pub use product::{Product, ProductSimulator};
+pub use server::RUNTIME_THREAD_NAME;
 pub use simulators::{SimulatorOptions, SimulatorPorts, Simulators};
 pub use tls::ServerTls;
 pub use user::{User, UserSimulator, UserStatus};

@@ -57,6 +57,10 @@ pub(crate) fn bind(port: u16) -> io::Result<StdListener> {
     Ok(listener)
 }
 
+/// The name of the one thread all simulators of a [`crate::Simulators`] run on (a benchmark
+/// reads its CPU time from `/proc` to check that the stand-ins keep up).
+pub const RUNTIME_THREAD_NAME: &str = "simulators";
+
 /// The runtime thread serving the simulators; dropping it stops them and joins the thread.
 #[derive(Debug)]
 pub(crate) struct Runner {
@@ -85,7 +89,7 @@ impl Runner {
         };
         let (shutdown, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
-            .name("simulators".into())
+            .name(RUNTIME_THREAD_NAME.into())
             .spawn(move || {
                 runtime.block_on(async move {
                     for (listener, control, service, tls) in listeners {

@@ -10,8 +10,8 @@
 //! `inter-task-wakeup` feature traps on wasmtime since bytecodealliance/wasmtime#13415 (see
 //! `guest::turns`). Natively (unit tests of what uses it) it is a `futures` one-shot channel.
 //!
-//! This crate holds the only `unsafe` code of the guest crates (the FFI to those intrinsics
-//! and wit-bindgen's raw future operations), so `guest` can forbid it.
+//! This crate holds the only handwritten `unsafe` code of the guest crates (the FFI to those
+//! intrinsics and wit-bindgen's raw future operations), so `guest` can forbid it.
 
 #![warn(missing_docs, unreachable_pub)]
 #![deny(unsafe_code)]
@@ -162,6 +162,8 @@ mod wake {
     }
 }
 
+/// These run the native one-shot stand-in only; the Wasm side is exercised through the host by
+/// the integration tests (every concurrent order waits on it).
 #[cfg(test)]
 mod tests {
     use futures::executor::block_on;
