@@ -546,11 +546,14 @@ fn main() {
             .iter()
             .map(|target| {
                 let before = settled_counts(&counts_file);
-                let creating = target.label == CREATE;
-                let stand_ins_before = stand_ins::Snapshot::take(&sims);
-                let probe = creating.then(|| {
+                // The stand-ins are watched during the create-order run only.
+                let stand_ins = (target.label == CREATE).then(|| {
                     let until = Instant::now() + Duration::from_secs(args.seconds);
-                    runtime.spawn(stand_ins::probe(sims.user.url(), until))
+                    let before = stand_ins::Snapshot::take(&sims);
+                    (
+                        before,
+                        runtime.spawn(stand_ins::probe(sims.user.url(), until)),
+                    )
                 });
                 let run = runtime.block_on(load(
                     &addr,
@@ -559,7 +562,7 @@ fn main() {
                     args.connections,
                     host.pid(),
                 ));
-                if let Some(probe) = probe {
+                if let Some((stand_ins_before, probe)) = stand_ins {
                     let probe = runtime.block_on(probe).expect("probe task");
                     let stand_ins_after = stand_ins::Snapshot::take(&sims);
                     stand_in_reports.push((

@@ -14,7 +14,7 @@ use guest::sqlite::PooledConnection;
 use spin_sdk::sqlite::{RowResult, Value};
 
 thread_local! {
-    /// Whether this instance has asked for write-ahead logging (`guest::sqlite::use_wal`):
+    /// Whether this instance has asked for write-ahead logging (`guest::sqlite::PooledConnection::use_wal`):
     /// once per instance, as the mode is stored in the database file.
     static WAL_ASKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }

@@ -5,7 +5,7 @@
 //! commit is `synchronous = FULL`. `order-host` does the same (issue 10: a host that chose WAL
 //! for the app hid what the app costs on Spin). So the app asks for:
 //!
-//! - **`journal_mode = WAL`** ([`use_wal`]), once per database (the mode is stored in the
+//! - **`journal_mode = WAL`** (`PooledConnection::use_wal`), once per database (the mode is stored in the
 //!   file): readers never block the writer and a commit appends to the log instead of
 //!   rewriting pages through a journal.
 //! - **`synchronous = NORMAL`** (`PooledConnection::before_write`), per connection, before its
@@ -53,13 +53,6 @@ static AUTOCHECKPOINT_SUPPORTED: AtomicBool = AtomicBool::new(true);
 /// Sets the log length (pages) past which a commit checkpoints, on one connection (a
 /// per-connection setting); see the module docs.
 const AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 4000";
-
-/// Switches the database behind `connection` to write-ahead logging (stored in the file; a
-/// no-op once it is). Run it outside a transaction (SQLite refuses to change the journal mode
-/// inside one). A refusal is ignored: the app works in any journal mode.
-pub async fn use_wal(connection: &Connection) {
-    run_pragma(connection, "PRAGMA journal_mode = WAL").await;
-}
 
 /// Runs one setting; whether the backend took it.
 async fn run_pragma(connection: &Connection, pragma: &str) -> bool {
@@ -291,7 +284,9 @@ impl PooledConnection {
         self.wants_relaxed.set(true);
     }
 
-    /// Asks for write-ahead logging ([`use_wal`]); outside a transaction. A refusal is ignored.
+    /// Switches the database to write-ahead logging (stored in the file; a no-op once it is).
+    /// Run it outside a transaction (SQLite refuses to change the journal mode inside one). A
+    /// refusal is ignored: the app works in any journal mode.
     pub async fn use_wal(&self) {
         let _ = self.query("PRAGMA journal_mode = WAL", vec![]).await;
     }

@@ -22,7 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-pub(crate) use unit_future::{Signal, pair as wakeup};
+use unit_future::Signal;
 
 /// A fixed number of turns, the waiters for one queued in arrival order. `!Send`: a gate
 /// belongs to one instance (keep it in a `thread_local!` or an `Rc`).
@@ -72,7 +72,7 @@ impl Gate {
             self.free.set(self.free.get() - 1);
             return Turn { gate: self.clone() };
         }
-        let (signal, wakeup) = wakeup();
+        let (signal, wakeup) = unit_future::pair();
         let waiter = Rc::new(Waiter {
             state: Cell::new(State::Waiting),
             signal: RefCell::new(Some(signal)),

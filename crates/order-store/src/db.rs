@@ -82,7 +82,7 @@ impl Db {
         })
     }
 
-    /// Switches the database to write-ahead logging (`guest::sqlite::use_wal`); outside a
+    /// Switches the database to write-ahead logging (`guest::sqlite::PooledConnection::use_wal`); outside a
     /// transaction.
     pub async fn use_wal(&self) {
         self.connection.use_wal().await;

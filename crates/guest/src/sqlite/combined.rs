@@ -10,7 +10,7 @@ use std::rc::Rc;
 use spin_sdk::sqlite::{Error, Value};
 
 use super::PooledConnection;
-use crate::turns::{self, Signal};
+use unit_future::Signal;
 
 impl PooledConnection {
     /// Inserts one row, `head` (`INSERT INTO name (column, …)`) followed by `VALUES` and one
@@ -87,7 +87,7 @@ impl Combiner {
         W: Fn(&'static str, Vec<Vec<Value>>) -> F,
         F: Future<Output = Vec<Result<(), Error>>>,
     {
-        let (signal, wakeup) = turns::wakeup();
+        let (signal, wakeup) = unit_future::pair();
         let entry = Rc::new(PendingRow {
             head,
             row: RefCell::new(row),
