@@ -602,3 +602,75 @@ fn every_order_api_response_has_a_content_length_and_is_not_chunked() {
         );
     }
 }
+
+/// The create-order floor `bench --only POST` measures create-order against (probe
+/// `floor.rs`, issue 10) does the saga's host work, in the saga's order, and skips none of it:
+/// one call to each stand-in, the order stored and moved on to `confirmed` in SQLite, a 201
+/// with a `Content-Length`. A stand-in's refusal is a 502 naming the step, with the order
+/// left where the saga stopped, so a broken floor cannot pass for a fast one.
+#[test]
+fn the_create_order_floor_does_the_sagas_host_work_and_skips_none_of_it() {
+    let sims = simulators::Simulators::spawn().expect("simulators");
+    let host = HostBuilder::new(workspace_root().join("tests/fixtures/spin.toml")).start();
+    let body = serde_json::json!({
+        "userId": simulators::demo::ACTIVE_USER,
+        "items": [{ "productId": simulators::demo::CABLE, "quantity": 1 }],
+        "paymentMethod": { "type": "card", "token": "tok_visa" },
+    })
+    .to_string();
+    let place = |key: &str| {
+        host.request(
+            "POST",
+            &integration_tests::floor::path(&sims),
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", key),
+            ],
+            Some(&body),
+        )
+    };
+    let status_of = |id: &str| {
+        let statement = serde_json::json!({
+            "sql": "SELECT status FROM floor_orders WHERE id = ?",
+            "params": [id],
+        });
+        host.post("/probe/sqlite/default", &statement.to_string())
+            .json()["rows"]
+            .clone()
+    };
+
+    let placed = place("floor-1");
+    assert_eq!(placed.status, 201, "{placed:?}");
+    assert_eq!(
+        placed.header("content-length"),
+        Some(placed.body.len().to_string().as_str())
+    );
+    let id = placed.json()["id"].as_str().expect("order id").to_owned();
+    assert_eq!(placed.json()["status"], "confirmed");
+    assert_eq!(status_of(&id), serde_json::json!([["confirmed"]]));
+    assert_eq!(sims.user.calls_to("GET /users/{id}"), 1);
+    assert_eq!(sims.inventory.calls_to("POST /inventory/reserve"), 1);
+    assert_eq!(sims.payment.charges_for(&id), 1);
+
+    sims.inventory.set_stock(simulators::demo::CABLE, 0);
+    let refused = place("floor-2");
+    assert_eq!(refused.status, 502, "{refused:?}");
+    assert!(refused.body.contains("reserve: 409"), "{refused:?}");
+    assert_eq!(sims.inventory.calls_to("POST /inventory/reserve"), 2);
+    assert_eq!(
+        sims.payment.calls_to("POST /payments"),
+        1,
+        "no charge after a refusal"
+    );
+    let statement = serde_json::json!({
+        "sql": "SELECT status, COUNT(*) FROM floor_orders GROUP BY status ORDER BY status",
+    });
+    let statuses = host
+        .post("/probe/sqlite/default", &statement.to_string())
+        .json()["rows"]
+        .clone();
+    assert_eq!(
+        statuses,
+        serde_json::json!([["confirmed", 1], ["pending", 1]])
+    );
+}

@@ -18,6 +18,7 @@
 //! `--operations` measures what one host operation (a SQLite statement, a key-value get, an
 //! outbound request) costs the host, with the `probe` fixture (see `operations.rs`).
 
+mod floor;
 mod operations;
 mod scale_out;
 mod stand_ins;
@@ -580,7 +581,27 @@ fn main() {
                 (target.label, run)
             })
             .collect();
-        for (target, run) in &runs {
+        // Create-order's floor, on a host of its own with the same flags, right after it.
+        let floor_run = targets.iter().any(|t| t.label == CREATE).then(|| {
+            let (floor_host, floor_target) = floor::start(flags, &sims, &create_order_body());
+            let floor_addr = floor_host.base.trim_start_matches("http://").to_string();
+            runtime.block_on(load(&floor_addr, &floor_target, 1, 2, floor_host.pid()));
+            let run = runtime.block_on(load(
+                &floor_addr,
+                &floor_target,
+                args.seconds,
+                args.connections,
+                floor_host.pid(),
+            ));
+            floor_host.stop();
+            run
+        });
+        let floor_row = floor_run.as_ref().map(|run| (floor::LABEL, run));
+        for (target, run) in runs
+            .iter()
+            .map(|(label, run)| (*label, run))
+            .chain(floor_row)
+        {
             println!(
                 "| {setup} | {target} | {:.0} | {} | {} | {} | {:.0} |",
                 run.rps(),
@@ -602,7 +623,13 @@ fn main() {
             order_reads.push((setup, read.rps(), read.percentile(0.50)));
         }
         if let Some(create) = find(CREATE) {
-            creates.push((setup, create.rps() / hello));
+            let floor = floor_run.as_ref().map(Run::rps).unwrap_or(f64::NAN);
+            creates.push((
+                setup,
+                create.rps() / hello,
+                create.rps() / floor,
+                floor / hello,
+            ));
         }
         host.stop();
     }
@@ -626,8 +653,10 @@ fn main() {
             ms(nodelay_p50)
         );
     }
-    for (setup, ratio) in creates {
-        println!("- {setup}: create-order at {ratio:.3}x the hello-world throughput");
+    for (setup, ratio, of_floor, floor) in creates {
+        println!(
+            "- {setup}: create-order at {ratio:.3}x the hello-world throughput, {of_floor:.2}x its floor's (the floor at {floor:.3}x hello-world)"
+        );
     }
     if !under_load.is_empty() {
         println!();

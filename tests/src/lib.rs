@@ -12,6 +12,7 @@
 
 pub mod adapter_rig;
 pub mod cluster;
+pub mod floor;
 pub mod host;
 pub mod pki;
 pub mod process;
