@@ -3,7 +3,8 @@
 //! and a SQLite read) and create-order versus a hello-world component, all served by the same
 //! `order-host` process in one run, plus what one order asks of the host (SQLite, key-value and
 //! Redis operations, counted by `order-host` itself) and whether the dependency stand-ins kept up
-//! meanwhile (`stand_ins.rs`). Prints Markdown tables for the README.
+//! meanwhile (`stand_ins.rs`), and create-order's floor right after it (`floor.rs`: the saga's
+//! host work and nothing else, on a host of its own). Prints Markdown tables for the README.
 //! (Instantiation cost is `order-host`'s example `instantiation`: this crate never links the
 //! host.)
 //!
