@@ -1,7 +1,8 @@
 //! The host as Spin: what `order-host` gives a component — key-value and SQLite stores,
 //! outbound HTTP and Redis to allowed hosts only, variables, `spin-*` headers, the Redis
 //! trigger, instance reuse, start-up errors — on the real `.wasm` fixtures and components,
-//! with real SQLite, Redis and loopback HTTP. Each test starts its own host process on a free
+//! with real SQLite, Redis and loopback HTTP; and the `probe` fixture's create-order floor,
+//! which the benchmark measures the app against. Each test starts its own host process on a free
 //! port and state directory.
 
 use std::io::{Read, Write};
@@ -605,20 +606,24 @@ fn every_order_api_response_has_a_content_length_and_is_not_chunked() {
 
 /// The create-order floor `bench --only POST` measures create-order against (probe
 /// `floor.rs`, issue 10) does the saga's host work, in the saga's order, and skips none of it:
-/// one call to each stand-in, the order stored and moved on to `confirmed` in SQLite, a 201
-/// with a `Content-Length`. A stand-in's refusal is a 502 naming the step, with the order
-/// left where the saga stopped, so a broken floor cannot pass for a fast one.
+/// the buyer checked, the order stored with its key and event, the stock reserved and that
+/// recorded, the charge captured and the order confirmed with its event, a 201 with a
+/// `Content-Length`. Where a stand-in does not answer the expected success the floor stops
+/// with a 502 naming the step and the order stays where the saga stopped, so a broken floor
+/// cannot pass for a fast one; a key used twice is a 409.
 #[test]
 fn the_create_order_floor_does_the_sagas_host_work_and_skips_none_of_it() {
     let sims = simulators::Simulators::spawn().expect("simulators");
     let host = HostBuilder::new(workspace_root().join("tests/fixtures/spin.toml")).start();
-    let body = serde_json::json!({
-        "userId": simulators::demo::ACTIVE_USER,
-        "items": [{ "productId": simulators::demo::CABLE, "quantity": 1 }],
-        "paymentMethod": { "type": "card", "token": "tok_visa" },
-    })
-    .to_string();
-    let place = |key: &str| {
+    let body = |token: &str| {
+        serde_json::json!({
+            "userId": simulators::demo::ACTIVE_USER,
+            "items": [{ "productId": simulators::demo::CABLE, "quantity": 1 }],
+            "paymentMethod": { "type": "card", "token": token },
+        })
+        .to_string()
+    };
+    let place = |key: &str, token: &str| {
         host.request(
             "POST",
             &integration_tests::floor::path(&sims),
@@ -626,51 +631,66 @@ fn the_create_order_floor_does_the_sagas_host_work_and_skips_none_of_it() {
                 ("content-type", "application/json"),
                 ("idempotency-key", key),
             ],
-            Some(&body),
+            Some(&body(token)),
         )
     };
-    let status_of = |id: &str| {
-        let statement = serde_json::json!({
-            "sql": "SELECT status FROM floor_orders WHERE id = ?",
-            "params": [id],
-        });
-        host.post("/probe/sqlite/default", &statement.to_string())
-            .json()["rows"]
-            .clone()
+    let sql = |sql: &str| {
+        let statement = serde_json::json!({ "sql": sql, "params": [] });
+        let answer = host.post("/probe/sqlite/default", &statement.to_string());
+        assert_eq!(answer.status, 200, "{answer:?}");
+        answer.json()["rows"].clone()
     };
 
-    let placed = place("floor-1");
+    let placed = place("floor-1", "tok_visa");
     assert_eq!(placed.status, 201, "{placed:?}");
     assert_eq!(
         placed.header("content-length"),
         Some(placed.body.len().to_string().as_str())
     );
     let id = placed.json()["id"].as_str().expect("order id").to_owned();
+    assert!(id.starts_with("ord_"), "the app's order ids: {id}");
     assert_eq!(placed.json()["status"], "confirmed");
-    assert_eq!(status_of(&id), serde_json::json!([["confirmed"]]));
     assert_eq!(sims.user.calls_to("GET /users/{id}"), 1);
     assert_eq!(sims.inventory.calls_to("POST /inventory/reserve"), 1);
     assert_eq!(sims.payment.charges_for(&id), 1);
+    assert_eq!(
+        place("floor-1", "tok_visa").status,
+        409,
+        "the key is claimed"
+    );
 
+    // A declined charge: stopped after the reservation was recorded.
+    let declined = place("floor-2", "tok_decline");
+    assert_eq!(declined.status, 502, "{declined:?}");
+    assert!(declined.body.contains("charge: 201"), "{declined:?}");
+    // Out of stock: stopped before anything was recorded but the order.
     sims.inventory.set_stock(simulators::demo::CABLE, 0);
-    let refused = place("floor-2");
+    let refused = place("floor-3", "tok_visa");
     assert_eq!(refused.status, 502, "{refused:?}");
     assert!(refused.body.contains("reserve: 409"), "{refused:?}");
-    assert_eq!(sims.inventory.calls_to("POST /inventory/reserve"), 2);
     assert_eq!(
         sims.payment.calls_to("POST /payments"),
-        1,
+        2,
         "no charge after a refusal"
     );
-    let statement = serde_json::json!({
-        "sql": "SELECT status, COUNT(*) FROM floor_orders GROUP BY status ORDER BY status",
-    });
-    let statuses = host
-        .post("/probe/sqlite/default", &statement.to_string())
-        .json()["rows"]
-        .clone();
+
     assert_eq!(
-        statuses,
-        serde_json::json!([["confirmed", 1], ["pending", 1]])
+        sql("SELECT idempotency_key, status FROM floor_orders ORDER BY idempotency_key"),
+        serde_json::json!([
+            ["floor-1", "confirmed"],
+            ["floor-2", "charge_requested"],
+            ["floor-3", "pending"],
+        ])
+    );
+    assert_eq!(
+        sql("SELECT k.idempotency_key, e.status FROM floor_outbox e
+             JOIN floor_orders k ON k.id = e.order_id ORDER BY e.event_id"),
+        serde_json::json!([
+            ["floor-1", "pending"],
+            ["floor-1", "confirmed"],
+            ["floor-2", "pending"],
+            ["floor-3", "pending"],
+        ]),
+        "an event row with each stored and each confirmed order"
     );
 }

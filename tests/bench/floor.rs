@@ -1,11 +1,12 @@
 //! The create-order floor (issue 10): the `probe` fixture's `POST /floor` (see
-//! `tests/fixtures/probe/src/floor.rs`) does only the host work a created order cannot do
-//! without — the inbound request, the three stand-in calls (user, reserve, charge) and three
-//! single-statement SQLite writes on a kept connection, each before the next call — on its own
-//! `order-host` process (the fixtures' manifest, the setup's flags), against the same
-//! stand-ins, with the same body and load as the create-order run. Create-order's throughput
-//! over the floor's, measured in one run, is how much of the platform's ceiling the app
-//! reaches; the floor's over hello-world's is that ceiling on this machine.
+//! `tests/fixtures/probe/src/floor.rs`) does the least host work a created order can take under
+//! the service's rules — the inbound request, the three stand-in calls (user, reserve, charge,
+//! their answers checked) and three single-statement SQLite writes on a kept connection (the
+//! order with its idempotency key and event row, the reservation recorded, the confirmation
+//! with its event row), each committed before the next call — on its own `order-host` process
+//! (the fixtures' manifest, the setup's flags), against the same stand-ins, with the same
+//! body and load as the create-order run. Create-order's throughput over the floor's, measured
+//! in one run, is how much of this host's ceiling for the saga the app reaches.
 
 use std::sync::Arc;
 

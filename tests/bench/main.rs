@@ -173,6 +173,27 @@ async fn load(addr: &str, target: &Target, seconds: u64, connections: usize, pid
     load_spread(&[addr.to_owned()], target, seconds, connections, &[pid]).await
 }
 
+/// [`load`] of `target` at `addr` for `(seconds, connections)`, with the stand-ins `sims`
+/// watched meanwhile (`stand_ins.rs`: their requests and CPU per answered request, and a
+/// probe client's latency).
+fn watched_load(
+    runtime: &tokio::runtime::Runtime,
+    sims: &simulators::Simulators,
+    addr: &str,
+    target: &Target,
+    (seconds, connections): (u64, usize),
+    pid: u32,
+) -> (Run, stand_ins::Report) {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let before = stand_ins::Snapshot::take(sims);
+    let probe = runtime.spawn(stand_ins::probe(sims.user.url(), until));
+    let run = runtime.block_on(load(addr, target, seconds, connections, pid));
+    let probe = runtime.block_on(probe).expect("probe task");
+    let after = stand_ins::Snapshot::take(sims);
+    let report = stand_ins::Report::new(&before, &after, run.requests, &probe);
+    (run, report)
+}
+
 /// Like [`load`], with connection *i* on `addrs[i % addrs.len()]` (several nodes of one
 /// service) and the CPU time of every process in `pids` counted.
 async fn load_spread(
@@ -548,37 +569,28 @@ fn main() {
             .iter()
             .map(|target| {
                 let before = settled_counts(&counts_file);
-                // The stand-ins are watched during the create-order run only.
-                let stand_ins = (target.label == CREATE).then(|| {
-                    let until = Instant::now() + Duration::from_secs(args.seconds);
-                    let before = stand_ins::Snapshot::take(&sims);
-                    (
-                        before,
-                        runtime.spawn(stand_ins::probe(sims.user.url(), until)),
-                    )
-                });
-                let run = runtime.block_on(load(
+                // The stand-ins are watched during the create-order run (and its floor's).
+                if target.label != CREATE {
+                    let run = runtime.block_on(load(
+                        &addr,
+                        target,
+                        args.seconds,
+                        args.connections,
+                        host.pid(),
+                    ));
+                    return (target.label, run);
+                }
+                let (run, report) = watched_load(
+                    &runtime,
+                    &sims,
                     &addr,
                     target,
-                    args.seconds,
-                    args.connections,
+                    (args.seconds, args.connections),
                     host.pid(),
-                ));
-                if let Some((stand_ins_before, probe)) = stand_ins {
-                    let probe = runtime.block_on(probe).expect("probe task");
-                    let stand_ins_after = stand_ins::Snapshot::take(&sims);
-                    stand_in_reports.push((
-                        setup,
-                        stand_ins::Report::new(
-                            &stand_ins_before,
-                            &stand_ins_after,
-                            run.requests,
-                            &probe,
-                        ),
-                    ));
-                    let after = settled_counts(&counts_file);
-                    under_load.push((setup, per_request(&before, &after, run.requests)));
-                }
+                );
+                stand_in_reports.push((setup.to_owned(), report));
+                let after = settled_counts(&counts_file);
+                under_load.push((setup, per_request(&before, &after, run.requests)));
                 (target.label, run)
             })
             .collect();
@@ -587,13 +599,15 @@ fn main() {
             let (floor_host, floor_target) = floor::start(flags, &sims, &create_order_body());
             let floor_addr = floor_host.base.trim_start_matches("http://").to_string();
             runtime.block_on(load(&floor_addr, &floor_target, 1, 2, floor_host.pid()));
-            let run = runtime.block_on(load(
+            let (run, report) = watched_load(
+                &runtime,
+                &sims,
                 &floor_addr,
                 &floor_target,
-                args.seconds,
-                args.connections,
+                (args.seconds, args.connections),
                 floor_host.pid(),
-            ));
+            );
+            stand_in_reports.push((format!("{setup}: the floor"), report));
             floor_host.stop();
             run
         });

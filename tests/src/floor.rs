@@ -1,6 +1,6 @@
 //! The create-order floor (issue 10): the `probe` fixture's `POST /floor`
 //! (`tests/fixtures/probe/src/floor.rs`), served as `probe-floor` by the fixtures' manifest,
-//! does only the host work a created order cannot do without. `bench --only POST` runs it
+//! does the least host work a created order can take under the service's rules. `bench --only POST` runs it
 //! beside create-order; `tests/host.rs` checks that it really does that work.
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
