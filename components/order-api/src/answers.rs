@@ -46,7 +46,9 @@ pub(crate) fn render(outcome: &Outcome) -> StoredAnswer {
     let (status, body, _) = parts(outcome);
     StoredAnswer {
         status: status.as_u16(),
-        body: body.to_string(),
+        // In one buffer, not token by token through `Display` (issue 10). Serialising a
+        // `Value` cannot fail: all its keys are strings.
+        body: serde_json::to_string(&body).unwrap_or_default(),
         order_id: outcome.order_id().map(str::to_owned),
     }
 }

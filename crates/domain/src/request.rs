@@ -250,9 +250,11 @@ impl ValidatedOrder {
     /// A canonical JSON rendering (sorted keys, no whitespace): two requests meaning the same
     /// thing render identically, so an idempotency key can be matched to "the same body".
     pub fn canonical_json(&self) -> String {
-        // serde_json's map is ordered by key (no `preserve_order`), so this is canonical.
+        // serde_json's map is ordered by key (no `preserve_order`), so this is canonical; the
+        // text is written in one buffer (the same bytes as the `Value`'s `Display`, which
+        // formats token by token).
         serde_json::to_value(self)
-            .map(|v| v.to_string())
+            .and_then(|v| serde_json::to_string(&v))
             .unwrap_or_default()
     }
 }

@@ -153,35 +153,48 @@ impl CloudEvent {
 
     /// The structured-mode JSON object; absent optional attributes are left out.
     pub fn to_json(&self) -> Value {
-        let mut members = Map::new();
-        let mut put = |name: &str, value: Value| {
-            members.insert(name.to_owned(), value);
-        };
-        put("specversion", SPEC_VERSION.into());
-        put("id", self.id.clone().into());
-        put("source", self.source.clone().into());
-        put("type", self.event_type.clone().into());
-        for (name, value) in [
-            ("time", &self.time),
-            ("subject", &self.subject),
-            ("datacontenttype", &self.datacontenttype),
-            ("traceparent", &self.traceparent),
-        ] {
-            if let Some(value) = value {
-                put(name, value.clone().into());
-            }
-        }
+        // Serialising it cannot fail: every member is a string or a `Value` (see `Serialize`).
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// The structured-mode JSON object, serialized from the event's own fields (no copy of `data`):
+/// `data` (unless `Null`), `datacontenttype`, `id`, `source`, `specversion`, `subject`, `time`,
+/// `traceparent` (each optional one only when set) and `type` — alphabetical, the order
+/// serde_json's map keeps, so the text is the same as that of [`CloudEvent::to_json`].
+impl serde::Serialize for CloudEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
         if !self.data.is_null() {
-            put("data", self.data.clone());
+            map.serialize_entry("data", &self.data)?;
         }
-        Value::Object(members)
+        if let Some(value) = &self.datacontenttype {
+            map.serialize_entry("datacontenttype", value)?;
+        }
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("source", &self.source)?;
+        map.serialize_entry("specversion", SPEC_VERSION)?;
+        if let Some(value) = &self.subject {
+            map.serialize_entry("subject", value)?;
+        }
+        if let Some(value) = &self.time {
+            map.serialize_entry("time", value)?;
+        }
+        if let Some(value) = &self.traceparent {
+            map.serialize_entry("traceparent", value)?;
+        }
+        map.serialize_entry("type", &self.event_type)?;
+        map.end()
     }
 }
 
 impl std::fmt::Display for CloudEvent {
-    /// The structured-mode JSON text.
+    /// The structured-mode JSON text, written in one piece (serde_json's `Display` for a `Value`
+    /// goes through the formatter token by token: issue 10 measured event building at ~4 % of
+    /// create-order's CPU).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.to_json())
+        f.write_str(&serde_json::to_string(self).map_err(|_| std::fmt::Error)?)
     }
 }
 

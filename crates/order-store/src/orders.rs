@@ -99,7 +99,7 @@ impl Db {
                     Value::Integer(o.created_at.millis()),
                     Value::Integer(o.updated_at.millis()),
                     Value::Integer(now),
-                    Value::Text(serde_json::Value::Array(lines).to_string()),
+                    Value::Text(serde_json::to_string(&lines).unwrap_or_default()),
                     Value::Text(history),
                     Value::Text(events),
                 ],
@@ -280,9 +280,12 @@ fn unsaved_rows(
             events.push(json!([event.id, event.event_type, event.to_string()]));
         }
     }
+    // `to_string` of a `Value` formats it token by token through `Display`; `serde_json::
+    // to_string` writes the text in one buffer (issue 10: building the events was ~4 % of
+    // create-order's CPU). Serialising a `Value` cannot fail: all its keys are strings.
     Ok((
-        serde_json::Value::Array(history).to_string(),
-        serde_json::Value::Array(events).to_string(),
+        serde_json::to_string(&history).unwrap_or_default(),
+        serde_json::to_string(&events).unwrap_or_default(),
     ))
 }
 
