@@ -171,3 +171,39 @@ fn orders_are_checkpointed_into_the_database_file_after_their_responses() {
         || (orders_in_main_file(&rig.host.state_dir, &ids) == ids.len()).then_some(()),
     );
 }
+
+/// An order's lines carry no index that no query reads (migration 7, issue 10): each index
+/// costs every order insert a log page per line, and nothing reads lines by product (the
+/// statistics read an order's lines by its primary key). The lines themselves are all there.
+#[test]
+fn order_lines_carry_only_the_index_their_reads_use() {
+    let rig = Rig::builder().start();
+    let answer = rig.create(
+        "lines-index",
+        &order_body(
+            demo::ACTIVE_USER,
+            &[(demo::CABLE, 1), (demo::MOUSE, 2)],
+            "tok_visa",
+        ),
+    );
+    assert_eq!(answer.status, 201, "{answer:?}");
+    let id = answer.json()["id"].as_str().expect("order id").to_owned();
+    let db = rusqlite::Connection::open(rig.db_path()).expect("open the order database");
+    let indexes: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'order_lines'")
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()
+        })
+        .expect("read the schema");
+    assert_eq!(indexes, ["sqlite_autoindex_order_lines_1"]);
+    let lines: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM order_lines WHERE order_id = ?",
+            [id.as_str()],
+            |row| row.get(0),
+        )
+        .expect("count the lines");
+    assert_eq!(lines, 2);
+}
