@@ -6,21 +6,6 @@ use serde_json::{Value, json};
 
 use super::{STATS, assert_problem, spin_toml};
 
-/// `orders` and `order_lines` as in `crates/order-store/src/migrations.rs` (IF NOT EXISTS: the service may
-/// already have migrated the database).
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS orders (
-    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, status TEXT NOT NULL, currency TEXT NOT NULL,
-    total_minor INTEGER NOT NULL, payment_id TEXT, reservation_id TEXT,
-    payment_method_type TEXT NOT NULL, payment_token TEXT, shipping_address TEXT,
-    saga_step TEXT NOT NULL, saga_updated_at INTEGER NOT NULL, traceparent TEXT,
-    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS order_lines (
-    order_id TEXT NOT NULL REFERENCES orders (id), line_no INTEGER NOT NULL,
-    product_id TEXT NOT NULL, name TEXT NOT NULL, unit_price_minor INTEGER NOT NULL,
-    quantity INTEGER NOT NULL, line_total_minor INTEGER NOT NULL,
-    PRIMARY KEY (order_id, line_no));";
-
 /// Epoch ms of `2026-MM-DDTHH:00:00Z`.
 fn at(month: i64, day: i64, hour: i64) -> i64 {
     // 2026-10-01 is day 20727 since the epoch.
@@ -39,9 +24,10 @@ type SeedOrder = (
 );
 type Line = (&'static str, &'static str, i64, i64);
 
+/// Writes `orders` straight into the service's migrated database, each with its lines as the
+/// row's `lines` JSON array (`crates/order-store/src/migrations.rs`, migration 8).
 fn insert_orders(db: &std::path::Path) {
     let connection = rusqlite::Connection::open(db).expect("open sqlite_db.db");
-    connection.execute_batch(SCHEMA).expect("schema");
     // (id, status, currency, total, created, [(product, name, quantity, line total)])
     let orders: [SeedOrder; 6] = [
         (
@@ -94,30 +80,35 @@ fn insert_orders(db: &std::path::Path) {
         ),
     ];
     for (id, status, currency, total, created, lines) in orders {
+        let lines: Vec<Value> = lines
+            .iter()
+            .enumerate()
+            .map(|(line_no, (product, name, quantity, line_total))| {
+                json!([
+                    line_no,
+                    product,
+                    name,
+                    line_total / quantity,
+                    quantity,
+                    line_total
+                ])
+            })
+            .collect();
         connection
             .execute(
                 "INSERT INTO orders (id, user_id, status, currency, total_minor, payment_method_type,
-                     saga_step, saga_updated_at, created_at, updated_at)
-                 VALUES (?1, 'u-1', ?2, ?3, ?4, 'card', 'done', ?5, ?5, ?5)",
-                rusqlite::params![id, status, currency, total, created],
+                     saga_step, saga_updated_at, created_at, updated_at, lines)
+                 VALUES (?1, 'u-1', ?2, ?3, ?4, 'card', 'completed', ?5, ?5, ?5, ?6)",
+                rusqlite::params![
+                    id,
+                    status,
+                    currency,
+                    total,
+                    created,
+                    Value::Array(lines).to_string()
+                ],
             )
             .expect("insert order");
-        for (line_no, (product, name, quantity, line_total)) in lines.iter().enumerate() {
-            connection
-                .execute(
-                    "INSERT INTO order_lines VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    rusqlite::params![
-                        id,
-                        line_no as i64,
-                        product,
-                        name,
-                        line_total / quantity,
-                        quantity,
-                        line_total
-                    ],
-                )
-                .expect("insert line");
-        }
     }
 }
 

@@ -172,14 +172,14 @@ fn orders_are_checkpointed_into_the_database_file_after_their_responses() {
     );
 }
 
-/// An order's lines carry no index that no query reads (migration 7, issue 10): each index
-/// costs every order insert a log page per line, and nothing reads lines by product (the
-/// statistics read an order's lines by its primary key). The lines themselves are all there.
+/// An order's lines and status history live in its own row (migration 8, issue 10): no
+/// table of their own, whose B-trees each cost every order write a log page, and the
+/// `order_lines` / `order_status_history` names still answer as views of the rows.
 #[test]
-fn order_lines_carry_only_the_index_their_reads_use() {
+fn an_orders_lines_and_history_live_in_its_row_and_read_as_before() {
     let rig = Rig::builder().start();
     let answer = rig.create(
-        "lines-index",
+        "lines-in-row",
         &order_body(
             demo::ACTIVE_USER,
             &[(demo::CABLE, 1), (demo::MOUSE, 2)],
@@ -189,21 +189,54 @@ fn order_lines_carry_only_the_index_their_reads_use() {
     assert_eq!(answer.status, 201, "{answer:?}");
     let id = answer.json()["id"].as_str().expect("order id").to_owned();
     let db = rusqlite::Connection::open(rig.db_path()).expect("open the order database");
-    let indexes: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'order_lines'")
+    let kinds: Vec<(String, String)> = db
+        .prepare(
+            "SELECT name, type FROM sqlite_master
+             WHERE name IN ('order_lines', 'order_status_history') ORDER BY name",
+        )
         .and_then(|mut statement| {
             statement
-                .query_map([], |row| row.get(0))?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<_, _>>()
         })
         .expect("read the schema");
-    assert_eq!(indexes, ["sqlite_autoindex_order_lines_1"]);
-    let lines: i64 = db
+    assert_eq!(
+        kinds,
+        [
+            ("order_lines".to_owned(), "view".to_owned()),
+            ("order_status_history".to_owned(), "view".to_owned())
+        ]
+    );
+    let (lines, history): (i64, i64) = db
         .query_row(
-            "SELECT COUNT(*) FROM order_lines WHERE order_id = ?",
+            "SELECT json_array_length(lines), json_array_length(history) FROM orders WHERE id = ?",
+            [id.as_str()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("read the order row");
+    assert_eq!(lines, 2);
+    let statuses: Vec<String> = db
+        .prepare("SELECT status FROM order_status_history WHERE order_id = ? ORDER BY seq")
+        .and_then(|mut statement| {
+            statement
+                .query_map([id.as_str()], |row| row.get(0))?
+                .collect::<Result<_, _>>()
+        })
+        .expect("read the history view");
+    assert_eq!(statuses.len() as i64, history);
+    assert_eq!(
+        (
+            statuses.first().map(String::as_str),
+            statuses.last().map(String::as_str)
+        ),
+        (Some("pending"), Some("confirmed"))
+    );
+    let products: i64 = db
+        .query_row(
+            "SELECT COUNT(DISTINCT product_id) FROM order_lines WHERE order_id = ?",
             [id.as_str()],
             |row| row.get(0),
         )
-        .expect("count the lines");
-    assert_eq!(lines, 2);
+        .expect("read the lines view");
+    assert_eq!(products, 2);
 }

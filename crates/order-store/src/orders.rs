@@ -1,7 +1,7 @@
-//! The orders repository: an order with its lines and status history, plus the saga
-//! bookkeeping stored beside it. A new order is written with its key claim, and every change
-//! with its history rows, outbox events and key answer, in one statement each (the views of
-//! migration 6).
+//! The orders repository: an order with its lines and status history (JSON arrays in its
+//! row since migration 8), plus the saga bookkeeping stored beside it. A new order is written
+//! with its key claim, and every change with its new history entries, outbox events and key
+//! answer, in one statement each (the views of migration 6, their triggers of migration 8).
 
 use crate::outbox::order_event;
 use crate::rows::{int, opt_text, text};
@@ -20,19 +20,14 @@ const KEY_TAKEN: &str = "order-store: idempotency key taken";
 /// version the writer read (migration 6).
 const ORDER_CHANGED: &str = "order-store: order changed";
 
-/// The `orders` columns [`Db::hydrate`] reads, in its order, with the order's lines and status
-/// history as two JSON arrays (`[line_no, product_id, name, unit_price_minor, quantity,
-/// line_total_minor]` and `[seq, status, at, reason]`), so an order and its rows come from one
-/// statement: one snapshot of the database (three separate reads outside a transaction could
-/// mix a row from before a concurrent save with history from after it) and one host call.
+/// The `orders` columns [`Db::hydrate`] reads, in its order; the order's lines and status
+/// history are the row's own JSON arrays (migration 8: `lines` `[line_no, product_id, name,
+/// unit_price_minor, quantity, line_total_minor]`, `history` `[seq, status, at, reason]`), so
+/// an order and its rows come from one row of one statement: one snapshot and one host call.
 /// Select them as `SELECT {ORDER_COLUMNS} FROM orders …`.
 pub const ORDER_COLUMNS: &str = "id, user_id, status, currency, total_minor, payment_id,
     reservation_id, payment_method_type, payment_token, shipping_address, saga_step,
-    traceparent, created_at, updated_at, version,
-    (SELECT json_group_array(json_array(line_no, product_id, name, unit_price_minor, quantity,
-        line_total_minor)) FROM order_lines WHERE order_lines.order_id = orders.id),
-    (SELECT json_group_array(json_array(seq, status, at, reason))
-        FROM order_status_history WHERE order_status_history.order_id = orders.id)";
+    traceparent, created_at, updated_at, version, lines, history";
 
 impl Db {
     /// The id of the (first created) order paid by `payment_id`, if any.

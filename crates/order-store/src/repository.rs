@@ -13,11 +13,22 @@ use order_app::ports::{KeyUpdate, OrderRepository};
 use order_app::{Claim, KeyRecord, KeyState, StoredAnswer};
 use spin_sdk::sqlite::Value;
 
-/// The saga steps of unfinished sagas as an SQL list, so the stale-saga queries use the
-/// `orders_saga (saga_step, saga_updated_at)` index (a `saga_step != 'completed'` would scan
-/// every order ever taken).
+/// The saga steps of unfinished sagas as an SQL list. The stale-saga reads filter with
+/// `saga_step IN (…)` of exactly this list, which is also the condition of the partial index
+/// `orders_open_sagas (saga_step, saga_updated_at)` (migration 8): SQLite uses a partial index
+/// only for a query whose `WHERE` contains the index's condition term for term (a
+/// `saga_step != 'completed'` would scan every order ever taken).
 pub const UNFINISHED_SAGA_STEPS: &str =
     "'created', 'stock_reserved', 'charge_requested', 'compensating'";
+
+/// The stale-saga read: ids of unfinished sagas last touched before `?1` (epoch ms), oldest
+/// first, at most `?2`.
+pub(crate) fn stale_sagas_query() -> String {
+    format!(
+        "SELECT id FROM orders WHERE saga_step IN ({UNFINISHED_SAGA_STEPS})
+            AND saga_updated_at < ? ORDER BY saga_updated_at LIMIT ?"
+    )
+}
 
 impl OrderRepository for Db {
     async fn find_key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
@@ -108,10 +119,7 @@ impl OrderRepository for Db {
     async fn stale_sagas(&self, before_ms: i64, limit: u32) -> Result<Vec<String>, StoreError> {
         let rows = self
             .query(
-                &format!(
-                    "SELECT id FROM orders WHERE saga_step IN ({UNFINISHED_SAGA_STEPS})
-                        AND saga_updated_at < ? ORDER BY saga_updated_at LIMIT ?"
-                ),
+                &stale_sagas_query(),
                 vec![Value::Integer(before_ms), Value::Integer(i64::from(limit))],
             )
             .await?;

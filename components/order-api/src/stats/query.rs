@@ -1,5 +1,6 @@
-//! The statistics SQL. Everything is aggregated by SQLite over `orders` and `order_lines`
-//! (schema: `order-store`'s `migrations.rs`); Rust only reshapes the rows. The window bounds are bound
+//! The statistics SQL. Everything is aggregated by SQLite over `orders` and each order's
+//! `lines` JSON array (schema: `order-store`'s `migrations.rs`, migration 8); Rust only
+//! reshapes the rows. The window bounds are bound
 //! parameters; the period expression is one of [`super::params::GroupBy::period_sql`]'s
 //! fixed strings (or the constant `'all'` for the totals), never caller text.
 //!
@@ -94,12 +95,13 @@ pub(super) async fn aggregate(
 
     let top = format!(
         "WITH sold AS (
-             SELECT {period_sql} AS period, l.product_id, o.currency,
-                    SUM(l.quantity) AS quantity, SUM(l.line_total_minor) AS revenue,
-                    MAX(l.name) AS name
-             FROM order_lines l JOIN orders o ON o.id = l.order_id
+             SELECT {period_sql} AS period, json_extract(l.value, '$[1]') AS product_id,
+                    o.currency, SUM(json_extract(l.value, '$[4]')) AS quantity,
+                    SUM(json_extract(l.value, '$[5]')) AS revenue,
+                    MAX(json_extract(l.value, '$[2]')) AS name
+             FROM orders o, json_each(o.lines) l
              WHERE {window} AND o.status IN {REVENUE_STATUSES}
-             GROUP BY period, l.product_id, o.currency),
+             GROUP BY period, product_id, o.currency),
          per_product AS (
              SELECT period, product_id, SUM(quantity) AS quantity, MAX(name) AS name
              FROM sold GROUP BY period, product_id),

@@ -1,0 +1,238 @@
+//! The migrations' SQL on a real SQLite (rusqlite's bundled one): what migration 8 keeps of a
+//! database written by the previous version, and how its triggers write.
+
+use super::MIGRATIONS;
+use crate::repository::{UNFINISHED_SAGA_STEPS, stale_sagas_query};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, params};
+
+/// Applies the migrations whose version is in `versions`, as `schema::ensure` does.
+fn migrate(db: &Connection, versions: std::ops::RangeInclusive<i64>) {
+    for (version, name, statements) in MIGRATIONS {
+        if versions.contains(version) {
+            for statement in *statements {
+                db.execute_batch(statement)
+                    .unwrap_or_else(|error| panic!("migration {version} ({name}): {error}"));
+            }
+        }
+    }
+}
+
+/// A new order through `order_inserts`, as `Db::insert_order_claiming` writes it.
+fn insert(db: &Connection, id: &str, lines: &str, history: &str, events: &str) {
+    db.execute(
+        "INSERT INTO order_inserts (key, request_hash, stale_before, id, user_id, status,
+            currency, total_minor, payment_method_type, payment_token, shipping_address,
+            saga_step, traceparent, created_at, updated_at, now, lines, history, events)
+         VALUES (?1, 'hash', 0, ?2, 'u-1', 'pending', 'EUR', 3000, 'card', 'tok', NULL,
+            'created', NULL, 10, 10, 10, ?3, ?4, ?5)",
+        params![format!("key-{id}"), id, lines, history, events],
+    )
+    .expect("insert an order");
+}
+
+/// A change through `order_saves`, as `Db::save_order_change` writes it.
+fn save(db: &Connection, id: &str, version: i64, status: &str, saga: &str, history: &str) {
+    db.execute(
+        "INSERT INTO order_saves (id, version, status, payment_id, reservation_id,
+            payment_token, saga_step, updated_at, now, history, events, key_update,
+            answer_status, answer_body)
+         VALUES (?1, ?2, ?3, NULL, 'res-1', NULL, ?4, 20, 20, ?5, '[]', 'keep', NULL, NULL)",
+        params![id, version, status, saga, history],
+    )
+    .expect("save an order");
+}
+
+fn rows(db: &Connection, sql: &str) -> Vec<String> {
+    let mut statement = db.prepare(sql).expect("prepare");
+    statement
+        .query_map([], |row| {
+            let columns = row.as_ref().column_count();
+            let values: Vec<String> = (0..columns)
+                .map(|i| match row.get_ref(i) {
+                    Ok(ValueRef::Null) => "null".to_owned(),
+                    Ok(ValueRef::Integer(n)) => n.to_string(),
+                    Ok(ValueRef::Real(x)) => x.to_string(),
+                    Ok(ValueRef::Text(text) | ValueRef::Blob(text)) => {
+                        String::from_utf8_lossy(text).into_owned()
+                    }
+                    Err(error) => error.to_string(),
+                })
+                .collect();
+            Ok(values.join(" | "))
+        })
+        .and_then(Iterator::collect)
+        .expect("query")
+}
+
+const LINES: &str = r#"[[0,"p-mug","Mug",1000,2,2000],[1,"p-tee","Tee",1000,1,1000]]"#;
+const CREATED: &str = r#"[[0,"pending",10,null]]"#;
+
+#[test]
+fn migration_8_keeps_every_line_and_history_entry_written_before_it() {
+    let db = Connection::open_in_memory().unwrap();
+    migrate(&db, 1..=7);
+    insert(&db, "o-1", LINES, CREATED, "[]");
+    insert(&db, "o-2", "[]", CREATED, "[]");
+    save(
+        &db,
+        "o-1",
+        0,
+        "confirmed",
+        "completed",
+        r#"[[1,"confirmed",20,null],[2,"shipped",21,"by hand"]]"#,
+    );
+    let lines_before = rows(&db, "SELECT * FROM order_lines ORDER BY order_id, line_no");
+    let history_before = rows(
+        &db,
+        "SELECT * FROM order_status_history ORDER BY order_id, seq",
+    );
+    assert_eq!(lines_before.len(), 2);
+    assert_eq!(history_before.len(), 4);
+
+    migrate(&db, 8..=8);
+
+    // The same rows, now read through the views of the same names and columns.
+    assert_eq!(
+        rows(&db, "SELECT * FROM order_lines ORDER BY order_id, line_no"),
+        lines_before
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT * FROM order_status_history ORDER BY order_id, seq"
+        ),
+        history_before
+    );
+    let (lines, history): (String, String) = db
+        .query_row(
+            "SELECT lines, history FROM orders WHERE id = 'o-1'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(lines, LINES);
+    assert_eq!(
+        history,
+        r#"[[0,"pending",10,null],[1,"confirmed",20,null],[2,"shipped",21,"by hand"]]"#
+    );
+    let empty: String = db
+        .query_row("SELECT lines FROM orders WHERE id = 'o-2'", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(empty, "[]");
+    let tables = rows(
+        &db,
+        "SELECT type FROM sqlite_master WHERE name IN ('order_lines', 'order_status_history')",
+    );
+    assert_eq!(tables, ["view"; 2], "both are views now");
+}
+
+#[test]
+fn after_migration_8_an_order_keeps_its_rows_in_its_own_row_and_saves_append_history() {
+    let db = Connection::open_in_memory().unwrap();
+    migrate(&db, 1..=8);
+    insert(
+        &db,
+        "o-1",
+        LINES,
+        CREATED,
+        r#"[["e-1","order.created","{}"]]"#,
+    );
+    // A save that keeps the status and adds no history (the charge request's).
+    save(&db, "o-1", 0, "pending", "charge_requested", "[]");
+    save(
+        &db,
+        "o-1",
+        1,
+        "confirmed",
+        "completed",
+        r#"[[1,"confirmed",20,null]]"#,
+    );
+    let (status, saga, version, history): (String, String, i64, String) = db
+        .query_row(
+            "SELECT status, saga_step, version, history FROM orders WHERE id = 'o-1'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (status.as_str(), saga.as_str(), version),
+        ("confirmed", "completed", 2)
+    );
+    assert_eq!(
+        history,
+        r#"[[0,"pending",10,null],[1,"confirmed",20,null]]"#
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT seq, status FROM order_status_history ORDER BY seq"
+        ),
+        ["0 | pending", "1 | confirmed"]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT COUNT(*) FROM order_lines WHERE order_id = 'o-1'"
+        ),
+        ["2"]
+    );
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM outbox"), ["1"]);
+    // A stale version still changes nothing.
+    let stale = db.execute(
+        "INSERT INTO order_saves (id, version, status, history, events, key_update, updated_at,
+            now) VALUES ('o-1', 0, 'cancelled', '[]', '[]', 'keep', 30, 30)",
+        [],
+    );
+    assert!(
+        stale
+            .unwrap_err()
+            .to_string()
+            .contains("order-store: order changed")
+    );
+}
+
+#[test]
+fn stale_saga_reads_use_the_partial_index_of_open_sagas_only() {
+    let db = Connection::open_in_memory().unwrap();
+    migrate(&db, 1..=8);
+    let index: String = db
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'orders_open_sagas'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        index.contains(&format!("saga_step IN ({UNFINISHED_SAGA_STEPS})")),
+        "the index's condition is the reads' list: {index}"
+    );
+    let count = format!(
+        "SELECT COUNT(*) FROM orders WHERE saga_step IN ({UNFINISHED_SAGA_STEPS})
+            AND saga_updated_at < ?"
+    );
+    for query in [stale_sagas_query(), count] {
+        let plan = rows(
+            &db,
+            &format!("EXPLAIN QUERY PLAN {}", query.replace('?', "1")),
+        );
+        assert!(
+            plan.iter().any(|step| step.contains("orders_open_sagas")),
+            "{query}: {plan:?}"
+        );
+    }
+    // A finished saga leaves the index; an open one is in it.
+    insert(&db, "o-1", LINES, CREATED, "[]");
+    insert(&db, "o-2", LINES, CREATED, "[]");
+    save(&db, "o-2", 0, "confirmed", "completed", "[]");
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT id FROM orders INDEXED BY orders_open_sagas
+             WHERE saga_step IN ('created', 'stock_reserved', 'charge_requested', 'compensating')"
+        ),
+        ["o-1"]
+    );
+}
