@@ -4,26 +4,9 @@
 //! then sees the version recorded). Times are INTEGER Unix epoch milliseconds; money is INTEGER
 //! minor units with a currency column.
 
-/// The part both write triggers of migration 6 share: the new history rows (`NEW.history`) and
-/// their pending outbox events (`NEW.events`) of order `NEW.id`, due at `NEW.now`. A macro so
-/// that it is a literal `concat!` can splice.
-macro_rules! history_and_events_from_json {
-    () => {
-        "
-                INSERT INTO order_status_history (order_id, seq, status, at, reason)
-                SELECT NEW.id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-                    json_extract(value, '$[2]'), json_extract(value, '$[3]')
-                FROM json_each(NEW.history);
-                INSERT INTO outbox (event_id, aggregate_id, event_type, payload, status,
-                    attempts, next_attempt_at, created_at)
-                SELECT json_extract(value, '$[0]'), NEW.id, json_extract(value, '$[1]'),
-                    json_extract(value, '$[2]'), 'pending', 0, NEW.now, NEW.now
-                FROM json_each(NEW.events);"
-    };
-}
-
 /// The pending outbox events (`NEW.events`, `[[event_id, event_type, payload]…]`) of order
-/// `NEW.id`, due at `NEW.now`: the part both write triggers of migration 8 share.
+/// `NEW.id`, due at `NEW.now`: the part all four write triggers
+/// (migrations 6 and 8) share.
 macro_rules! events_from_json {
     () => {
         "
@@ -32,6 +15,70 @@ macro_rules! events_from_json {
                 SELECT json_extract(value, '$[0]'), NEW.id, json_extract(value, '$[1]'),
                     json_extract(value, '$[2]'), 'pending', 0, NEW.now, NEW.now
                 FROM json_each(NEW.events);"
+    };
+}
+
+/// The part both write triggers of migration 6 share: the new history rows (`NEW.history`) and
+/// their pending outbox events (`NEW.events`) of order `NEW.id`, due at `NEW.now`. A macro so
+/// that it is a literal `concat!` can splice.
+macro_rules! history_and_events_from_json {
+    () => {
+        concat!(
+            "
+                INSERT INTO order_status_history (order_id, seq, status, at, reason)
+                SELECT NEW.id, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                    json_extract(value, '$[2]'), json_extract(value, '$[3]')
+                FROM json_each(NEW.history);",
+            events_from_json!()
+        )
+    };
+}
+
+/// The key claim both order-insert triggers (migrations 6 and 8) start with: the key is
+/// claimed exactly as `Db::claim` does (insert, or take over an abandoned claim: in flight, no
+/// order, untouched since `NEW.stale_before`), and the statement ends with
+/// `RAISE(ABORT, …)` unless the key is now order `NEW.id`'s.
+macro_rules! key_claim {
+    () => {
+        "
+                INSERT INTO idempotency_keys (key, request_hash, state, order_id,
+                    response_status, response_body, created_at, updated_at)
+                VALUES (NEW.key, NEW.request_hash, 'in_flight', NEW.id, NULL, NULL, NEW.now,
+                    NEW.now)
+                ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash,
+                    state = excluded.state, order_id = excluded.order_id,
+                    response_status = NULL, response_body = NULL,
+                    updated_at = excluded.updated_at
+                WHERE idempotency_keys.state = 'in_flight'
+                    AND idempotency_keys.order_id IS NULL
+                    AND idempotency_keys.updated_at < NEW.stale_before;
+                SELECT RAISE(ABORT, 'order-store: idempotency key taken')
+                WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys
+                                  WHERE key = NEW.key AND order_id = NEW.id);"
+    };
+}
+
+/// The optimistic-concurrency check both order-save triggers (migrations 6 and 8) start with:
+/// `RAISE(ABORT, …)` unless order `NEW.id` is still at `NEW.version`.
+macro_rules! version_check {
+    () => {
+        "
+                SELECT RAISE(ABORT, 'order-store: order changed')
+                WHERE NOT EXISTS (SELECT 1 FROM orders
+                                  WHERE id = NEW.id AND version = NEW.version);"
+    };
+}
+
+/// The end of both order-save triggers (migrations 6 and 8): `NEW.key_update` `finish` makes
+/// the order's in-flight key `done` with the answer, `release` deletes it, `keep` does neither.
+macro_rules! key_finish_or_release {
+    () => {
+        "
+                UPDATE idempotency_keys SET state = 'done', response_status = NEW.answer_status,
+                    response_body = NEW.answer_body, updated_at = NEW.now
+                WHERE NEW.key_update = 'finish' AND order_id = NEW.id AND state = 'in_flight';
+                DELETE FROM idempotency_keys
+                WHERE NEW.key_update = 'release' AND order_id = NEW.id AND state = 'in_flight';"
     };
 }
 
@@ -154,21 +201,9 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             // abandoned claim: in flight, no order, untouched since `stale_before`); the order
             // is written only if the key is now this order's.
             concat!(
-                "CREATE TRIGGER order_inserts_write INSTEAD OF INSERT ON order_inserts BEGIN
-                INSERT INTO idempotency_keys (key, request_hash, state, order_id,
-                    response_status, response_body, created_at, updated_at)
-                VALUES (NEW.key, NEW.request_hash, 'in_flight', NEW.id, NULL, NULL, NEW.now,
-                    NEW.now)
-                ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash,
-                    state = excluded.state, order_id = excluded.order_id,
-                    response_status = NULL, response_body = NULL,
-                    updated_at = excluded.updated_at
-                WHERE idempotency_keys.state = 'in_flight'
-                    AND idempotency_keys.order_id IS NULL
-                    AND idempotency_keys.updated_at < NEW.stale_before;
-                SELECT RAISE(ABORT, 'order-store: idempotency key taken')
-                WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys
-                                  WHERE key = NEW.key AND order_id = NEW.id);
+                "CREATE TRIGGER order_inserts_write INSTEAD OF INSERT ON order_inserts BEGIN",
+                key_claim!(),
+                "
                 INSERT INTO orders (id, user_id, status, currency, total_minor, payment_id,
                     reservation_id, payment_method_type, payment_token, shipping_address,
                     saga_step, saga_updated_at, traceparent, created_at, updated_at)
@@ -194,10 +229,9 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
              AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                 NULL, NULL WHERE 0",
             concat!(
-                "CREATE TRIGGER order_saves_write INSTEAD OF INSERT ON order_saves BEGIN
-                SELECT RAISE(ABORT, 'order-store: order changed')
-                WHERE NOT EXISTS (SELECT 1 FROM orders
-                                  WHERE id = NEW.id AND version = NEW.version);
+                "CREATE TRIGGER order_saves_write INSTEAD OF INSERT ON order_saves BEGIN",
+                version_check!(),
+                "
                 UPDATE orders SET status = NEW.status, payment_id = NEW.payment_id,
                     reservation_id = NEW.reservation_id, payment_token = NEW.payment_token,
                     saga_step = coalesce(NEW.saga_step, saga_step),
@@ -206,12 +240,8 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
                     updated_at = NEW.updated_at, version = version + 1
                 WHERE id = NEW.id;",
                 history_and_events_from_json!(),
+                key_finish_or_release!(),
                 "
-                UPDATE idempotency_keys SET state = 'done', response_status = NEW.answer_status,
-                    response_body = NEW.answer_body, updated_at = NEW.now
-                WHERE NEW.key_update = 'finish' AND order_id = NEW.id AND state = 'in_flight';
-                DELETE FROM idempotency_keys
-                WHERE NEW.key_update = 'release' AND order_id = NEW.id AND state = 'in_flight';
             END"
             ),
         ],
@@ -282,21 +312,9 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
              WHERE saga_step IN ('created', 'stock_reserved', 'charge_requested', 'compensating')",
             // As migration 6's, with the lines and history written into the row.
             concat!(
-                "CREATE TRIGGER order_inserts_write INSTEAD OF INSERT ON order_inserts BEGIN
-                INSERT INTO idempotency_keys (key, request_hash, state, order_id,
-                    response_status, response_body, created_at, updated_at)
-                VALUES (NEW.key, NEW.request_hash, 'in_flight', NEW.id, NULL, NULL, NEW.now,
-                    NEW.now)
-                ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash,
-                    state = excluded.state, order_id = excluded.order_id,
-                    response_status = NULL, response_body = NULL,
-                    updated_at = excluded.updated_at
-                WHERE idempotency_keys.state = 'in_flight'
-                    AND idempotency_keys.order_id IS NULL
-                    AND idempotency_keys.updated_at < NEW.stale_before;
-                SELECT RAISE(ABORT, 'order-store: idempotency key taken')
-                WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys
-                                  WHERE key = NEW.key AND order_id = NEW.id);
+                "CREATE TRIGGER order_inserts_write INSTEAD OF INSERT ON order_inserts BEGIN",
+                key_claim!(),
+                "
                 INSERT INTO orders (id, user_id, status, currency, total_minor, payment_id,
                     reservation_id, payment_method_type, payment_token, shipping_address,
                     saga_step, saga_updated_at, traceparent, created_at, updated_at, lines,
@@ -311,10 +329,9 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             ),
             // As migration 6's; the status only when it changed, the history appended.
             concat!(
-                "CREATE TRIGGER order_saves_write INSTEAD OF INSERT ON order_saves BEGIN
-                SELECT RAISE(ABORT, 'order-store: order changed')
-                WHERE NOT EXISTS (SELECT 1 FROM orders
-                                  WHERE id = NEW.id AND version = NEW.version);
+                "CREATE TRIGGER order_saves_write INSTEAD OF INSERT ON order_saves BEGIN",
+                version_check!(),
+                "
                 UPDATE orders SET status = NEW.status
                 WHERE id = NEW.id AND status IS NOT NEW.status;
                 UPDATE orders SET payment_id = NEW.payment_id,
@@ -332,12 +349,8 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
                     updated_at = NEW.updated_at, version = version + 1
                 WHERE id = NEW.id;",
                 events_from_json!(),
+                key_finish_or_release!(),
                 "
-                UPDATE idempotency_keys SET state = 'done', response_status = NEW.answer_status,
-                    response_body = NEW.answer_body, updated_at = NEW.now
-                WHERE NEW.key_update = 'finish' AND order_id = NEW.id AND state = 'in_flight';
-                DELETE FROM idempotency_keys
-                WHERE NEW.key_update = 'release' AND order_id = NEW.id AND state = 'in_flight';
             END"
             ),
         ],

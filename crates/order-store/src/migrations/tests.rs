@@ -236,3 +236,42 @@ fn stale_saga_reads_use_the_partial_index_of_open_sagas_only() {
         ["o-1"]
     );
 }
+
+/// FNV-1a (64-bit) of a migration's statements, each followed by a NUL: a fingerprint that
+/// stays the same across Rust releases (unlike `DefaultHasher`).
+fn fingerprint(statements: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in statements
+        .iter()
+        .flat_map(|statement| statement.bytes().chain([0]))
+    {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// Applied migrations never change (a database records only their version, so an edited one
+/// would leave databases it already ran on with the old schema): each one's SQL, byte for
+/// byte, against its fingerprint when it was released. A new migration adds its line here.
+#[test]
+fn applied_migrations_keep_their_exact_sql() {
+    const RELEASED: &[(i64, u64)] = &[
+        (1, 0x5e29_108e_789c_43a1),
+        (2, 0x3728_9235_d2af_cf93),
+        (3, 0x66eb_b3c4_99c4_d34c),
+        (4, 0x62c5_e6d6_6382_4b9e),
+        (5, 0x5006_f9aa_d6d4_c245),
+        (6, 0xad85_c793_63db_f33d),
+        (7, 0x3a54_ae78_3821_c723),
+        (8, 0xc308_4fe9_3d2f_5642),
+    ];
+    let now: Vec<(i64, u64)> = MIGRATIONS
+        .iter()
+        .map(|(version, _, statements)| (*version, fingerprint(statements)))
+        .collect();
+    assert_eq!(
+        now, RELEASED,
+        "an applied migration changed: add a new one instead (fingerprints in hex: {now:#x?})"
+    );
+}
