@@ -21,12 +21,21 @@ use spin_sdk::sqlite::Value;
 pub const UNFINISHED_SAGA_STEPS: &str =
     "'created', 'stock_reserved', 'charge_requested', 'compensating'";
 
-/// The stale-saga read: ids of unfinished sagas last touched before `?1` (epoch ms), oldest
-/// first, at most `?2`.
+/// The stale-saga read: ids of unfinished sagas last touched before the first parameter
+/// (epoch ms), oldest first, at most the second.
 pub(crate) fn stale_sagas_query() -> String {
     format!(
         "SELECT id FROM orders WHERE saga_step IN ({UNFINISHED_SAGA_STEPS})
             AND saga_updated_at < ? ORDER BY saga_updated_at LIMIT ?"
+    )
+}
+
+/// The recovery backlog's count: unfinished sagas last touched before the one parameter
+/// (epoch ms). Served by `orders_open_sagas` as [`stale_sagas_query`] is.
+pub fn stale_sagas_count_query() -> String {
+    format!(
+        "SELECT COUNT(*) FROM orders WHERE saga_step IN ({UNFINISHED_SAGA_STEPS})
+            AND saga_updated_at < ?"
     )
 }
 

