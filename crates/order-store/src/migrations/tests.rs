@@ -66,6 +66,16 @@ fn rows(db: &Connection, sql: &str) -> Vec<String> {
         .expect("query")
 }
 
+/// The `CREATE` statement SQLite keeps for the table, view, index or trigger `name`.
+fn schema_sql(db: &Connection, name: &str) -> String {
+    db.query_row(
+        "SELECT sql FROM sqlite_master WHERE name = ?",
+        [name],
+        |row| row.get(0),
+    )
+    .unwrap_or_else(|error| panic!("no `{name}` in the schema: {error}"))
+}
+
 const LINES: &str = r#"[[0,"p-mug","Mug",1000,2,2000],[1,"p-tee","Tee",1000,1,1000]]"#;
 const CREATED: &str = r#"[[0,"pending",10,null]]"#;
 
@@ -211,13 +221,7 @@ fn after_migration_8_an_order_keeps_its_rows_in_its_own_row_and_saves_append_his
 fn stale_saga_reads_use_the_partial_index_of_open_sagas_only() {
     let db = Connection::open_in_memory().unwrap();
     migrate(&db, 1..=8);
-    let index: String = db
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE name = 'orders_open_sagas'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let index = schema_sql(&db, "orders_open_sagas");
     assert!(
         index.contains(&format!("saga_step IN ({UNFINISHED_SAGA_STEPS})")),
         "the index's condition is the reads' list: {index}"
@@ -259,13 +263,7 @@ fn newest_first_lists_scan_the_ascending_created_indexes_backwards_without_sorti
         "orders_status_created",
         "orders_created",
     ] {
-        let sql: String = db
-            .query_row(
-                "SELECT sql FROM sqlite_master WHERE name = ?",
-                [index],
-                |row| row.get(0),
-            )
-            .unwrap();
+        let sql = schema_sql(&db, index);
         assert!(!sql.contains("DESC"), "{sql}");
     }
     // The shapes of order-api's `Db::list_orders` (filters, cursor, newest first).
