@@ -113,7 +113,12 @@ fn the_same_idempotency_key_on_three_nodes_at_once_makes_one_order_and_one_charg
 
 #[test]
 fn every_node_dispatching_the_outbox_at_once_delivers_each_event_exactly_once() {
-    let cluster = cluster();
+    // A create whose saga write finds the shared database busy answers 503 with its order
+    // stored; recovery finishes that saga (its retries answer 409 in progress meanwhile), so
+    // recovery must come within the client's retries.
+    let cluster = ClusterBuilder::new(NODES)
+        .variable("saga_recovery_after_s", "2")
+        .start();
     let sqld = cluster.sqld.as_ref().expect("libSQL");
     // A backlog written as a writer would (the shared outbox DDL, pending rows due now).
     let mut statements: Vec<(&str, Vec<Value>)> = events::OUTBOX_SCHEMA

@@ -16,8 +16,10 @@ use crate::{Answer, Host, HostBuilder, RedisServer, SqldServer};
 
 pub use crate::rig::SCOPES;
 
-/// Requests [`Cluster::create_as_client`] sends at most.
-const BUSY_ATTEMPTS: usize = 4;
+/// Requests [`Cluster::create_as_client`] sends at most: enough for a saga left in flight by
+/// a busy write to be finished by recovery when the cluster's `saga_recovery_after_s` is a
+/// couple of seconds.
+const BUSY_ATTEMPTS: usize = 12;
 
 /// The longest `Retry-After` [`Cluster::create_as_client`] waits for.
 const BUSY_RETRY_CAP: Duration = Duration::from_secs(1);
@@ -188,13 +190,17 @@ impl Cluster {
     }
 
     /// `POST /api/v1/orders` on node `i` as a client that follows the contract: a 503
-    /// `storage-busy` answer (the shared database busy for a moment; nothing was lost) is sent
-    /// again with the same `Idempotency-Key` after its `Retry-After` (at most
-    /// [`BUSY_RETRY_CAP`]), up to [`BUSY_ATTEMPTS`] requests in all. The last answer.
+    /// `storage-busy` answer (the shared database busy for a moment; nothing was lost) and a
+    /// 409 `request-in-progress` (the key's saga still running — after a busy write mid-saga,
+    /// until recovery finishes it; its detail says to retry shortly) are sent again with the
+    /// same `Idempotency-Key` after their `Retry-After` (at most [`BUSY_RETRY_CAP`]), up to
+    /// [`BUSY_ATTEMPTS`] requests in all. The last answer.
     pub fn create_as_client(&self, i: usize, key: &str, body: &str) -> Answer {
         let mut answer = self.create(i, key, body);
         for _ in 1..BUSY_ATTEMPTS {
-            if answer.status != 503 || !answer.body.contains("storage-busy") {
+            let busy = answer.status == 503 && answer.body.contains("storage-busy");
+            let in_progress = answer.status == 409 && answer.body.contains("request-in-progress");
+            if !busy && !in_progress {
                 break;
             }
             let wait = answer
