@@ -32,4 +32,4 @@ pub use db::{Db, StoreError, classify, store_error};
 pub use order_app::StoredOrder;
 pub use order_app::ports::KeyUpdate;
 pub use orders::{ORDER_COLUMNS, hydrate};
-pub use repository::{UNFINISHED_SAGA_STEPS, stale_sagas_count_query};
+pub use repository::stale_sagas_count_query;

@@ -18,7 +18,7 @@ use spin_sdk::sqlite::Value;
 /// `orders_open_sagas (saga_step, saga_updated_at)` (migration 8): SQLite uses a partial index
 /// only for a query whose `WHERE` contains the index's condition term for term (a
 /// `saga_step != 'completed'` would scan every order ever taken).
-pub const UNFINISHED_SAGA_STEPS: &str =
+pub(crate) const UNFINISHED_SAGA_STEPS: &str =
     "'created', 'stock_reserved', 'charge_requested', 'compensating'";
 
 /// The stale-saga read: ids of unfinished sagas last touched before the first parameter
