@@ -383,6 +383,22 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             "CREATE INDEX orders_created ON orders (created_at, id)",
         ],
     ),
+    // The payment listener's lookup of a notification's order by its payment id
+    // (`Db::order_id_by_payment`: `WHERE payment_id = ? ORDER BY created_at LIMIT 1`) scanned
+    // every order, lines and history included, once per notification that names no order.
+    // Partial: an order has no payment id until its charge is recorded, so the insert and the
+    // charge request's save never touch it; the save that records the charge adds the one
+    // entry (SQLite rewrites a partial index's entry on every later save that sets the column,
+    // even to the same value: ~1 log page). `payment_id = ?` implies `IS NOT NULL`, so the
+    // lookup plans on it (`migrations::tests`).
+    (
+        10,
+        "orders_payment",
+        &[
+            "CREATE INDEX IF NOT EXISTS orders_payment ON orders (payment_id, created_at)
+            WHERE payment_id IS NOT NULL",
+        ],
+    ),
 ];
 
 #[cfg(test)]

@@ -29,15 +29,21 @@ pub const ORDER_COLUMNS: &str = "id, user_id, status, currency, total_minor, pay
     reservation_id, payment_method_type, payment_token, shipping_address, saga_step,
     traceparent, created_at, updated_at, version, lines, history";
 
+/// [`Db::order_id_by_payment`]'s query (one parameter: the payment id); it plans on the
+/// partial index `orders_payment` (migration 10).
+pub(crate) const ORDER_ID_BY_PAYMENT: &str =
+    "SELECT id FROM orders WHERE payment_id = ? ORDER BY created_at LIMIT 1";
+
 impl Db {
-    /// The id of the (first created) order paid by `payment_id`, if any.
+    /// The id of the (first created) order paid by `payment_id`, if any: one indexed read
+    /// (migration 10).
     pub async fn order_id_by_payment(
         &self,
         payment_id: &str,
     ) -> Result<Option<String>, StoreError> {
         let rows = self
             .query(
-                "SELECT id FROM orders WHERE payment_id = ? ORDER BY created_at LIMIT 1",
+                ORDER_ID_BY_PAYMENT,
                 vec![Value::Text(payment_id.to_owned())],
             )
             .await?;

@@ -2,6 +2,7 @@
 //! database written by the previous version, and how its triggers write.
 
 use super::MIGRATIONS;
+use crate::orders::ORDER_ID_BY_PAYMENT;
 use crate::repository::{UNFINISHED_SAGA_STEPS, stale_sagas_count_query, stale_sagas_query};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
@@ -33,12 +34,25 @@ fn insert(db: &Connection, id: &str, lines: &str, history: &str, events: &str) {
 
 /// A change through `order_saves`, as `Db::save_order_change` writes it.
 fn save(db: &Connection, id: &str, version: i64, status: &str, saga: &str, history: &str) {
+    save_paid(db, id, version, status, saga, history, None);
+}
+
+/// As [`save`], recording the order's payment id.
+fn save_paid(
+    db: &Connection,
+    id: &str,
+    version: i64,
+    status: &str,
+    saga: &str,
+    history: &str,
+    payment_id: Option<&str>,
+) {
     db.execute(
         "INSERT INTO order_saves (id, version, status, payment_id, reservation_id,
             payment_token, saga_step, updated_at, now, history, events, key_update,
             answer_status, answer_body)
-         VALUES (?1, ?2, ?3, NULL, 'res-1', NULL, ?4, 20, 20, ?5, '[]', 'keep', NULL, NULL)",
-        params![id, version, status, saga, history],
+         VALUES (?1, ?2, ?3, ?6, 'res-1', NULL, ?4, 20, 20, ?5, '[]', 'keep', NULL, NULL)",
+        params![id, version, status, saga, history, payment_id],
     )
     .expect("save an order");
 }
@@ -289,6 +303,49 @@ fn newest_first_lists_scan_the_ascending_created_indexes_backwards_without_sorti
     }
 }
 
+#[test]
+fn payment_lookup_plans_on_the_partial_payment_index_which_holds_charged_orders_only() {
+    let db = Connection::open_in_memory().unwrap();
+    migrate(&db, 1..=10);
+    let query = ORDER_ID_BY_PAYMENT.replace('?', "'pay-1'");
+    let plan = rows(&db, &format!("EXPLAIN QUERY PLAN {query}"));
+    assert!(
+        plan.iter().any(|step| step.contains("orders_payment"))
+            && !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+    // Two orders, one charged twice over (the later one with the same payment id): the
+    // index holds the charged ones only, and the lookup answers the first created.
+    insert(&db, "o-1", LINES, CREATED, "[]");
+    insert(&db, "o-2", LINES, CREATED, "[]");
+    insert(&db, "o-3", LINES, CREATED, "[]");
+    db.execute_batch(
+        "UPDATE orders SET created_at = 30 WHERE id = 'o-2';
+         UPDATE orders SET created_at = 20 WHERE id = 'o-3';",
+    )
+    .unwrap();
+    for id in ["o-2", "o-3"] {
+        save_paid(&db, id, 0, "confirmed", "completed", "[]", Some("pay-1"));
+    }
+    assert_eq!(rows(&db, &query), ["o-3"]);
+    assert_eq!(
+        rows(&db, &ORDER_ID_BY_PAYMENT.replace('?', "'pay-2'")),
+        Vec::<String>::new()
+    );
+    db.execute_batch("ANALYZE").unwrap();
+    let entries: String = db
+        .query_row(
+            "SELECT stat FROM sqlite_stat1 WHERE idx = 'orders_payment'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        entries.starts_with("2 "),
+        "entries, then per column: {entries}"
+    );
+}
+
 /// FNV-1a (64-bit) of a migration's statements, each followed by a NUL: a fingerprint that
 /// stays the same across Rust releases (unlike `DefaultHasher`).
 fn fingerprint(statements: &[&str]) -> u64 {
@@ -318,6 +375,7 @@ fn applied_migrations_keep_their_exact_sql() {
         (7, 0x3a54_ae78_3821_c723),
         (8, 0x4527_064c_f6ce_3d83),
         (9, 0x120b_eb1a_1bbe_c88a),
+        (10, 0x2d9d_ccfd_4a53_f505),
     ];
     let now: Vec<(i64, u64)> = MIGRATIONS
         .iter()
