@@ -544,6 +544,41 @@ fn a_database_locked_past_the_busy_timeout_is_a_503_to_retry_and_loses_nothing()
 }
 
 #[test]
+fn a_write_lock_held_for_a_second_delays_a_create_without_failing_it() {
+    // The app takes SQLite's busy handler off its writing connections and waits for the lock
+    // itself (`guest::sqlite`, `busy_timeout = 0`): a lock another process holds for a while
+    // must still end in the order, not in an error.
+    let rig = rig();
+    assert_eq!(
+        rig.create(
+            "warm-up-wait",
+            &order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_visa")
+        )
+        .status,
+        201
+    );
+    let path = rig.host.state_dir.join("sqlite_db.db");
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let db = rusqlite::Connection::open(path).unwrap();
+        db.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        locked_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+        db.execute_batch("ROLLBACK").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let answer = rig.create(
+        "lock-wait-1",
+        &order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa"),
+    );
+    holder.join().unwrap();
+    assert_eq!(answer.status, 201, "{answer:?}");
+    let id = answer.json()["id"].as_str().unwrap().to_owned();
+    let order = rig.get(&format!("/api/v1/orders/{id}")).json();
+    assert_eq!(order["status"], "confirmed", "{order}");
+}
+
+#[test]
 fn reading_a_stale_payment_pending_order_reconciles_it_with_payment() {
     let rig = Rig::with(&[("payment_reconcile_after_s", "1")], None);
     let answer = rig.create(

@@ -23,11 +23,20 @@
 //!   interleaved). The log file keeps its largest size between checkpoints. order-api also
 //!   checkpoints after its responses (`order_store::Db::checkpoint`, post-return), so the
 //!   threshold is mostly a backstop under load, where readers keep the log from being reset.
+//! - **`busy_timeout = 0`** (`PooledConnection::before_write`, with `synchronous`), per
+//!   connection, and the app waits for the write lock itself ([`LOCK_RETRY_PAUSE_MS`] between
+//!   tries, for up to [`LOCK_WAIT_MS`] in all, as long as rusqlite's 5 s timeout). SQLite's own
+//!   busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms between tries: under
+//!   load a writer that lost the lock twice slept 5 ms and more for a lock held well under a
+//!   millisecond at a time, and a few waited 50–100 ms in all (issue 10, README → Benchmarks,
+//!   session 17). A statement the lock refused wrote nothing (in WAL mode the lock is taken
+//!   before the first change), so trying it again is safe; inside a transaction only its
+//!   `BEGIN` is tried again (its later statements hold the lock already).
 //!
 //! A reused instance keeps a few connections per database, which its requests take turns on
 //! ([`PooledConnection`]), and combines their concurrent inserts (`insert_combined`).
 //!
-//! All three are best effort: a backend that refuses them (a remote libSQL server manages its
+//! All four are best effort: a backend that refuses them (a remote libSQL server manages its
 //! own log) is told once per instance and then left alone, and the app works either way.
 
 use std::cell::{Cell, RefCell};
@@ -54,6 +63,23 @@ static AUTOCHECKPOINT_SUPPORTED: AtomicBool = AtomicBool::new(true);
 /// per-connection setting); see the module docs.
 const AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 4000";
 
+/// Cleared in this instance once a backend refused [`NO_BUSY_HANDLER_PRAGMA`].
+static NO_BUSY_HANDLER_SUPPORTED: AtomicBool = AtomicBool::new(true);
+
+/// Takes SQLite's busy handler off one connection (a per-connection setting): a statement the
+/// write lock refuses fails at once with "database is locked", and [`PooledConnection::query`]
+/// tries it again; see the module docs.
+const NO_BUSY_HANDLER_PRAGMA: &str = "PRAGMA busy_timeout = 0";
+
+/// How long the app waits between two tries of a statement the write lock refused, in
+/// milliseconds (the host's timers tick in milliseconds; SQLite's own handler first waits 1 ms
+/// too, but then longer and longer).
+pub const LOCK_RETRY_PAUSE_MS: u64 = 1;
+
+/// How long the app keeps trying a statement the write lock refuses, in milliseconds, before
+/// its "database is locked" error stands: rusqlite's (and so Spin's) default busy timeout.
+pub const LOCK_WAIT_MS: u64 = 5_000;
+
 /// Runs one setting; whether the backend took it.
 async fn run_pragma(connection: &Connection, pragma: &str) -> bool {
     match connection.execute(pragma, vec![]).await {
@@ -62,18 +88,44 @@ async fn run_pragma(connection: &Connection, pragma: &str) -> bool {
     }
 }
 
-/// Sets `synchronous = NORMAL` and the checkpoint threshold on one connection, once, before
-/// its first write (see the module docs); a setting the backend refused in this instance is
-/// skipped. Two statements per connection that writes, none for readers.
-async fn relax(connection: &Connection) {
-    for (pragma, supported) in [
+/// Sets `synchronous = NORMAL`, the checkpoint threshold and no busy handler on one
+/// connection, once, before its first write (see the module docs); a setting the backend
+/// refused in this instance is skipped. Three statements per connection that writes, none for
+/// readers. Whether the connection has no busy handler now (the app then waits for the lock).
+async fn relax(connection: &Connection) -> bool {
+    let mut taken = [false; 3];
+    for ((pragma, supported), taken) in [
         ("PRAGMA synchronous = NORMAL", &RELAX_SUPPORTED),
         (AUTOCHECKPOINT_PRAGMA, &AUTOCHECKPOINT_SUPPORTED),
-    ] {
-        if supported.load(Ordering::Relaxed) && !run_pragma(connection, pragma).await {
-            supported.store(false, Ordering::Relaxed);
+        (NO_BUSY_HANDLER_PRAGMA, &NO_BUSY_HANDLER_SUPPORTED),
+    ]
+    .into_iter()
+    .zip(&mut taken)
+    {
+        if supported.load(Ordering::Relaxed) {
+            *taken = run_pragma(connection, pragma).await;
+            if !*taken {
+                supported.store(false, Ordering::Relaxed);
+            }
         }
     }
+    taken[2]
+}
+
+/// Whether a statement that failed with `error` is tried again after
+/// [`LOCK_RETRY_PAUSE_MS`]: the write lock refused it (SQLite's `SQLITE_BUSY`, "database is
+/// locked"; nothing was written), on a connection without SQLite's busy handler, outside a
+/// transaction (or as its `BEGIN`), and the app has waited less than [`LOCK_WAIT_MS`] for it.
+fn retry_after_lock(
+    error: &Error,
+    no_busy_handler: bool,
+    in_transaction: bool,
+    waited: Duration,
+) -> bool {
+    no_busy_handler
+        && !in_transaction
+        && matches!(error, Error::Io(text) if text.contains("database is locked"))
+        && waited < Duration::from_millis(LOCK_WAIT_MS)
 }
 
 /// Connections an instance keeps per database, which its requests take turns on.
@@ -88,6 +140,8 @@ pub const IDLE_REUSE_MS: u64 = 2_000;
 struct Kept {
     connection: Connection,
     relaxed: bool,
+    /// `busy_timeout = 0` took: the app waits for the write lock ([`retry_after_lock`]).
+    no_busy_handler: bool,
     failed: bool,
     last_used: Instant,
 }
@@ -101,6 +155,7 @@ impl Kept {
         Ok(Self {
             connection,
             relaxed: false,
+            no_busy_handler: false,
             failed: false,
             last_used: Instant::now(),
         })
@@ -251,13 +306,29 @@ impl PooledConnection {
             (turn, kept)
         };
         if self.wants_relaxed.get() && !kept.relaxed {
-            relax(&kept.connection).await;
+            kept.no_busy_handler = relax(&kept.connection).await;
             kept.relaxed = true;
         }
         // `kept` is dropped (the connection closed) if this future is dropped mid-way.
-        let rows = match kept.connection.execute(sql, params).await {
-            Ok(rows) => rows.collect().await,
-            Err(error) => Err(error),
+        let first_try = Instant::now();
+        let rows = loop {
+            let rows = match kept.connection.execute(sql, params.clone()).await {
+                Ok(rows) => rows.collect().await,
+                Err(error) => Err(error),
+            };
+            match &rows {
+                Err(error)
+                    if retry_after_lock(
+                        error,
+                        kept.no_busy_handler,
+                        self.in_transaction.get(),
+                        first_try.elapsed(),
+                    ) =>
+                {
+                    spin_sdk::time::sleep(Duration::from_millis(LOCK_RETRY_PAUSE_MS)).await;
+                }
+                _ => break rows,
+            }
         };
         kept.last_used = Instant::now();
         kept.failed |= rows.is_err();
@@ -278,8 +349,8 @@ impl PooledConnection {
         rows
     }
 
-    /// Gives the connection `synchronous = NORMAL` and the checkpoint threshold before this
-    /// handle's next statement, unless it has them.
+    /// Gives the connection `synchronous = NORMAL`, the checkpoint threshold and no busy
+    /// handler before this handle's next statement, unless it has them.
     pub fn before_write(&self) {
         self.wants_relaxed.set(true);
     }
@@ -320,7 +391,40 @@ fn transaction_after(sql: &str) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::transaction_after;
+    use super::{Error, LOCK_WAIT_MS, retry_after_lock, transaction_after};
+    use std::time::Duration;
+
+    #[test]
+    fn only_a_lock_refusal_outside_a_transaction_without_busy_handler_is_tried_again_for_5_s() {
+        let locked = Error::Io("database is locked".into());
+        let soon = Duration::from_millis(3);
+        assert!(retry_after_lock(&locked, true, false, soon));
+        assert!(retry_after_lock(
+            &locked,
+            true,
+            false,
+            Duration::from_millis(LOCK_WAIT_MS - 1)
+        ));
+        // Waited long enough: the error stands (the API answers 503 storage-busy).
+        assert!(!retry_after_lock(
+            &locked,
+            true,
+            false,
+            Duration::from_millis(LOCK_WAIT_MS)
+        ));
+        // SQLite's busy handler already waited (the setting was refused, or a reader's connection).
+        assert!(!retry_after_lock(&locked, false, false, soon));
+        // Inside a transaction a statement after `BEGIN` cannot be tried alone.
+        assert!(!retry_after_lock(&locked, true, true, soon));
+        // Other failures, including a remote server that cannot be reached, are not a lock.
+        for other in [
+            Error::Io("UNIQUE constraint failed: orders.id".into()),
+            Error::Io("Hrana: `http error: connection refused`".into()),
+            Error::NoSuchDatabase,
+        ] {
+            assert!(!retry_after_lock(&other, true, false, soon), "{other:?}");
+        }
+    }
 
     #[test]
     fn transaction_statements_open_and_close_a_transaction_and_others_leave_it_as_it_was() {
