@@ -24,14 +24,16 @@
 //!   checkpoints after its responses (`order_store::Db::checkpoint`, post-return), so the
 //!   threshold is mostly a backstop under load, where readers keep the log from being reset.
 //! - **`busy_timeout = 0`** (`PooledConnection::before_write`, with `synchronous`), per
-//!   connection, and the app waits for the write lock itself ([`LOCK_RETRY_PAUSE_MS`] between
-//!   tries, for up to [`LOCK_WAIT_MS`] in all, as long as rusqlite's 5 s timeout). SQLite's own
-//!   busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms between tries: under
-//!   load a writer that lost the lock twice slept 5 ms and more for a lock held well under a
-//!   millisecond at a time, and a few waited 50–100 ms in all (issue 10, README → Benchmarks,
-//!   session 17). A statement the lock refused wrote nothing (in WAL mode the lock is taken
-//!   before the first change), so trying it again is safe; inside a transaction only its
-//!   `BEGIN` is tried again (its later statements hold the lock already).
+//!   connection, and the app waits for the write lock itself ([`lock_retry_pause`]: 1 ms
+//!   between tries for the first 50 ms, then 25 ms, for up to [`LOCK_WAIT_MS`] in all, as long
+//!   as rusqlite's 5 s timeout). SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25,
+//!   25, 50, 50, 100 ms between tries: under load a writer that lost the lock twice slept 5 ms
+//!   and more for a lock held well under a millisecond at a time, and a few waited 50–100 ms in
+//!   all (issue 10, README → Benchmarks, session 17). A statement the lock refused wrote
+//!   nothing (in WAL mode the lock is taken before the first change), so trying it again is
+//!   safe; inside a transaction only its `BEGIN` is tried again (its later statements hold the
+//!   lock already). Each try is a host call: a request waiting out a lock held for 5 s makes
+//!   about 250.
 //!
 //! A reused instance keeps a few connections per database, which its requests take turns on
 //! ([`PooledConnection`]), and combines their concurrent inserts (`insert_combined`).
@@ -71,10 +73,19 @@ static NO_BUSY_HANDLER_SUPPORTED: AtomicBool = AtomicBool::new(true);
 /// tries it again; see the module docs.
 const NO_BUSY_HANDLER_PRAGMA: &str = "PRAGMA busy_timeout = 0";
 
-/// How long the app waits between two tries of a statement the write lock refused, in
-/// milliseconds (the host's timers tick in milliseconds; SQLite's own handler first waits 1 ms
-/// too, but then longer and longer).
-pub const LOCK_RETRY_PAUSE_MS: u64 = 1;
+/// How long the app waits before the next try of a statement the write lock refused, having
+/// waited `waited` for it so far: 1 ms (the host's timers tick in milliseconds; SQLite's own
+/// handler first waits 1 ms too, then longer and longer) while the wait is shorter than 50 ms,
+/// which covers the turns of the other writers under load; 25 ms after that, when the lock is
+/// held for long (a backup, an operator's transaction), so that waiting costs ~40 host calls a
+/// second instead of ~1,000.
+pub fn lock_retry_pause(waited: Duration) -> Duration {
+    if waited < Duration::from_millis(50) {
+        Duration::from_millis(1)
+    } else {
+        Duration::from_millis(25)
+    }
+}
 
 /// How long the app keeps trying a statement the write lock refuses, in milliseconds, before
 /// its "database is locked" error stands: rusqlite's (and so Spin's) default busy timeout.
@@ -112,8 +123,8 @@ async fn relax(connection: &Connection) -> bool {
     taken[2]
 }
 
-/// Whether a statement that failed with `error` is tried again after
-/// [`LOCK_RETRY_PAUSE_MS`]: the write lock refused it (SQLite's `SQLITE_BUSY`, "database is
+/// Whether a statement that failed with `error` is tried again after [`lock_retry_pause`]:
+/// the write lock refused it (SQLite's `SQLITE_BUSY`, "database is
 /// locked"; nothing was written), on a connection without SQLite's busy handler, outside a
 /// transaction (or as its `BEGIN`), and the app has waited less than [`LOCK_WAIT_MS`] for it.
 fn retry_after_lock(
@@ -325,7 +336,7 @@ impl PooledConnection {
                         first_try.elapsed(),
                     ) =>
                 {
-                    spin_sdk::time::sleep(Duration::from_millis(LOCK_RETRY_PAUSE_MS)).await;
+                    spin_sdk::time::sleep(lock_retry_pause(first_try.elapsed())).await;
                 }
                 _ => break rows,
             }
@@ -391,8 +402,24 @@ fn transaction_after(sql: &str) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Error, LOCK_WAIT_MS, retry_after_lock, transaction_after};
+    use super::{Error, LOCK_WAIT_MS, lock_retry_pause, retry_after_lock, transaction_after};
     use std::time::Duration;
+
+    #[test]
+    fn lock_waits_poll_every_millisecond_for_50_ms_then_every_25_ms() {
+        let pause = |waited_ms| lock_retry_pause(Duration::from_millis(waited_ms)).as_millis();
+        assert_eq!(pause(0), 1);
+        assert_eq!(pause(49), 1);
+        assert_eq!(pause(50), 25);
+        assert_eq!(pause(4_999), 25);
+        // Tries while a lock is held for the whole 5 s: ~50 + (5,000 - 50) / 25.
+        let (mut waited, mut tries) = (0, 0);
+        while waited < LOCK_WAIT_MS {
+            waited += u64::try_from(pause(waited)).unwrap();
+            tries += 1;
+        }
+        assert!((240..=260).contains(&tries), "{tries}");
+    }
 
     #[test]
     fn only_a_lock_refusal_outside_a_transaction_without_busy_handler_is_tried_again_for_5_s() {
