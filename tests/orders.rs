@@ -518,19 +518,21 @@ fn an_inventory_outage_is_503_and_recovery_releases_once_inventory_is_back() {
     assert_eq!(rig.sims.payment.calls(), 0, "recovery charges nothing");
 }
 
+/// One order created with `key` (201), so the database and its schema exist.
+fn warm_up(rig: &Rig, key: &str) {
+    let answer = rig.create(
+        key,
+        &order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_visa"),
+    );
+    assert_eq!(answer.status, 201, "{answer:?}");
+}
+
 #[test]
 fn a_database_locked_past_the_busy_timeout_is_a_503_to_retry_and_loses_nothing() {
     let rig = rig();
     let db = rusqlite::Connection::open(rig.host.state_dir.join("sqlite_db.db")).unwrap();
     // Make sure the schema exists, then hold the write lock longer than the 5 s busy timeout.
-    assert_eq!(
-        rig.create(
-            "warm-up",
-            &order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_visa")
-        )
-        .status,
-        201
-    );
+    warm_up(&rig, "warm-up");
     db.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let body = order_body(demo::ACTIVE_USER, &[(demo::MOUSE, 1)], "tok_visa");
     let locked = rig.create("locked-1", &body);
@@ -549,14 +551,7 @@ fn a_write_lock_held_for_a_second_delays_a_create_without_failing_it() {
     // itself (`guest::sqlite`, `busy_timeout = 0`): a lock another process holds for a while
     // must still end in the order, not in an error.
     let rig = rig();
-    assert_eq!(
-        rig.create(
-            "warm-up-wait",
-            &order_body(demo::ACTIVE_USER, &[(demo::CABLE, 1)], "tok_visa")
-        )
-        .status,
-        201
-    );
+    warm_up(&rig, "warm-up-wait");
     let path = rig.host.state_dir.join("sqlite_db.db");
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
