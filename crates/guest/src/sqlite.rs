@@ -291,10 +291,14 @@ impl PooledConnection {
         })
     }
 
-    /// Runs one parameterised statement and collects its rows, in its turn.
+    /// Runs one parameterised statement and collects its rows, in its turn. On a connection
+    /// without SQLite's busy handler (`before_write`), a statement the write lock refuses is
+    /// tried again within the same turn ([`lock_retry_pause`] apart, for up to
+    /// [`LOCK_WAIT_MS`]).
     ///
     /// # Errors
-    /// `spin:sqlite`'s; the connection is then closed (after its transaction, if inside one).
+    /// `spin:sqlite`'s (for a lock still held after [`LOCK_WAIT_MS`]: "database is locked");
+    /// the connection is then closed (after its transaction, if inside one).
     pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<RowResult>, Error> {
         let (turn, mut kept) = if self.in_transaction.get() {
             let open = self.transaction.borrow_mut().take();
