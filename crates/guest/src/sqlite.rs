@@ -325,9 +325,22 @@ impl PooledConnection {
             kept.relaxed = true;
         }
         // `kept` is dropped (the connection closed) if this future is dropped mid-way.
+        // Only a statement that may be tried again ([`retry_after_lock`]) keeps a copy of its
+        // parameters; the others hand them over.
+        let may_retry = kept.no_busy_handler && !self.in_transaction.get();
+        let mut params = Some(params);
         let first_try = Instant::now();
         let rows = loop {
-            let rows = match kept.connection.execute(sql, params.clone()).await {
+            let these = if may_retry {
+                params.clone()
+            } else {
+                params.take()
+            };
+            let rows = match kept
+                .connection
+                .execute(sql, these.unwrap_or_default())
+                .await
+            {
                 Ok(rows) => rows.collect().await,
                 Err(error) => Err(error),
             };
