@@ -148,7 +148,8 @@ fn orders_in_main_file(state_dir: &Path, ids: &[String]) -> usize {
 
 #[test]
 fn orders_are_checkpointed_into_the_database_file_after_their_responses() {
-    // The relay task checkpoints after each pass, after the responses: orders reach the main
+    // The relay task checkpoints after each pass that took rows (every order's events are
+    // carried by one), after the responses: orders reach the main
     // file long before the log is 4,000 pages long (`wal_autocheckpoint`, at which a request's
     // own commit would copy it back). Instances are kept for a minute when idle, so no
     // instance retirement (its last connection closing checkpoints too) can do it instead.

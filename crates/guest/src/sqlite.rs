@@ -23,17 +23,21 @@
 //!   interleaved). The log file keeps its largest size between checkpoints. order-api also
 //!   checkpoints after its responses (`order_store::Db::checkpoint`, post-return), so the
 //!   threshold is mostly a backstop under load, where readers keep the log from being reset.
-//! - **`busy_timeout = 0`** (`PooledConnection::before_write`, with `synchronous`), per
-//!   connection, and the app waits for the write lock itself ([`lock_retry_pause`]: 1 ms
-//!   between tries for the first 50 ms, then 25 ms, for up to [`LOCK_WAIT_MS`] in all, as long
-//!   as rusqlite's 5 s timeout). SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25,
-//!   25, 50, 50, 100 ms between tries: under load a writer that lost the lock twice slept 5 ms
-//!   and more for a lock held well under a millisecond at a time, and a few waited 50–100 ms in
-//!   all (issue 10, README → Benchmarks, session 17). A statement the lock refused wrote
-//!   nothing (in WAL mode the lock is taken before the first change), so trying it again is
-//!   safe; inside a transaction only its `BEGIN` is tried again (its later statements hold the
-//!   lock already). Each try is a host call: a request waiting out a lock held for 5 s makes
-//!   about 250.
+//! - **`busy_timeout = 3`** (`PooledConnection::before_write`, with `synchronous`), per
+//!   connection, and the app waits for the write lock itself beyond that
+//!   ([`lock_retry_pause`]: the next try at once for the first 50 ms, then 25 ms apart, for up
+//!   to [`LOCK_WAIT_MS`] in all, as long as rusqlite's 5 s timeout). SQLite's busy handler
+//!   sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms between tries, cut short at the
+//!   timeout: with 3 ms it sleeps 1 ms, then 2 ms, then gives up. Left at rusqlite's 5 s, under
+//!   load a writer that lost the lock twice slept 5 ms and more for a lock held well under a
+//!   millisecond at a time, and a few waited 50–100 ms in all (issue 10, README → Benchmarks,
+//!   session 17); with no handler at all (`busy_timeout = 0`, session 17) every refusal was a
+//!   host call of its own (0.6–1.1 more statements per order under load); the two short sleeps
+//!   inside SQLite catch most turns of the other writers within one host call (session 18). A
+//!   statement the lock refused wrote nothing (in WAL mode the lock is taken before the first
+//!   change), so trying it again is safe; inside a transaction only its `BEGIN` is tried again
+//!   (its later statements hold the lock already). A request waiting out a lock held for 5 s
+//!   makes about 200 tries.
 //!
 //! A reused instance keeps a few connections per database, which its requests take turns on
 //! ([`PooledConnection`]), and combines their concurrent inserts (`insert_combined`).
@@ -65,23 +69,27 @@ static AUTOCHECKPOINT_SUPPORTED: AtomicBool = AtomicBool::new(true);
 /// per-connection setting); see the module docs.
 const AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 4000";
 
-/// Cleared in this instance once a backend refused [`NO_BUSY_HANDLER_PRAGMA`].
-static NO_BUSY_HANDLER_SUPPORTED: AtomicBool = AtomicBool::new(true);
+/// Cleared in this instance once a backend refused [`SHORT_BUSY_PRAGMA`].
+static SHORT_BUSY_SUPPORTED: AtomicBool = AtomicBool::new(true);
 
-/// Takes SQLite's busy handler off one connection (a per-connection setting): a statement the
-/// write lock refuses fails at once with "database is locked", and [`PooledConnection::query`]
-/// tries it again; see the module docs.
-const NO_BUSY_HANDLER_PRAGMA: &str = "PRAGMA busy_timeout = 0";
+/// How long SQLite's busy handler waits for the write lock within one try, in milliseconds,
+/// on a connection that writes: it sleeps 1 ms, then 2 ms (SQLite's `sqliteDefaultBusyCallback`
+/// steps, cut at the timeout), then the statement fails with "database is locked".
+pub const SHORT_BUSY_TIMEOUT_MS: u64 = 3;
+
+/// Sets [`SHORT_BUSY_TIMEOUT_MS`] on one connection (a per-connection setting), in place of
+/// rusqlite's (and so Spin's) 5 s: [`PooledConnection::query`] tries a refused statement again
+/// itself; see the module docs.
+const SHORT_BUSY_PRAGMA: &str = "PRAGMA busy_timeout = 3";
 
 /// How long the app waits before the next try of a statement the write lock refused, having
-/// waited `waited` for it so far: 1 ms (the host's timers tick in milliseconds; SQLite's own
-/// handler first waits 1 ms too, then longer and longer) while the wait is shorter than 50 ms,
-/// which covers the turns of the other writers under load; 25 ms after that, when the lock is
-/// held for long (a backup, an operator's transaction), so that waiting costs ~40 host calls a
-/// second instead of ~1,000.
+/// waited `waited` for it so far (each try has already waited [`SHORT_BUSY_TIMEOUT_MS`] inside
+/// SQLite): nothing while the wait is shorter than 50 ms, which covers the turns of the other
+/// writers under load; 25 ms after that, when the lock is held for long (a backup, an
+/// operator's transaction), so that waiting costs ~35 host calls a second instead of ~330.
 pub fn lock_retry_pause(waited: Duration) -> Duration {
     if waited < Duration::from_millis(50) {
-        Duration::from_millis(1)
+        Duration::ZERO
     } else {
         Duration::from_millis(25)
     }
@@ -99,16 +107,17 @@ async fn run_pragma(connection: &Connection, pragma: &str) -> bool {
     }
 }
 
-/// Sets `synchronous = NORMAL`, the checkpoint threshold and no busy handler on one
+/// Sets `synchronous = NORMAL`, the checkpoint threshold and the short busy timeout on one
 /// connection, once, before its first write (see the module docs); a setting the backend
 /// refused in this instance is skipped. Three statements per connection that writes, none for
-/// readers. Whether the connection has no busy handler now (the app then waits for the lock).
+/// readers. Whether the connection has the short busy timeout now (the app then waits for the
+/// lock beyond it).
 async fn relax(connection: &Connection) -> bool {
     let mut taken = [false; 3];
     for ((pragma, supported), taken) in [
         ("PRAGMA synchronous = NORMAL", &RELAX_SUPPORTED),
         (AUTOCHECKPOINT_PRAGMA, &AUTOCHECKPOINT_SUPPORTED),
-        (NO_BUSY_HANDLER_PRAGMA, &NO_BUSY_HANDLER_SUPPORTED),
+        (SHORT_BUSY_PRAGMA, &SHORT_BUSY_SUPPORTED),
     ]
     .into_iter()
     .zip(&mut taken)
@@ -125,15 +134,15 @@ async fn relax(connection: &Connection) -> bool {
 
 /// Whether a statement that failed with `error` is tried again after [`lock_retry_pause`]:
 /// the write lock refused it (SQLite's `SQLITE_BUSY`, "database is
-/// locked"; nothing was written), on a connection without SQLite's busy handler, outside a
+/// locked"; nothing was written), on a connection with the short busy timeout, outside a
 /// transaction (or as its `BEGIN`), and the app has waited less than [`LOCK_WAIT_MS`] for it.
 fn retry_after_lock(
     error: &Error,
-    no_busy_handler: bool,
+    short_busy_timeout: bool,
     in_transaction: bool,
     waited: Duration,
 ) -> bool {
-    no_busy_handler
+    short_busy_timeout
         && !in_transaction
         && matches!(error, Error::Io(text) if text.contains("database is locked"))
         && waited < Duration::from_millis(LOCK_WAIT_MS)
@@ -151,8 +160,9 @@ pub const IDLE_REUSE_MS: u64 = 2_000;
 struct Kept {
     connection: Connection,
     relaxed: bool,
-    /// `busy_timeout = 0` took: the app waits for the write lock ([`retry_after_lock`]).
-    no_busy_handler: bool,
+    /// [`SHORT_BUSY_PRAGMA`] took: the app waits for the write lock beyond it
+    /// ([`retry_after_lock`]).
+    short_busy_timeout: bool,
     failed: bool,
     last_used: Instant,
 }
@@ -166,7 +176,7 @@ impl Kept {
         Ok(Self {
             connection,
             relaxed: false,
-            no_busy_handler: false,
+            short_busy_timeout: false,
             failed: false,
             last_used: Instant::now(),
         })
@@ -292,7 +302,7 @@ impl PooledConnection {
     }
 
     /// Runs one parameterised statement and collects its rows, in its turn. On a connection
-    /// without SQLite's busy handler (`before_write`), a statement the write lock refuses is
+    /// with the short busy timeout (`before_write`), a statement the write lock refuses is
     /// tried again within the same turn ([`lock_retry_pause`] apart, for up to
     /// [`LOCK_WAIT_MS`]).
     ///
@@ -321,13 +331,13 @@ impl PooledConnection {
             (turn, kept)
         };
         if self.wants_relaxed.get() && !kept.relaxed {
-            kept.no_busy_handler = relax(&kept.connection).await;
+            kept.short_busy_timeout = relax(&kept.connection).await;
             kept.relaxed = true;
         }
         // `kept` is dropped (the connection closed) if this future is dropped mid-way.
         // Only a statement that may be tried again ([`retry_after_lock`]) keeps a copy of its
         // parameters; the others hand them over.
-        let may_retry = kept.no_busy_handler && !self.in_transaction.get();
+        let may_retry = kept.short_busy_timeout && !self.in_transaction.get();
         let mut params = Some(params);
         let first_try = Instant::now();
         let rows = loop {
@@ -348,12 +358,15 @@ impl PooledConnection {
                 Err(error)
                     if retry_after_lock(
                         error,
-                        kept.no_busy_handler,
+                        kept.short_busy_timeout,
                         self.in_transaction.get(),
                         first_try.elapsed(),
                     ) =>
                 {
-                    spin_sdk::time::sleep(lock_retry_pause(first_try.elapsed())).await;
+                    let pause = lock_retry_pause(first_try.elapsed());
+                    if !pause.is_zero() {
+                        spin_sdk::time::sleep(pause).await;
+                    }
                 }
                 _ => break rows,
             }
@@ -419,23 +432,35 @@ fn transaction_after(sql: &str) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Error, LOCK_WAIT_MS, lock_retry_pause, retry_after_lock, transaction_after};
+    use super::{
+        Error, LOCK_WAIT_MS, SHORT_BUSY_PRAGMA, SHORT_BUSY_TIMEOUT_MS, lock_retry_pause,
+        retry_after_lock, transaction_after,
+    };
     use std::time::Duration;
 
     #[test]
-    fn lock_waits_poll_every_millisecond_for_50_ms_then_every_25_ms() {
+    fn the_short_busy_timeout_is_the_one_the_pragma_sets() {
+        assert_eq!(
+            SHORT_BUSY_PRAGMA,
+            format!("PRAGMA busy_timeout = {SHORT_BUSY_TIMEOUT_MS}")
+        );
+    }
+
+    #[test]
+    fn lock_waits_try_again_at_once_for_50_ms_then_every_25_ms() {
         let pause = |waited_ms| lock_retry_pause(Duration::from_millis(waited_ms)).as_millis();
-        assert_eq!(pause(0), 1);
-        assert_eq!(pause(49), 1);
+        assert_eq!(pause(0), 0);
+        assert_eq!(pause(49), 0);
         assert_eq!(pause(50), 25);
         assert_eq!(pause(4_999), 25);
-        // Tries while a lock is held for the whole 5 s: ~50 + (5,000 - 50) / 25.
+        // Tries while a lock is held for the whole 5 s, each waiting SHORT_BUSY_TIMEOUT_MS
+        // inside SQLite first: ~50 / 3 + (5,000 - 50) / 28.
         let (mut waited, mut tries) = (0, 0);
         while waited < LOCK_WAIT_MS {
-            waited += u64::try_from(pause(waited)).unwrap();
+            waited += SHORT_BUSY_TIMEOUT_MS + u64::try_from(pause(waited)).unwrap();
             tries += 1;
         }
-        assert!((240..=260).contains(&tries), "{tries}");
+        assert!((185..=200).contains(&tries), "{tries}");
     }
 
     #[test]

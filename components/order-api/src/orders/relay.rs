@@ -11,9 +11,12 @@
 //! until the next request after a failed pass), and under load one pass carries the events of
 //! many orders.
 //!
-//! After each pass the task checkpoints the order database (`order_store::Db::checkpoint`), so
-//! the log is copied back after responses rather than inside the statement of the request
-//! whose commit crossed the `wal_autocheckpoint` threshold.
+//! After each pass that took rows the task checkpoints the order database
+//! (`order_store::Db::checkpoint`), so the log is copied back after responses rather than
+//! inside the statement of the request whose commit crossed the `wal_autocheckpoint`
+//! threshold. Under load the host runs many instances, each with its own passes, and most of
+//! them find the rows taken already: checkpointing after those too tripled the checkpoints
+//! (and their syncs) for nothing (issue 10, README → Benchmarks, session 18).
 
 use crate::bindings::shop::events::events;
 
@@ -107,8 +110,13 @@ pub(crate) fn dispatch_events() {
                 Err(_) => 0,
             };
             // The orders' commits leave the log to be copied back; doing it here, after the
-            // responses, keeps the copy out of requests (`order_store::Db::checkpoint`).
-            if let Ok(db) = crate::store::Db::open().await {
+            // responses, keeps the copy out of requests (`order_store::Db::checkpoint`). Only
+            // after a pass that took rows: every order writes outbox rows, so the pass that
+            // carried its events checkpoints after its commit, and a pass that found nothing
+            // (another instance's pass took the rows) leaves the copy to that one.
+            if taken > 0
+                && let Ok(db) = crate::store::Db::open().await
+            {
                 db.checkpoint().await;
             }
             if !SCHEDULE.with_borrow_mut(|s| s.finish(taken)) {
