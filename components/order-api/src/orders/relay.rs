@@ -14,9 +14,9 @@
 //! After each pass that took rows the task checkpoints the order database
 //! (`order_store::Db::checkpoint`), so the log is copied back after responses rather than
 //! inside the statement of the request whose commit crossed the `wal_autocheckpoint`
-//! threshold. Under load the host runs many instances, each with its own passes, and most of
-//! them find the rows taken already: checkpointing after those too tripled the checkpoints
-//! (and their syncs) for nothing (issue 10, README → Benchmarks, session 18).
+//! threshold. Under load the host runs many instances, each with its own passes, and many of
+//! them find the rows taken already: checkpointing after those too synced the database file
+//! about 40 % more often for nothing (issue 10, README → Benchmarks, session 18).
 
 use crate::bindings::shop::events::events;
 
