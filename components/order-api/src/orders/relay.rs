@@ -16,7 +16,8 @@
 //! inside the statement of the request whose commit crossed the `wal_autocheckpoint`
 //! threshold. Under load the host runs many instances, each with its own passes, and many of
 //! them find the rows taken already: checkpointing after those too synced the database file
-//! about 40 % more often for nothing (issue 10, README → Benchmarks, session 18).
+//! more often for nothing (0.19 against 0.15 syncs per order under `strace`: issue 10, README
+//! → Benchmarks, session 18).
 
 use crate::bindings::shop::events::events;
 
