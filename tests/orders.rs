@@ -547,9 +547,9 @@ fn a_database_locked_past_the_busy_timeout_is_a_503_to_retry_and_loses_nothing()
 
 #[test]
 fn a_write_lock_held_for_a_second_delays_a_create_without_failing_it() {
-    // The app takes SQLite's busy handler off its writing connections and waits for the lock
-    // itself (`guest::sqlite`, `busy_timeout = 0`): a lock another process holds for a while
-    // must still end in the order, not in an error.
+    // The app gives its writing connections a 3 ms busy timeout and waits for the lock itself
+    // beyond that (`guest::sqlite`, `busy_timeout = 3`): a lock another process holds for a
+    // while must still end in the order, not in an error.
     let rig = rig();
     warm_up(&rig, "warm-up-wait");
     let path = rig.host.state_dir.join("sqlite_db.db");

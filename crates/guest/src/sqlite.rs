@@ -25,8 +25,9 @@
 //!   threshold is mostly a backstop under load, where readers keep the log from being reset.
 //! - **`busy_timeout = 3`** (`PooledConnection::before_write`, with `synchronous`), per
 //!   connection, and the app waits for the write lock itself beyond that
-//!   ([`lock_retry_pause`]: the next try at once for the first 50 ms, then 25 ms apart, for up
-//!   to [`LOCK_WAIT_MS`] in all, as long as rusqlite's 5 s timeout). SQLite's busy handler
+//!   (`lock_wait`: the next try at once for the first 50 ms — 1 ms later if SQLite did not
+//!   sleep in the refused try — then 25 ms apart, for up to [`LOCK_WAIT_MS`] in all, as long as
+//!   rusqlite's 5 s timeout). SQLite's busy handler
 //!   sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms between tries, cut short at the
 //!   timeout: with 3 ms it sleeps 1 ms, then 2 ms, then gives up. Left at rusqlite's 5 s, under
 //!   load a writer that lost the lock twice slept 5 ms and more for a lock held well under a
@@ -37,7 +38,7 @@
 //!   statement the lock refused wrote nothing (in WAL mode the lock is taken before the first
 //!   change), so trying it again is safe; inside a transaction only its `BEGIN` is tried again
 //!   (its later statements hold the lock already). A request waiting out a lock held for 5 s
-//!   makes about 200 tries.
+//!   makes about 195 tries.
 //!
 //! A reused instance keeps a few connections per database, which its requests take turns on
 //! ([`PooledConnection`]), and combines their concurrent inserts (`insert_combined`).
@@ -55,9 +56,12 @@ use spin_sdk::sqlite::{Connection, Error, RowResult, Value};
 use crate::turns::{Gate, Turn};
 
 mod combined;
+mod lock_wait;
 
 use combined::Combiner;
 pub use combined::MAX_COMBINED_ROWS;
+pub use lock_wait::{LOCK_WAIT_MS, SHORT_BUSY_TIMEOUT_MS, lock_retry_pause};
+use lock_wait::{SHORT_BUSY_PRAGMA, SHORT_BUSY_SUPPORTED, retry_after_lock};
 
 /// Cleared in this instance once a backend refused `synchronous = NORMAL`.
 static RELAX_SUPPORTED: AtomicBool = AtomicBool::new(true);
@@ -68,36 +72,6 @@ static AUTOCHECKPOINT_SUPPORTED: AtomicBool = AtomicBool::new(true);
 /// Sets the log length (pages) past which a commit checkpoints, on one connection (a
 /// per-connection setting); see the module docs.
 const AUTOCHECKPOINT_PRAGMA: &str = "PRAGMA wal_autocheckpoint = 4000";
-
-/// Cleared in this instance once a backend refused [`SHORT_BUSY_PRAGMA`].
-static SHORT_BUSY_SUPPORTED: AtomicBool = AtomicBool::new(true);
-
-/// How long SQLite's busy handler waits for the write lock within one try, in milliseconds,
-/// on a connection that writes: it sleeps 1 ms, then 2 ms (SQLite's `sqliteDefaultBusyCallback`
-/// steps, cut at the timeout), then the statement fails with "database is locked".
-pub const SHORT_BUSY_TIMEOUT_MS: u64 = 3;
-
-/// Sets [`SHORT_BUSY_TIMEOUT_MS`] on one connection (a per-connection setting), in place of
-/// rusqlite's (and so Spin's) 5 s: [`PooledConnection::query`] tries a refused statement again
-/// itself; see the module docs.
-const SHORT_BUSY_PRAGMA: &str = "PRAGMA busy_timeout = 3";
-
-/// How long the app waits before the next try of a statement the write lock refused, having
-/// waited `waited` for it so far (each try has already waited [`SHORT_BUSY_TIMEOUT_MS`] inside
-/// SQLite): nothing while the wait is shorter than 50 ms, which covers the turns of the other
-/// writers under load; 25 ms after that, when the lock is held for long (a backup, an
-/// operator's transaction), so that waiting costs ~35 host calls a second instead of ~330.
-pub fn lock_retry_pause(waited: Duration) -> Duration {
-    if waited < Duration::from_millis(50) {
-        Duration::ZERO
-    } else {
-        Duration::from_millis(25)
-    }
-}
-
-/// How long the app keeps trying a statement the write lock refuses, in milliseconds, before
-/// its "database is locked" error stands: rusqlite's (and so Spin's) default busy timeout.
-pub const LOCK_WAIT_MS: u64 = 5_000;
 
 /// Runs one setting; whether the backend took it.
 async fn run_pragma(connection: &Connection, pragma: &str) -> bool {
@@ -130,22 +104,6 @@ async fn relax(connection: &Connection) -> bool {
         }
     }
     taken[2]
-}
-
-/// Whether a statement that failed with `error` is tried again after [`lock_retry_pause`]:
-/// the write lock refused it (SQLite's `SQLITE_BUSY`, "database is
-/// locked"; nothing was written), on a connection with the short busy timeout, outside a
-/// transaction (or as its `BEGIN`), and the app has waited less than [`LOCK_WAIT_MS`] for it.
-fn retry_after_lock(
-    error: &Error,
-    short_busy_timeout: bool,
-    in_transaction: bool,
-    waited: Duration,
-) -> bool {
-    short_busy_timeout
-        && !in_transaction
-        && matches!(error, Error::Io(text) if text.contains("database is locked"))
-        && waited < Duration::from_millis(LOCK_WAIT_MS)
 }
 
 /// Connections an instance keeps per database, which its requests take turns on.
@@ -341,6 +299,7 @@ impl PooledConnection {
         let mut params = Some(params);
         let first_try = Instant::now();
         let rows = loop {
+            let this_try = Instant::now();
             let these = if may_retry {
                 params.clone()
             } else {
@@ -363,7 +322,7 @@ impl PooledConnection {
                         first_try.elapsed(),
                     ) =>
                 {
-                    let pause = lock_retry_pause(first_try.elapsed());
+                    let pause = lock_retry_pause(first_try.elapsed(), this_try.elapsed());
                     if !pause.is_zero() {
                         spin_sdk::time::sleep(pause).await;
                     }
@@ -390,8 +349,8 @@ impl PooledConnection {
         rows
     }
 
-    /// Gives the connection `synchronous = NORMAL`, the checkpoint threshold and no busy
-    /// handler before this handle's next statement, unless it has them.
+    /// Gives the connection `synchronous = NORMAL`, the checkpoint threshold and the short
+    /// busy timeout before this handle's next statement, unless it has them.
     pub fn before_write(&self) {
         self.wants_relaxed.set(true);
     }
@@ -432,68 +391,7 @@ fn transaction_after(sql: &str) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::{
-        Error, LOCK_WAIT_MS, SHORT_BUSY_PRAGMA, SHORT_BUSY_TIMEOUT_MS, lock_retry_pause,
-        retry_after_lock, transaction_after,
-    };
-    use std::time::Duration;
-
-    #[test]
-    fn the_short_busy_timeout_is_the_one_the_pragma_sets() {
-        assert_eq!(
-            SHORT_BUSY_PRAGMA,
-            format!("PRAGMA busy_timeout = {SHORT_BUSY_TIMEOUT_MS}")
-        );
-    }
-
-    #[test]
-    fn lock_waits_try_again_at_once_for_50_ms_then_every_25_ms() {
-        let pause = |waited_ms| lock_retry_pause(Duration::from_millis(waited_ms)).as_millis();
-        assert_eq!(pause(0), 0);
-        assert_eq!(pause(49), 0);
-        assert_eq!(pause(50), 25);
-        assert_eq!(pause(4_999), 25);
-        // Tries while a lock is held for the whole 5 s, each waiting SHORT_BUSY_TIMEOUT_MS
-        // inside SQLite first: ~50 / 3 + (5,000 - 50) / 28.
-        let (mut waited, mut tries) = (0, 0);
-        while waited < LOCK_WAIT_MS {
-            waited += SHORT_BUSY_TIMEOUT_MS + u64::try_from(pause(waited)).unwrap();
-            tries += 1;
-        }
-        assert!((185..=200).contains(&tries), "{tries}");
-    }
-
-    #[test]
-    fn only_a_lock_refusal_outside_a_transaction_without_busy_handler_is_tried_again_for_5_s() {
-        let locked = Error::Io("database is locked".into());
-        let soon = Duration::from_millis(3);
-        assert!(retry_after_lock(&locked, true, false, soon));
-        assert!(retry_after_lock(
-            &locked,
-            true,
-            false,
-            Duration::from_millis(LOCK_WAIT_MS - 1)
-        ));
-        // Waited long enough: the error stands (the API answers 503 storage-busy).
-        assert!(!retry_after_lock(
-            &locked,
-            true,
-            false,
-            Duration::from_millis(LOCK_WAIT_MS)
-        ));
-        // SQLite's busy handler already waited (the setting was refused, or a reader's connection).
-        assert!(!retry_after_lock(&locked, false, false, soon));
-        // Inside a transaction a statement after `BEGIN` cannot be tried alone.
-        assert!(!retry_after_lock(&locked, true, true, soon));
-        // Other failures, including a remote server that cannot be reached, are not a lock.
-        for other in [
-            Error::Io("UNIQUE constraint failed: orders.id".into()),
-            Error::Io("Hrana: `http error: connection refused`".into()),
-            Error::NoSuchDatabase,
-        ] {
-            assert!(!retry_after_lock(&other, true, false, soon), "{other:?}");
-        }
-    }
+    use super::transaction_after;
 
     #[test]
     fn transaction_statements_open_and_close_a_transaction_and_others_leave_it_as_it_was() {

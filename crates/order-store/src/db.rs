@@ -165,7 +165,7 @@ impl Db {
     /// statement, a latency spike for that request (issue 10: one-connection p99 10 → 19 ms
     /// with the copy in the request, 7–9 ms with it after the response). Best effort and
     /// silent: a backend that refuses it (a remote libSQL server answers "unsupported
-    /// statement") is not asked again in this instance; a busy one is asked after the next pass.
+    /// statement") is not asked again in this instance; a busy one is asked after a later pass.
     pub async fn checkpoint(&self) {
         if !CHECKPOINT_SUPPORTED.load(Ordering::Relaxed) {
             return;

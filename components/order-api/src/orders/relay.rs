@@ -11,10 +11,10 @@
 //! until the next request after a failed pass), and under load one pass carries the events of
 //! many orders.
 //!
-//! After each pass that took rows the task checkpoints the order database
-//! (`order_store::Db::checkpoint`), so the log is copied back after responses rather than
-//! inside the statement of the request whose commit crossed the `wal_autocheckpoint`
-//! threshold. Under load the host runs many instances, each with its own passes, and many of
+//! After each pass, unless it surely found nothing ([`checkpoints_after`]), the task
+//! checkpoints the order database (`order_store::Db::checkpoint`), so the log is copied back
+//! after responses rather than inside the statement of the request whose commit crossed the
+//! `wal_autocheckpoint` threshold. Under load the host runs many instances, each with its own passes, and many of
 //! them find the rows taken already: checkpointing after those too synced the database file
 //! more often for nothing (0.19 against 0.15 syncs per order under `strace`: issue 10, README
 //! → Benchmarks, session 18).
@@ -85,6 +85,15 @@ impl RelaySchedule {
     }
 }
 
+/// Whether the relay task checkpoints after a pass that reported `attempted` rows (`None`: the
+/// pass failed). Every order writes outbox rows, so the pass that carries its events
+/// checkpoints after its commit; only a pass that surely found nothing due (another instance's
+/// pass took the rows) leaves the copy to that one. A failed pass may have written (a claim,
+/// rows postponed while Redis is down), so it checkpoints too.
+fn checkpoints_after(attempted: Option<u32>) -> bool {
+    attempted != Some(0)
+}
+
 thread_local! {
     static SCHEDULE: std::cell::RefCell<RelaySchedule> =
         std::cell::RefCell::new(RelaySchedule::default());
@@ -106,21 +115,18 @@ pub(crate) fn dispatch_events() {
                 spin_sdk::time::sleep(std::time::Duration::from_millis(wait.unsigned_abs())).await;
             }
             SCHEDULE.with_borrow_mut(|s| s.start(guest::clock::now_ms()));
-            let taken = match events::dispatch(RELAY_BATCH).await {
-                Ok(report) => report.attempted,
-                Err(_) => 0,
-            };
+            let attempted = events::dispatch(RELAY_BATCH)
+                .await
+                .ok()
+                .map(|report| report.attempted);
             // The orders' commits leave the log to be copied back; doing it here, after the
-            // responses, keeps the copy out of requests (`order_store::Db::checkpoint`). Only
-            // after a pass that took rows: every order writes outbox rows, so the pass that
-            // carried its events checkpoints after its commit, and a pass that found nothing
-            // (another instance's pass took the rows) leaves the copy to that one.
-            if taken > 0
+            // responses, keeps the copy out of requests (`order_store::Db::checkpoint`).
+            if checkpoints_after(attempted)
                 && let Ok(db) = crate::store::Db::open().await
             {
                 db.checkpoint().await;
             }
-            if !SCHEDULE.with_borrow_mut(|s| s.finish(taken)) {
+            if !SCHEDULE.with_borrow_mut(|s| s.finish(attempted.unwrap_or(0))) {
                 break;
             }
         }
@@ -130,6 +136,14 @@ pub(crate) fn dispatch_events() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_pass_that_found_nothing_skips_the_checkpoint() {
+        assert!(!checkpoints_after(Some(0)));
+        assert!(checkpoints_after(Some(1)));
+        assert!(checkpoints_after(Some(RELAY_BATCH)));
+        assert!(checkpoints_after(None), "a failed pass may have written");
+    }
 
     #[test]
     fn the_first_request_after_a_quiet_spell_starts_a_pass_at_once() {
