@@ -60,7 +60,7 @@ mod lock_wait;
 
 use combined::Combiner;
 pub use combined::MAX_COMBINED_ROWS;
-pub use lock_wait::{LOCK_WAIT_MS, SHORT_BUSY_TIMEOUT_MS, lock_retry_pause};
+pub use lock_wait::{LOCK_WAIT_MS, lock_retry_pause};
 use lock_wait::{SHORT_BUSY_PRAGMA, SHORT_BUSY_SUPPORTED, retry_after_lock};
 
 /// Cleared in this instance once a backend refused `synchronous = NORMAL`.
@@ -298,8 +298,10 @@ impl PooledConnection {
         let may_retry = kept.short_busy_timeout && !self.in_transaction.get();
         let mut params = Some(params);
         let first_try = Instant::now();
+        // When the current try began: read from the clock again only before a retry, so a
+        // statement that goes through costs one clock read, as before.
+        let mut this_try = first_try;
         let rows = loop {
-            let this_try = Instant::now();
             let these = if may_retry {
                 params.clone()
             } else {
@@ -326,6 +328,7 @@ impl PooledConnection {
                     if !pause.is_zero() {
                         spin_sdk::time::sleep(pause).await;
                     }
+                    this_try = Instant::now();
                 }
                 _ => break rows,
             }

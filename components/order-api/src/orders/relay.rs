@@ -14,10 +14,10 @@
 //! After each pass, unless it surely found nothing ([`checkpoints_after`]), the task
 //! checkpoints the order database (`order_store::Db::checkpoint`), so the log is copied back
 //! after responses rather than inside the statement of the request whose commit crossed the
-//! `wal_autocheckpoint` threshold. Under load the host runs many instances, each with its own passes, and many of
-//! them find the rows taken already: checkpointing after those too synced the database file
-//! more often for nothing (0.19 against 0.15 syncs per order under `strace`: issue 10, README
-//! → Benchmarks, session 18).
+//! `wal_autocheckpoint` threshold. Under load the host runs many instances, each with its own
+//! passes, and many of them find the rows taken already: checkpointing after those too synced
+//! the database file more often for nothing (0.19 against 0.15 syncs per order under
+//! `strace`: issue 10, README → Benchmarks, session 18).
 
 use crate::bindings::shop::events::events;
 

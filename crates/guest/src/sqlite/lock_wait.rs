@@ -13,7 +13,7 @@ pub(super) static SHORT_BUSY_SUPPORTED: AtomicBool = AtomicBool::new(true);
 /// How long SQLite's busy handler waits for the write lock within one try, in milliseconds,
 /// on a connection that writes: it sleeps 1 ms, then 2 ms (SQLite's `sqliteDefaultBusyCallback`
 /// steps, cut at the timeout), then the statement fails with "database is locked".
-pub const SHORT_BUSY_TIMEOUT_MS: u64 = 3;
+pub(super) const SHORT_BUSY_TIMEOUT_MS: u64 = 3;
 
 /// Sets [`SHORT_BUSY_TIMEOUT_MS`] on one connection (a per-connection setting), in place of
 /// rusqlite's (and so Spin's) 5 s: `PooledConnection::query` tries a refused statement again
