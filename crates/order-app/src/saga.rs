@@ -34,9 +34,18 @@ where
     E: Clock + Ids,
 {
     /// Runs `POST /api/v1/orders` for a validated `request` with key `claim`, traced as
-    /// `traceparent`: answers a replay, an in-flight or reused key from the key's record
-    /// without calling anyone; else checks the buyer, prices, stores the order with the claim
-    /// (one transaction), reserves, charges and confirms.
+    /// `traceparent`: checks the buyer, prices, stores the order with the claim (one
+    /// transaction), reserves, charges and confirms.
+    ///
+    /// The key is not looked up first: the claim in the order's transaction is the check
+    /// (ARCHITECTURE §3), so a new key, the usual case, costs no read of its own (issue 10:
+    /// one host call per order fewer, README → Benchmarks). A request whose key is taken — a replay, a request
+    /// still in flight, the key reused with another body — learns it when that transaction
+    /// (or the one keeping a refusal) is refused, before any side effect, and answers from the
+    /// key's record: the kept answer wins over whatever the buyer check and the prices said
+    /// this time. A request that ends on an outage, which is not kept, reads the record too,
+    /// so a retry during an outage still replays the first answer. So a replay now reads the
+    /// buyer and the prices (no side effect) before its answer.
     ///
     /// # Errors
     /// A [`StoreError`] when the repository failed. The claim then stays with its order (if
@@ -47,9 +56,6 @@ where
         claim: Claim,
         traceparent: &str,
     ) -> Result<Placed, StoreError> {
-        if let Some(placed) = decide(self.repo.find_key(&claim.key).await?, &claim) {
-            return Ok(placed);
-        }
         let trace = Some(traceparent);
         if let Err(outcome) = self.check_buyer(&request.user_id, trace).await {
             return self.answer_without_order(&claim, outcome).await;
@@ -83,15 +89,18 @@ where
         Ok(Placed::Ran(outcome.unwrap_or_else(|| cancelled(&stored))))
     }
 
-    /// Keeps a refusal that ended the request before any order existed (outages are not
-    /// kept), unless another request took the key meanwhile.
+    /// Keeps a refusal that ended the request before any order existed, unless another
+    /// request holds the key (then answers from its record). An outage is not kept: it is
+    /// answered as it is, unless the key's record has an answer for this request (a retry
+    /// during an outage replays; a failed read of the record leaves the outage's answer).
     async fn answer_without_order(
         &self,
         claim: &Claim,
         outcome: Outcome,
     ) -> Result<Placed, StoreError> {
         if !outcome.replayable() {
-            return Ok(Placed::Ran(outcome));
+            let record = self.repo.find_key(&claim.key).await.ok().flatten();
+            return Ok(decide(record, claim).unwrap_or(Placed::Ran(outcome)));
         }
         let answer = (self.render)(&outcome);
         if self.repo.store_answer(claim, &answer, self.now()).await? {

@@ -23,6 +23,7 @@ pub struct MemoryRepository {
     keys: RefCell<BTreeMap<String, KeyRecord>>,
     outbox: RefCell<Vec<(String, String)>>,
     writes: Cell<u32>,
+    key_reads: Cell<u32>,
     crash_at: Cell<Option<u32>>,
     change_behind_next_load: Cell<bool>,
 }
@@ -47,6 +48,11 @@ impl MemoryRepository {
     /// Write transactions committed so far.
     pub fn writes(&self) -> u32 {
         self.writes.get()
+    }
+
+    /// Reads of a key's record so far ([`OrderRepository::find_key`]).
+    pub fn key_reads(&self) -> u32 {
+        self.key_reads.get()
     }
 
     /// The order `id` as stored.
@@ -162,6 +168,7 @@ impl MemoryRepository {
 
 impl OrderRepository for MemoryRepository {
     async fn find_key(&self, key: &str) -> Result<Option<KeyRecord>, StoreError> {
+        self.key_reads.set(self.key_reads.get() + 1);
         Ok(self.key(key))
     }
 

@@ -5,19 +5,101 @@ use crate::ports::OrderRepository;
 use crate::{KeyRecord, KeyState, Outcome, Placed};
 use futures::executor::block_on;
 
+/// The calls that change something at a dependency (reads of the buyer and prices do not).
+fn side_effects(world: &World) -> Vec<String> {
+    let reads = ["users.get", "products.get", "payments.get"];
+    let calls = world.services.calls();
+    calls
+        .into_iter()
+        .filter(|call| !reads.iter().any(|read| call.starts_with(read)))
+        .collect()
+}
+
 #[test]
-fn a_replay_answers_the_kept_answer_without_calling_anyone() {
+fn a_new_key_is_claimed_by_the_orders_insert_without_a_lookup_first() {
+    let world = World::new();
+    assert!(matches!(ran(world.place("k1")), Outcome::Confirmed(_)));
+    assert_eq!(world.repo.key_reads(), 0, "the insert's claim is the check");
+    assert!(world.repo.key("usr_alice:k1").is_some());
+}
+
+#[test]
+fn a_replay_answers_the_kept_answer_and_changes_nothing() {
     let world = World::new();
     let first = ran(world.place("k1"));
-    let calls = world.services.calls().len();
+    let effects = side_effects(&world);
     let writes = world.repo.writes();
     let Placed::Replay(answer) = world.place("k1") else {
         panic!("expected a replay");
     };
     assert_eq!(answer.status, 201);
     assert_eq!(answer.order_id.as_deref(), first.order_id());
-    assert_eq!(world.services.calls().len(), calls, "no dependency call");
+    assert_eq!(side_effects(&world), effects, "no reservation, no charge");
     assert_eq!(world.repo.writes(), writes, "no write");
+    assert_eq!(world.repo.order_count(), 1);
+}
+
+#[test]
+fn a_replay_keeps_its_first_answer_whatever_the_buyer_and_prices_say_now() {
+    use crate::ports::{DependencyError, UserStatus};
+    let world = World::new();
+    let first = ran(world.place("k1"));
+    // Refusals this time: the key's record still wins.
+    world
+        .services
+        .set_user("usr_alice", Ok(UserStatus::Suspended));
+    assert!(
+        matches!(world.place("k1"), Placed::Replay(ref a) if a.order_id.as_deref() == first.order_id())
+    );
+    world.services.set_user("usr_alice", Ok(UserStatus::Active));
+    world
+        .services
+        .set_product("prd_b", Ok(crate::testing::product("B", 250, false)));
+    assert!(matches!(world.place("k1"), Placed::Replay(ref a) if a.status == 201));
+    // Outages this time: read from the record too.
+    world
+        .services
+        .set_user("usr_alice", Err(DependencyError::CircuitOpen));
+    assert!(matches!(world.place("k1"), Placed::Replay(ref a) if a.status == 201));
+    assert_eq!(world.repo.order_count(), 1);
+    assert_eq!(world.services.charges_made(), 1);
+}
+
+#[test]
+fn a_kept_refusal_is_replayed_even_when_the_buyer_may_order_now() {
+    use crate::ports::UserStatus;
+    let world = World::new();
+    world
+        .services
+        .set_user("usr_alice", Ok(UserStatus::Suspended));
+    let refused = ran(world.place("k1"));
+    assert!(matches!(refused, Outcome::Refused(_)));
+    world.services.set_user("usr_alice", Ok(UserStatus::Active));
+    let Placed::Replay(answer) = world.place("k1") else {
+        panic!("expected the kept refusal");
+    };
+    assert_eq!(answer.order_id, None);
+    assert_eq!(world.repo.order_count(), 0, "no order for a kept refusal");
+}
+
+#[test]
+fn a_retry_while_the_first_request_runs_answers_in_flight_without_side_effects() {
+    let world = World::new();
+    // The first request stores its order with the key, then its instance dies before the
+    // next write: the key stays in flight with that order until recovery finishes it.
+    world.repo.crash_before_write(2);
+    let request = super::order(USUAL);
+    let claim = world.claim("k1", &request);
+    assert!(block_on(world.app().place_order(request, claim, super::TRACEPARENT)).is_err());
+    world.repo.restart();
+    let effects = side_effects(&world);
+    assert_eq!(world.place("k1"), Placed::InFlight);
+    assert_eq!(
+        side_effects(&world),
+        effects,
+        "no second reservation or charge"
+    );
+    assert_eq!(world.repo.order_count(), 1);
 }
 
 #[test]
