@@ -1,4 +1,4 @@
-//! `Idempotency-Key` decisions (ARCHITECTURE §3): the key is claimed in the transaction that
+//! `Idempotency-Key` decisions (ARCHITECTURE §4): the key is claimed in the transaction that
 //! stores the order (or the refusal that ended the request), so two requests with one key can
 //! never both run a saga, and a claim never exists without the order it promises. That claim is
 //! also the lookup: a request does not read its key first, and one whose key is taken learns it

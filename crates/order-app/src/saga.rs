@@ -38,18 +38,23 @@ where
     /// transaction), reserves, charges and confirms.
     ///
     /// The key is not looked up first: the claim in the order's transaction is the check
-    /// (ARCHITECTURE §3), so a new key, the usual case, costs no read of its own (issue 10:
-    /// one host call per order fewer, README → Benchmarks). A request whose key is taken — a replay, a request
-    /// still in flight, the key reused with another body — learns it when that transaction
-    /// (or the one keeping a refusal) is refused, before any side effect, and answers from the
+    /// (ARCHITECTURE §4: same key and body → the first result, another body → 409), so a new
+    /// key, the usual case, costs no read of its own (issue 10: one host call per order fewer,
+    /// README → Benchmarks). A request whose key is taken — a replay, a request still in
+    /// flight, the key reused with another body — learns it when that write (or the one
+    /// keeping a refusal) is refused, before any reservation or charge, and answers from the
     /// key's record: the kept answer wins over whatever the buyer check and the prices said
-    /// this time. A request that ends on an outage, which is not kept, reads the record too,
-    /// so a retry during an outage still replays the first answer. So a replay now reads the
-    /// buyer and the prices (no side effect) before its answer.
+    /// this time. So a retry reads the buyer and the prices again (reads, no side effect; they
+    /// count in the breakers' windows like any call), and its refused write waits for the
+    /// write lock like any write. The record is also read when the request ends on an outage
+    /// (not kept) or when that write fails (the write lock held past the wait, a lost
+    /// database): a retry then still gets its first answer, since a read does not wait for the
+    /// write lock (WAL mode); a failed read leaves the outage's answer or the write's error.
     ///
     /// # Errors
-    /// A [`StoreError`] when the repository failed. The claim then stays with its order (if
-    /// one was stored), whose saga recovery finishes and answers under the key.
+    /// A [`StoreError`] when the repository failed and the key's record has no answer for
+    /// this request. The claim then stays with its order (if one was stored), whose saga
+    /// recovery finishes and answers under the key.
     pub async fn place_order(
         &self,
         request: ValidatedOrder,
@@ -79,8 +84,10 @@ where
             request.shipping_address.as_ref().map(|a| a.to_string()),
             Some(traceparent.to_owned()),
         );
-        if !self.repo.insert_order(&mut stored, &claim, now).await? {
-            return self.after_lost_claim(&claim).await;
+        match self.repo.insert_order(&mut stored, &claim, now).await {
+            Ok(true) => {}
+            Ok(false) => return self.after_lost_claim(&claim).await,
+            Err(error) => return self.known_answer(&claim).await.ok_or(error),
         }
         if let Some(outcome) = self.reserve(&mut stored).await? {
             return Ok(Placed::Ran(outcome));
@@ -91,29 +98,41 @@ where
 
     /// Keeps a refusal that ended the request before any order existed, unless another
     /// request holds the key (then answers from its record). An outage is not kept: it is
-    /// answered as it is, unless the key's record has an answer for this request (a retry
-    /// during an outage replays; a failed read of the record leaves the outage's answer).
+    /// answered as it is, unless the key's record has an answer for this request
+    /// ([`Self::known_answer`]).
     async fn answer_without_order(
         &self,
         claim: &Claim,
         outcome: Outcome,
     ) -> Result<Placed, StoreError> {
         if !outcome.replayable() {
-            let record = self.repo.find_key(&claim.key).await.ok().flatten();
-            return Ok(decide(record, claim).unwrap_or(Placed::Ran(outcome)));
+            return Ok(self
+                .known_answer(claim)
+                .await
+                .unwrap_or(Placed::Ran(outcome)));
         }
         let answer = (self.render)(&outcome);
-        if self.repo.store_answer(claim, &answer, self.now()).await? {
-            Ok(Placed::Ran(outcome))
-        } else {
-            self.after_lost_claim(claim).await
+        match self.repo.store_answer(claim, &answer, self.now()).await {
+            Ok(true) => Ok(Placed::Ran(outcome)),
+            Ok(false) => self.after_lost_claim(claim).await,
+            Err(error) => self.known_answer(claim).await.ok_or(error),
         }
     }
 
-    /// Another request with the same key stored first: answer from its record.
+    /// Another request with the same key stored first: answer from its record. A record
+    /// that is gone meanwhile (released by a saga that ended without an order) or abandoned
+    /// answers in flight: the client retries after `Retry-After`.
     async fn after_lost_claim(&self, claim: &Claim) -> Result<Placed, StoreError> {
         let record = self.repo.find_key(&claim.key).await?;
         Ok(decide(record, claim).unwrap_or(Placed::InFlight))
+    }
+
+    /// What the key's record answers this request, if it has an answer for it (a replay, in
+    /// flight, another body); `None` when there is no record, it is abandoned, or it could
+    /// not be read (the caller's own answer or error then stands).
+    async fn known_answer(&self, claim: &Claim) -> Option<Placed> {
+        let record = self.repo.find_key(&claim.key).await.ok().flatten();
+        decide(record, claim)
     }
 
     /// The buyer exists and may order.

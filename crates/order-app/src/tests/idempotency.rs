@@ -74,12 +74,50 @@ fn a_kept_refusal_is_replayed_even_when_the_buyer_may_order_now() {
         .set_user("usr_alice", Ok(UserStatus::Suspended));
     let refused = ran(world.place("k1"));
     assert!(matches!(refused, Outcome::Refused(_)));
-    world.services.set_user("usr_alice", Ok(UserStatus::Active));
-    let Placed::Replay(answer) = world.place("k1") else {
-        panic!("expected the kept refusal");
+    let Some(KeyRecord {
+        state: KeyState::Done(kept),
+        ..
+    }) = world.repo.key("usr_alice:k1")
+    else {
+        panic!("the refusal is kept under the key");
     };
-    assert_eq!(answer.order_id, None);
+    world.services.set_user("usr_alice", Ok(UserStatus::Active));
+    assert_eq!(world.place("k1"), Placed::Replay(kept));
     assert_eq!(world.repo.order_count(), 0, "no order for a kept refusal");
+}
+
+#[test]
+fn another_body_under_a_taken_key_is_refused_whatever_ends_it_this_time() {
+    use crate::ports::{DependencyError, UserStatus};
+    let world = World::new();
+    ran(world.place("k1"));
+    let other = USUAL.replace("\"quantity\":2", "\"quantity\":3");
+    // Refused by the buyer check: the refusal's write is refused, the record answers.
+    world
+        .services
+        .set_user("usr_alice", Ok(UserStatus::Suspended));
+    assert_eq!(world.place_body("k1", &other), Placed::KeyReused);
+    // An outage: not kept, the record answers.
+    world
+        .services
+        .set_user("usr_alice", Err(DependencyError::Timeout));
+    assert_eq!(world.place_body("k1", &other), Placed::KeyReused);
+    assert_eq!(world.repo.order_count(), 1);
+}
+
+#[test]
+fn a_replay_is_answered_from_the_record_when_its_write_fails() {
+    let world = World::new();
+    let first = ran(world.place("k1"));
+    // Every write fails from now on (the write lock held past the wait, say); reads work.
+    world.repo.crash_before_write(1);
+    assert!(
+        matches!(world.place("k1"), Placed::Replay(ref a) if a.order_id.as_deref() == first.order_id())
+    );
+    // A new key has no record to answer from: the write's error stands.
+    let request = super::order(USUAL);
+    let claim = world.claim("k2", &request);
+    assert!(block_on(world.app().place_order(request, claim, super::TRACEPARENT)).is_err());
 }
 
 #[test]
@@ -164,7 +202,8 @@ fn a_request_that_loses_the_claim_to_a_concurrent_one_answers_from_its_record() 
     let request = super::order(USUAL);
     let claim = world.claim("k1", &request);
     let first = ran(world.place("k1"));
-    // The second, having seen no record earlier, now tries to store its own order.
+    // The second now tries to store its own order: refused, it answers from the first's
+    // record (no request reads its key before its write, so this is any replay's path).
     let second = block_on(world.app().place_order(request, claim, super::TRACEPARENT)).unwrap();
     assert!(matches!(second, Placed::Replay(ref a) if a.order_id.as_deref() == first.order_id()));
     assert_eq!(world.repo.order_count(), 1);
