@@ -109,7 +109,8 @@ mod tests {
     }
 
     #[test]
-    fn only_a_lock_refusal_outside_a_transaction_without_busy_handler_is_tried_again_for_5_s() {
+    fn only_a_lock_refusal_outside_a_transaction_with_the_short_busy_timeout_is_tried_again_for_5_s()
+     {
         let locked = Error::Io("database is locked".into());
         let soon = Duration::from_millis(3);
         assert!(retry_after_lock(&locked, true, false, soon));
