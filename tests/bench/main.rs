@@ -18,7 +18,11 @@
 //! libSQL and on one local SQLite file (see `scale_out.rs`).
 //! `--operations` measures what one host operation (a SQLite statement, a key-value get, an
 //! outbound request) costs the host, with the `probe` fixture (see `operations.rs`).
+//! `--compare DIR_A DIR_B [--rounds 4]` runs create-order with two sets of built components
+//! (`DIR:REUSE` for another instance reuse count than Spin's 128) interleaved round by round, each against hello-world and the floor in the same round (see
+//! `compare.rs`): for before/after claims on a noisy machine.
 
+mod compare;
 mod floor;
 mod operations;
 mod scale_out;
@@ -49,6 +53,10 @@ struct Args {
     /// Only the targets whose label starts with this (plus hello-world, the yardstick), and no
     /// in-process counts: for profiling one path.
     only: Option<String>,
+    /// Sets of built components to compare interleaved instead (`compare.rs`).
+    compare: Vec<compare::Set>,
+    /// Rounds of `--compare`.
+    rounds: usize,
 }
 
 fn args() -> Args {
@@ -59,9 +67,18 @@ fn args() -> Args {
         scale_out: false,
         operations: false,
         only: None,
+        compare: Vec::new(),
+        rounds: 4,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args().skip(1).peekable();
     while let Some(flag) = it.next() {
+        if flag == "--compare" {
+            while let Some(set) = it.next_if(|next| !next.starts_with("--")) {
+                args.compare
+                    .push(compare::Set::parse(&set).unwrap_or_else(|| usage()));
+            }
+            continue;
+        }
         if flag == "--scale-out" {
             args.scale_out = true;
             continue;
@@ -79,15 +96,22 @@ fn args() -> Args {
             ("--seconds", Some(v)) => args.seconds = v,
             ("--connections", Some(v)) => args.connections = v as usize,
             ("--setups", Some(v)) => args.setups = v as usize,
-            _ => {
-                eprintln!(
-                    "usage: bench [--seconds N] [--connections N] [--setups 1..5] [--only LABEL-PREFIX] [--scale-out] [--operations]"
-                );
-                std::process::exit(2);
-            }
+            ("--rounds", Some(v)) if v > 0 => args.rounds = v as usize,
+            _ => usage(),
         }
     }
+    if args.compare.len() == 1 {
+        usage();
+    }
     args
+}
+
+/// Prints the command line and exits with status 2.
+fn usage() -> ! {
+    eprintln!(
+        "usage: bench [--seconds N] [--connections N] [--setups 1..5] [--only LABEL-PREFIX] [--scale-out] [--operations] [--compare DIR[:REUSE] DIR[:REUSE]... [--rounds N]]"
+    );
+    std::process::exit(2);
 }
 
 /// The app's own manifest plus the hello-world fixture on `/bench/hello`, written next to the
@@ -163,6 +187,19 @@ fn stat_cpu(path: &std::path::Path) -> Duration {
         .sum();
     // Linux reports these in USER_HZ ticks: 100 per second on every mainstream build.
     Duration::from_millis(ticks * 10)
+}
+
+/// Minor page faults process `pid` has taken so far (`minflt`, the 10th field of
+/// `/proc/{pid}/stat`; Linux); zero if it cannot be read. A fresh instance's linear memory is
+/// faulted in page by page, so this counts what instances cost in memory, whatever the machine.
+fn minor_faults(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, after) = stat.rsplit_once(')')?;
+            after.split_whitespace().nth(7)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// A request with no answer after this long is counted as an error (a stuck request must not
@@ -494,6 +531,15 @@ fn main() {
     }
     if args.operations {
         operations::run(&runtime, args.seconds, args.connections);
+        return;
+    }
+    if !args.compare.is_empty() {
+        compare::run(
+            &runtime,
+            &args.compare,
+            args.rounds,
+            (args.seconds, args.connections),
+        );
         return;
     }
     let manifest = bench_manifest();

@@ -1,0 +1,264 @@
+//! `bench --compare DIR_A DIR_B … [--rounds N]`: create-order with two (or more) builds of the
+//! components, interleaved on one machine, so a change is judged against the noise of the
+//! moment (issue 10: this VM's hello-world varies 1,700–13,000 req/s between runs).
+//!
+//! Each directory holds a set of the app's `.wasm` files as the build leaves them
+//! (`order_api.wasm`, `dependency_adapters.wasm`, `event_emitter.wasm`,
+//! `payment_listener.wasm`); `DIR:REUSE` serves that set with `--max-instance-reuse-count REUSE`
+//! instead of Spin's default 128 (`fin:1 fin:128 fin:1000000` compares one build's fresh-instance
+//! share; the same directory may appear more than once). For each set, the manifest is the real `spin.toml` with every
+//! `source = "target/wasm32-wasip2/release/…"` pointed at that directory, plus the current
+//! build's hello-world on `/bench/hello` (the same yardstick for every set). A round runs each
+//! set in turn (A, B, A, B, …) on a fresh `order-host` with its reuse count: a warm-up, hello-world, create-order (op counts read from the host before and
+//! after) and create-order's floor (`floor.rs`) on its own host right after. Rows per round, then
+//! per set the median of each column: the medians of ratios measured within a round are what a
+//! before/after claim may rest on; raw req/s and latencies are shown but drift with the machine.
+
+use std::path::{Path, PathBuf};
+
+use integration_tests::{HostBuilder, wasm, workspace_root};
+
+use super::{HELLO, Run, Target, create_order_target, load, per_request, settled_counts};
+
+/// The prefix of every component `source` in `spin.toml` (the build's output directory).
+const BUILD_SOURCE: &str = "source = \"target/wasm32-wasip2/release/";
+
+/// One set to measure: a directory of `.wasm` files and the instance reuse count to serve it
+/// with.
+pub(crate) struct Set {
+    pub(crate) dir: PathBuf,
+    /// `--max-instance-reuse-count` (Spin 4's default is 128).
+    pub(crate) reuse: u32,
+}
+
+impl Set {
+    /// Parses `DIR` or `DIR:REUSE` (REUSE a positive integer); `None` if REUSE is not one.
+    pub(crate) fn parse(arg: &str) -> Option<Self> {
+        match arg.rsplit_once(':') {
+            Some((dir, reuse)) => Some(Self {
+                dir: PathBuf::from(dir),
+                reuse: reuse.parse().ok().filter(|r| *r > 0)?,
+            }),
+            None => Some(Self {
+                dir: PathBuf::from(arg),
+                reuse: 128,
+            }),
+        }
+    }
+
+    /// The set's name in the tables: its directory's last component, and its reuse count if
+    /// not Spin's default.
+    fn name(&self) -> String {
+        let dir = self
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.dir.display().to_string());
+        match self.reuse {
+            128 => dir,
+            reuse => format!("{dir} (reuse {reuse})"),
+        }
+    }
+}
+
+/// One set's figures in one round.
+struct Row {
+    set: usize,
+    round: usize,
+    create: Run,
+    hello_rps: f64,
+    floor_rps: f64,
+    /// Write transactions, statements, key-value operations, Redis commands per created order
+    /// (under load, relay included).
+    counts: [f64; 4],
+    /// The host's minor page faults per created order (`super::minor_faults`).
+    faults: f64,
+}
+
+/// Runs `rounds` interleaved rounds over `sets` at
+/// `(seconds, connections)` and prints the Markdown tables. Exits with status 2 and a message
+/// if a set lacks a component `spin.toml` names.
+pub(crate) fn run(
+    runtime: &tokio::runtime::Runtime,
+    sets: &[Set],
+    rounds: usize,
+    (seconds, connections): (u64, usize),
+) {
+    let manifests: Vec<PathBuf> = sets
+        .iter()
+        .enumerate()
+        .map(|(i, dir)| {
+            manifest(i, &dir.dir).unwrap_or_else(|missing| {
+                eprintln!("bench --compare: {missing}");
+                std::process::exit(2);
+            })
+        })
+        .collect();
+    let sims = simulators::Simulators::spawn().expect("simulators");
+    for product in [simulators::demo::CABLE, simulators::demo::MOUSE] {
+        sims.inventory.set_stock(product, u32::MAX / 2);
+    }
+    println!(
+        "| set | round | orders/s | p50 ms | p99 ms | errors | host CPU µs/order | × floor | × hello-world | write tx | statements | KV ops | Redis cmds | page faults |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut rows = Vec::new();
+    for round in 1..=rounds {
+        for (set, manifest) in manifests.iter().enumerate() {
+            let row = measure(
+                runtime,
+                &sims,
+                manifest,
+                sets[set].reuse,
+                (seconds, connections),
+                (set, round),
+            );
+            println!(
+                "| {} | {round} | {:.0} | {} | {} | {} | {:.0} | {:.3} | {:.4} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
+                sets[set].name(),
+                row.create.rps(),
+                super::ms(row.create.percentile(0.50)),
+                super::ms(row.create.percentile(0.99)),
+                row.create.errors,
+                row.create.host_cpu_per_request().as_secs_f64() * 1e6,
+                row.create.rps() / row.floor_rps,
+                row.create.rps() / row.hello_rps,
+                row.counts[0],
+                row.counts[1],
+                row.counts[2],
+                row.counts[3],
+                row.faults,
+            );
+            rows.push(row);
+        }
+    }
+    println!();
+    println!(
+        "| set (median of {rounds} rounds) | orders/s | p50 ms | p99 ms | host CPU µs/order | × floor | × hello-world | write tx | statements | KV ops | Redis cmds | page faults |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (index, set) in sets.iter().enumerate() {
+        let of_set: Vec<&Row> = rows.iter().filter(|r| r.set == index).collect();
+        let median_of = |f: &dyn Fn(&Row) -> f64| median(of_set.iter().map(|r| f(r)).collect());
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.3} | {:.4} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
+            set.name(),
+            median_of(&|r| r.create.rps()),
+            median_of(&|r| r.create.percentile(0.50).as_secs_f64() * 1e3),
+            median_of(&|r| r.create.percentile(0.99).as_secs_f64() * 1e3),
+            median_of(&|r| r.create.host_cpu_per_request().as_secs_f64() * 1e6),
+            median_of(&|r| r.create.rps() / r.floor_rps),
+            median_of(&|r| r.create.rps() / r.hello_rps),
+            median_of(&|r| r.counts[0]),
+            median_of(&|r| r.counts[1]),
+            median_of(&|r| r.counts[2]),
+            median_of(&|r| r.counts[3]),
+            median_of(&|r| r.faults),
+        );
+    }
+    println!();
+    println!(
+        "{connections} connections, {seconds} s per target, sets interleaved round by round, a fresh order-host per set and round; `× floor` and `× hello-world` are measured in the same round. Rounds: {}.",
+        rows.iter().map(|r| r.round).max().unwrap_or(0)
+    );
+    for manifest in manifests {
+        let _ = std::fs::remove_file(manifest);
+    }
+}
+
+/// One set's round: hello-world, create-order and its floor (the same reuse count), each after
+/// a one-second warm-up.
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    sims: &simulators::Simulators,
+    manifest: &Path,
+    reuse: u32,
+    (seconds, connections): (u64, usize),
+    (set, round): (usize, usize),
+) -> Row {
+    let counts_dir = tempfile::tempdir().expect("tempdir");
+    let counts_file = counts_dir.path().join("op-counts.json");
+    let reuse = reuse.to_string();
+    let flags = ["--max-instance-reuse-count", reuse.as_str()];
+    let host = flags
+        .iter()
+        .fold(
+            HostBuilder::new(manifest).simulators(sims).env(
+                "ORDER_HOST_OP_COUNTS_FILE",
+                counts_file.display().to_string(),
+            ),
+            |builder, flag| builder.arg(*flag),
+        )
+        .start();
+    let addr = host.base.trim_start_matches("http://").to_string();
+    let hello = Target::open(HELLO, "/bench/hello");
+    let create = create_order_target(&host);
+    for target in [&hello, &create] {
+        runtime.block_on(load(&addr, target, 1, 2, host.pid()));
+    }
+    let hello_run = runtime.block_on(load(&addr, &hello, seconds, connections, host.pid()));
+    let before = settled_counts(&counts_file);
+    let faults_before = super::minor_faults(host.pid());
+    let create_run = runtime.block_on(load(&addr, &create, seconds, connections, host.pid()));
+    let faults = super::minor_faults(host.pid()).saturating_sub(faults_before) as f64
+        / create_run.requests.max(1) as f64;
+    let after = settled_counts(&counts_file);
+    host.stop();
+    let [tx, statements, kv, redis, ..] = per_request(&before, &after, create_run.requests);
+    let (floor_host, floor_target) = super::floor::start(&flags, sims, &super::create_order_body());
+    let floor_addr = floor_host.base.trim_start_matches("http://").to_string();
+    runtime.block_on(load(&floor_addr, &floor_target, 1, 2, floor_host.pid()));
+    let floor_run = runtime.block_on(load(
+        &floor_addr,
+        &floor_target,
+        seconds,
+        connections,
+        floor_host.pid(),
+    ));
+    floor_host.stop();
+    Row {
+        set,
+        round,
+        create: create_run,
+        hello_rps: hello_run.rps(),
+        floor_rps: floor_run.rps(),
+        counts: [tx, statements, kv, redis],
+        faults,
+    }
+}
+
+/// Writes set `index`'s manifest (`target/bench-compare-{index}.toml`): `spin.toml` with its
+/// build sources in `dir`, plus hello-world. Errors with the first missing file.
+fn manifest(index: usize, dir: &Path) -> Result<PathBuf, String> {
+    let root = workspace_root();
+    let dir =
+        std::fs::canonicalize(dir).map_err(|_| format!("{}: no such directory", dir.display()))?;
+    let text = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
+    for line in text.lines().filter(|l| l.starts_with(BUILD_SOURCE)) {
+        let file = line[BUILD_SOURCE.len()..].trim_end_matches('"');
+        if !dir.join(file).is_file() {
+            return Err(format!(
+                "{} has no {file} (spin.toml names it)",
+                dir.display()
+            ));
+        }
+    }
+    let mut text = text.replace(BUILD_SOURCE, &format!("source = \"{}/", dir.display()));
+    text.push_str(&format!(
+        "\n[[trigger.http]]\nroute = \"/bench/hello\"\ncomponent = \"bench-hello\"\n\n[component.bench-hello]\nsource = \"{}\"\n",
+        wasm("hello").display()
+    ));
+    let path = root.join(format!("target/bench-compare-{index}.toml"));
+    std::fs::write(&path, text).expect("write compare manifest");
+    Ok(path)
+}
+
+/// The median of `values` (the mean of the middle two for an even count); NaN when empty.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
