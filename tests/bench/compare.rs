@@ -4,19 +4,23 @@
 //!
 //! Each directory holds a set of the app's `.wasm` files as the build leaves them
 //! (`order_api.wasm`, `dependency_adapters.wasm`, `event_emitter.wasm`,
-//! `payment_listener.wasm`); `DIR:REUSE` serves that set with `--max-instance-reuse-count REUSE`
-//! instead of Spin's default 128 (`fin:1 fin:128 fin:1000000` compares one build's fresh-instance
-//! share; the same directory may appear more than once). For each set, the manifest is the real `spin.toml` with every
-//! `source = "target/wasm32-wasip2/release/…"` pointed at that directory, plus the current
-//! build's hello-world on `/bench/hello` (the same yardstick for every set). A round runs each
-//! set in turn (A, B, A, B, …) on a fresh `order-host` with its reuse count: a warm-up, hello-world, create-order (op counts read from the host before and
-//! after) and create-order's floor (`floor.rs`) on its own host right after. Rows per round, then
-//! per set the median of each column: the medians of ratios measured within a round are what a
-//! before/after claim may rest on; raw req/s and latencies are shown but drift with the machine.
+//! `payment_listener.wasm`); `DIR:REUSE` serves that set with `--max-instance-reuse-count
+//! REUSE` instead of Spin's default 128 (`fin:1 fin fin:1000000` compares one build with an
+//! instance per request, at Spin's default and with instances never replaced). For each set,
+//! the manifest is the real `spin.toml` with every `source = "target/wasm32-wasip2/release/…"`
+//! pointed at that directory, plus the current build's hello-world on `/bench/hello` (the same
+//! yardstick for every set), written to a temporary directory (every source is absolute). A
+//! round runs each set in turn (A, B, A, B, …) on a fresh `order-host` (fresh state) with its
+//! reuse count: one second of hello-world and of create-order to warm up, then hello-world,
+//! create-order (op counts and page faults read from the host before and after) and
+//! create-order's floor (`floor.rs`, same reuse count) on its own host right after, after a
+//! warm-up of its own. Rows per round, then per set the median of each column but errors: the
+//! medians of ratios measured within a round are what a before/after claim may rest on; raw
+//! req/s and latencies are shown but drift with the machine.
 
 use std::path::{Path, PathBuf};
 
-use integration_tests::{HostBuilder, wasm, workspace_root};
+use integration_tests::{HostBuilder, workspace_root};
 
 use super::{HELLO, Run, Target, create_order_target, load, per_request, settled_counts};
 
@@ -26,6 +30,7 @@ const BUILD_SOURCE: &str = "source = \"target/wasm32-wasip2/release/";
 /// One set to measure: a directory of `.wasm` files and the instance reuse count to serve it
 /// with.
 pub(crate) struct Set {
+    /// Holds the set's `.wasm` files, named as `spin.toml` names them.
     pub(crate) dir: PathBuf,
     /// `--max-instance-reuse-count` (Spin 4's default is 128).
     pub(crate) reuse: u32,
@@ -47,7 +52,7 @@ impl Set {
     }
 
     /// The set's name in the tables: its directory's last component, and its reuse count if
-    /// not Spin's default.
+    /// not Spin's default (see [`names`] for sets that would share one).
     fn name(&self) -> String {
         let dir = self
             .dir
@@ -59,6 +64,22 @@ impl Set {
             reuse => format!("{dir} (reuse {reuse})"),
         }
     }
+}
+
+/// The sets' names in the tables ([`Set::name`]), each suffixed with its place on the command
+/// line (`#1`, `#2`…) when another set has the same name (`a/fin` and `b/fin`).
+fn names(sets: &[Set]) -> Vec<String> {
+    let plain: Vec<String> = sets.iter().map(Set::name).collect();
+    plain
+        .iter()
+        .enumerate()
+        .map(
+            |(i, name)| match plain.iter().filter(|n| *n == name).count() {
+                1 => name.clone(),
+                _ => format!("{name} #{}", i + 1),
+            },
+        )
+        .collect()
 }
 
 /// One set's figures in one round.
@@ -75,25 +96,31 @@ struct Row {
     faults: f64,
 }
 
-/// Runs `rounds` interleaved rounds over `sets` at
-/// `(seconds, connections)` and prints the Markdown tables. Exits with status 2 and a message
-/// if a set lacks a component `spin.toml` names.
+/// Runs `rounds` interleaved rounds over `sets` at `(seconds, connections)` and prints the
+/// Markdown tables. Exits with status 2 and a message, before any run, if a set's directory is
+/// missing, lacks a component `spin.toml` names, or has a path a manifest cannot quote.
 pub(crate) fn run(
     runtime: &tokio::runtime::Runtime,
     sets: &[Set],
     rounds: usize,
     (seconds, connections): (u64, usize),
 ) {
+    let manifests_dir = tempfile::tempdir().expect("tempdir");
     let manifests: Vec<PathBuf> = sets
         .iter()
         .enumerate()
-        .map(|(i, dir)| {
-            manifest(i, &dir.dir).unwrap_or_else(|missing| {
-                eprintln!("bench --compare: {missing}");
+        .map(|(i, set)| {
+            manifest(
+                &manifests_dir.path().join(format!("set-{i}.toml")),
+                &set.dir,
+            )
+            .unwrap_or_else(|refused| {
+                eprintln!("bench --compare: {refused}");
                 std::process::exit(2);
             })
         })
         .collect();
+    let names = names(sets);
     let sims = simulators::Simulators::spawn().expect("simulators");
     for product in [simulators::demo::CABLE, simulators::demo::MOUSE] {
         sims.inventory.set_stock(product, u32::MAX / 2);
@@ -115,7 +142,7 @@ pub(crate) fn run(
             );
             println!(
                 "| {} | {round} | {:.0} | {} | {} | {} | {:.0} | {:.3} | {:.4} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
-                sets[set].name(),
+                names[set],
                 row.create.rps(),
                 super::ms(row.create.percentile(0.50)),
                 super::ms(row.create.percentile(0.99)),
@@ -137,12 +164,12 @@ pub(crate) fn run(
         "| set (median of {rounds} rounds) | orders/s | p50 ms | p99 ms | host CPU µs/order | × floor | × hello-world | write tx | statements | KV ops | Redis cmds | page faults |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (index, set) in sets.iter().enumerate() {
+    for (index, name) in names.iter().enumerate() {
         let of_set: Vec<&Row> = rows.iter().filter(|r| r.set == index).collect();
         let median_of = |f: &dyn Fn(&Row) -> f64| median(of_set.iter().map(|r| f(r)).collect());
         println!(
             "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.3} | {:.4} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
-            set.name(),
+            name,
             median_of(&|r| r.create.rps()),
             median_of(&|r| r.create.percentile(0.50).as_secs_f64() * 1e3),
             median_of(&|r| r.create.percentile(0.99).as_secs_f64() * 1e3),
@@ -161,13 +188,10 @@ pub(crate) fn run(
         "{connections} connections, {seconds} s per target, sets interleaved round by round, a fresh order-host per set and round; `× floor` and `× hello-world` are measured in the same round. Rounds: {}.",
         rows.iter().map(|r| r.round).max().unwrap_or(0)
     );
-    for manifest in manifests {
-        let _ = std::fs::remove_file(manifest);
-    }
 }
 
-/// One set's round: hello-world, create-order and its floor (the same reuse count), each after
-/// a one-second warm-up.
+/// One set's round: hello-world, create-order and its floor (the same reuse count), as the
+/// module's documentation says.
 fn measure(
     runtime: &tokio::runtime::Runtime,
     sims: &simulators::Simulators,
@@ -200,9 +224,10 @@ fn measure(
     let before = settled_counts(&counts_file);
     let faults_before = super::minor_faults(host.pid());
     let create_run = runtime.block_on(load(&addr, &create, seconds, connections, host.pid()));
+    let after = settled_counts(&counts_file);
+    // Read after the settle, as the op counts: the relay and metrics run after the responses.
     let faults = super::minor_faults(host.pid()).saturating_sub(faults_before) as f64
         / create_run.requests.max(1) as f64;
-    let after = settled_counts(&counts_file);
     host.stop();
     let [tx, statements, kv, redis, ..] = per_request(&before, &after, create_run.requests);
     let (floor_host, floor_target) = super::floor::start(&flags, sims, &super::create_order_body());
@@ -227,34 +252,35 @@ fn measure(
     }
 }
 
-/// Writes set `index`'s manifest (`target/bench-compare-{index}.toml`): `spin.toml` with its
-/// build sources in `dir`, plus hello-world. Errors with the first missing file.
-fn manifest(index: usize, dir: &Path) -> Result<PathBuf, String> {
-    let root = workspace_root();
+/// Writes to `path` the manifest of the set in `dir`: `spin.toml` with its build sources in
+/// `dir` (absolute), plus hello-world. Refuses a missing directory, a missing file and a path
+/// with a character a TOML basic string would need to escape.
+fn manifest(path: &Path, dir: &Path) -> Result<PathBuf, String> {
     let dir =
         std::fs::canonicalize(dir).map_err(|_| format!("{}: no such directory", dir.display()))?;
-    let text = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
+    let shown = dir.display().to_string();
+    if shown.contains(['"', '\\']) || shown.chars().any(char::is_control) {
+        return Err(format!(
+            "{shown}: a path with quotes, backslashes or control characters"
+        ));
+    }
+    let text = std::fs::read_to_string(workspace_root().join("spin.toml")).expect("read spin.toml");
     for line in text.lines().filter(|l| l.starts_with(BUILD_SOURCE)) {
         let file = line[BUILD_SOURCE.len()..].trim_end_matches('"');
         if !dir.join(file).is_file() {
-            return Err(format!(
-                "{} has no {file} (spin.toml names it)",
-                dir.display()
-            ));
+            return Err(format!("{shown} has no {file} (spin.toml names it)"));
         }
     }
-    let mut text = text.replace(BUILD_SOURCE, &format!("source = \"{}/", dir.display()));
-    text.push_str(&format!(
-        "\n[[trigger.http]]\nroute = \"/bench/hello\"\ncomponent = \"bench-hello\"\n\n[component.bench-hello]\nsource = \"{}\"\n",
-        wasm("hello").display()
-    ));
-    let path = root.join(format!("target/bench-compare-{index}.toml"));
-    std::fs::write(&path, text).expect("write compare manifest");
-    Ok(path)
+    let mut text = text.replace(BUILD_SOURCE, &format!("source = \"{shown}/"));
+    text.push_str(&super::hello_route());
+    std::fs::write(path, text).expect("write compare manifest");
+    Ok(path.to_owned())
 }
 
-/// The median of `values` (the mean of the middle two for an even count); NaN when empty.
-fn median(mut values: Vec<f64>) -> f64 {
+/// The median of the finite `values` (the mean of the middle two for an even count); NaN when
+/// none is finite (a ratio whose yardstick answered nothing is left out, not sorted first).
+fn median(values: Vec<f64>) -> f64 {
+    let mut values: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
     values.sort_by(f64::total_cmp);
     match values.len() {
         0 => f64::NAN,

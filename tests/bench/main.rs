@@ -18,7 +18,7 @@
 //! libSQL and on one local SQLite file (see `scale_out.rs`).
 //! `--operations` measures what one host operation (a SQLite statement, a key-value get, an
 //! outbound request) costs the host, with the `probe` fixture (see `operations.rs`).
-//! `--compare DIR_A DIR_B [--rounds 4]` runs create-order with two sets of built components
+//! `--compare DIR_A DIR_B … [--rounds 4]` runs create-order with two or more sets of built components
 //! (`DIR:REUSE` for another instance reuse count than Spin's 128) interleaved round by round, each against hello-world and the floor in the same round (see
 //! `compare.rs`): for before/after claims on a noisy machine.
 
@@ -53,8 +53,9 @@ struct Args {
     /// Only the targets whose label starts with this (plus hello-world, the yardstick), and no
     /// in-process counts: for profiling one path.
     only: Option<String>,
-    /// Sets of built components to compare interleaved instead (`compare.rs`).
-    compare: Vec<compare::Set>,
+    /// Sets of built components to compare interleaved instead (`compare.rs`); `Some` when
+    /// `--compare` was given.
+    compare: Option<Vec<compare::Set>>,
     /// Rounds of `--compare`.
     rounds: usize,
 }
@@ -67,15 +68,15 @@ fn args() -> Args {
         scale_out: false,
         operations: false,
         only: None,
-        compare: Vec::new(),
+        compare: None,
         rounds: 4,
     };
     let mut it = std::env::args().skip(1).peekable();
     while let Some(flag) = it.next() {
         if flag == "--compare" {
+            let sets = args.compare.get_or_insert_default();
             while let Some(set) = it.next_if(|next| !next.starts_with("--")) {
-                args.compare
-                    .push(compare::Set::parse(&set).unwrap_or_else(|| usage()));
+                sets.push(compare::Set::parse(&set).unwrap_or_else(|| usage()));
             }
             continue;
         }
@@ -93,14 +94,19 @@ fn args() -> Args {
         }
         let value = it.next().and_then(|v| v.parse().ok());
         match (flag.as_str(), value) {
-            ("--seconds", Some(v)) => args.seconds = v,
+            ("--seconds", Some(v)) if v > 0 => args.seconds = v,
             ("--connections", Some(v)) => args.connections = v as usize,
             ("--setups", Some(v)) => args.setups = v as usize,
             ("--rounds", Some(v)) if v > 0 => args.rounds = v as usize,
             _ => usage(),
         }
     }
-    if args.compare.len() == 1 {
+    // --compare takes two sets or more, and no other mode beside it.
+    if args
+        .compare
+        .as_ref()
+        .is_some_and(|sets| sets.len() < 2 || args.scale_out || args.operations)
+    {
         usage();
     }
     args
@@ -119,10 +125,7 @@ fn usage() -> ! {
 fn bench_manifest() -> PathBuf {
     let root = workspace_root();
     let mut text = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
-    text.push_str(&format!(
-        "\n[[trigger.http]]\nroute = \"/bench/hello\"\ncomponent = \"bench-hello\"\n\n[component.bench-hello]\nsource = \"{}\"\n",
-        wasm("hello").display()
-    ));
+    text.push_str(&hello_route());
     let path = root.join("target/bench-spin.toml");
     std::fs::write(&path, text).expect("write bench manifest");
     // The copy lives in target/, so relative sources would resolve there: point them back.
@@ -132,6 +135,15 @@ fn bench_manifest() -> PathBuf {
     );
     std::fs::write(&path, fixed).expect("write bench manifest");
     path
+}
+
+/// The manifest lines that serve the build's hello-world fixture on `/bench/hello` (component
+/// `bench-hello`, an absolute source), to append to a copy of `spin.toml`.
+fn hello_route() -> String {
+    format!(
+        "\n[[trigger.http]]\nroute = \"/bench/hello\"\ncomponent = \"bench-hello\"\n\n[component.bench-hello]\nsource = \"{}\"\n",
+        wasm("hello").display()
+    )
 }
 
 struct Run {
@@ -171,35 +183,27 @@ fn process_cpu(pid: u32) -> Duration {
 /// User + system CPU time from a `/proc/…/stat` file (a process's or a thread's); zero if it
 /// cannot be read.
 fn stat_cpu(path: &std::path::Path) -> Duration {
-    let Ok(stat) = std::fs::read_to_string(path) else {
-        return Duration::ZERO;
-    };
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let after = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .unwrap_or_default();
-    let ticks: u64 = after
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|t| t.parse::<u64>().ok())
-        .sum();
-    // Linux reports these in USER_HZ ticks: 100 per second on every mainstream build.
+    // utime and stime; Linux reports them in USER_HZ ticks: 100 per second on every mainstream
+    // build.
+    let ticks = stat_field(path, 14).unwrap_or(0) + stat_field(path, 15).unwrap_or(0);
     Duration::from_millis(ticks * 10)
 }
 
 /// Minor page faults process `pid` has taken so far (`minflt`, the 10th field of
 /// `/proc/{pid}/stat`; Linux); zero if it cannot be read. A fresh instance's linear memory is
-/// faulted in page by page, so this counts what instances cost in memory, whatever the machine.
+/// faulted in page by page, so beside the host's own allocations this counts what new
+/// instances cost in memory, in pages rather than time.
 fn minor_faults(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let (_, after) = stat.rsplit_once(')')?;
-            after.split_whitespace().nth(7)?.parse().ok()
-        })
-        .unwrap_or(0)
+    stat_field(std::path::Path::new(&format!("/proc/{pid}/stat")), 10).unwrap_or(0)
+}
+
+/// Field `number` (1-based, as `proc(5)` numbers them; 3 or more) of a `/proc/…/stat` file,
+/// counted after the parenthesised command name (which may hold spaces); `None` if the file
+/// cannot be read or the field is not a number.
+fn stat_field(path: &std::path::Path, number: usize) -> Option<u64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let (_, after) = stat.rsplit_once(')')?;
+    after.split_whitespace().nth(number - 3)?.parse().ok()
 }
 
 /// A request with no answer after this long is counted as an error (a stuck request must not
@@ -533,10 +537,10 @@ fn main() {
         operations::run(&runtime, args.seconds, args.connections);
         return;
     }
-    if !args.compare.is_empty() {
+    if let Some(sets) = &args.compare {
         compare::run(
             &runtime,
-            &args.compare,
+            sets,
             args.rounds,
             (args.seconds, args.connections),
         );
