@@ -92,7 +92,7 @@ struct Row {
     /// Write transactions, statements, key-value operations, Redis commands per created order
     /// (under load, relay included).
     counts: [f64; 4],
-    /// The host's minor page faults per created order (`super::minor_faults`).
+    /// The host's minor page faults per created order (`super::proc_stat::minor_faults`).
     faults: f64,
 }
 
@@ -222,11 +222,11 @@ fn measure(
     }
     let hello_run = runtime.block_on(load(&addr, &hello, seconds, connections, host.pid()));
     let before = settled_counts(&counts_file);
-    let faults_before = super::minor_faults(host.pid());
+    let faults_before = super::proc_stat::minor_faults(host.pid());
     let create_run = runtime.block_on(load(&addr, &create, seconds, connections, host.pid()));
     let after = settled_counts(&counts_file);
     // Read after the settle, as the op counts: the relay and metrics run after the responses.
-    let faults = super::minor_faults(host.pid()).saturating_sub(faults_before) as f64
+    let faults = super::proc_stat::minor_faults(host.pid()).saturating_sub(faults_before) as f64
         / create_run.requests.max(1) as f64;
     host.stop();
     let [tx, statements, kv, redis, ..] = per_request(&before, &after, create_run.requests);
@@ -286,5 +286,49 @@ fn median(values: Vec<f64>) -> f64 {
         0 => f64::NAN,
         n if n % 2 == 1 => values[n / 2],
         n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Set, median, names};
+
+    #[test]
+    fn a_set_is_a_directory_with_spins_reuse_count_unless_it_names_one() {
+        let plain = Set::parse("/tmp/sets/fin").expect("a directory");
+        assert_eq!(
+            (plain.dir.to_str(), plain.reuse),
+            (Some("/tmp/sets/fin"), 128)
+        );
+        let reused = Set::parse("/tmp/sets/fin:1").expect("a directory and a count");
+        assert_eq!(
+            (reused.dir.to_str(), reused.reuse),
+            (Some("/tmp/sets/fin"), 1)
+        );
+        for refused in ["/tmp/sets/fin:0", "/tmp/sets/fin:", "/tmp/sets/fin:many"] {
+            assert!(Set::parse(refused).is_none(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn names_show_a_reuse_count_other_than_spins_and_tell_equal_names_apart() {
+        let sets: Vec<Set> = ["a/fin", "b/fin", "fin:1", "new"]
+            .iter()
+            .map(|arg| Set::parse(arg).unwrap())
+            .collect();
+        assert_eq!(
+            names(&sets),
+            ["fin #1", "fin #2", "fin (reuse 1)", "new"].map(String::from)
+        );
+    }
+
+    #[test]
+    fn the_median_is_of_the_finite_values() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        // A ratio over a yardstick that answered nothing (x / 0, 0 / 0) is left out.
+        assert_eq!(median(vec![f64::NAN, 5.0, f64::INFINITY, 1.0, 3.0]), 3.0);
+        assert!(median(vec![f64::NAN]).is_nan());
+        assert!(median(Vec::new()).is_nan());
     }
 }

@@ -25,6 +25,7 @@
 mod compare;
 mod floor;
 mod operations;
+mod proc_stat;
 mod scale_out;
 mod stand_ins;
 
@@ -36,6 +37,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use integration_tests::{HostBuilder, wasm, workspace_root};
+use proc_stat::process_cpu;
 
 const LIVE: &str = "/health/live (order-api)";
 const READY: &str = "/health/ready (order-api → SQLite, KV, composed adapters + emitter)";
@@ -172,38 +174,6 @@ impl Run {
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).copied().unwrap_or_default()
-}
-
-/// CPU time (user + system) process `pid` has used so far, from `/proc` (Linux); zero
-/// elsewhere.
-fn process_cpu(pid: u32) -> Duration {
-    stat_cpu(std::path::Path::new(&format!("/proc/{pid}/stat")))
-}
-
-/// User + system CPU time from a `/proc/…/stat` file (a process's or a thread's); zero if it
-/// cannot be read.
-fn stat_cpu(path: &std::path::Path) -> Duration {
-    // utime and stime; Linux reports them in USER_HZ ticks: 100 per second on every mainstream
-    // build.
-    let ticks = stat_field(path, 14).unwrap_or(0) + stat_field(path, 15).unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
-
-/// Minor page faults process `pid` has taken so far (`minflt`, the 10th field of
-/// `/proc/{pid}/stat`; Linux); zero if it cannot be read. A fresh instance's linear memory is
-/// faulted in page by page, so beside the host's own allocations this counts what new
-/// instances cost in memory, in pages rather than time.
-fn minor_faults(pid: u32) -> u64 {
-    stat_field(std::path::Path::new(&format!("/proc/{pid}/stat")), 10).unwrap_or(0)
-}
-
-/// Field `number` (1-based, as `proc(5)` numbers them; 3 or more) of a `/proc/…/stat` file,
-/// counted after the parenthesised command name (which may hold spaces); `None` if the file
-/// cannot be read or the field is not a number.
-fn stat_field(path: &std::path::Path, number: usize) -> Option<u64> {
-    let stat = std::fs::read_to_string(path).ok()?;
-    let (_, after) = stat.rsplit_once(')')?;
-    after.split_whitespace().nth(number - 3)?.parse().ok()
 }
 
 /// A request with no answer after this long is counted as an error (a stuck request must not

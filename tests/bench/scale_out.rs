@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use integration_tests::{ClusterBuilder, Database};
 
-use crate::{Run, Target, create_order_body, load_spread, ms, process_cpu};
+use crate::proc_stat::process_cpu;
+use crate::{Run, Target, create_order_body, load_spread, ms};
 
 struct Row {
     database: &'static str,

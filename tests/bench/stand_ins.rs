@@ -157,7 +157,7 @@ fn thread_cpu(name: &str) -> Option<Duration> {
     (!named.is_empty()).then(|| {
         named
             .iter()
-            .map(|task| crate::stat_cpu(&task.path().join("stat")))
+            .map(|task| crate::proc_stat::stat_cpu(&task.path().join("stat")))
             .sum()
     })
 }
