@@ -268,7 +268,10 @@ fn manifest(path: &Path, dir: &Path) -> Result<PathBuf, String> {
     for line in text.lines().filter(|l| l.starts_with(BUILD_SOURCE)) {
         let file = line[BUILD_SOURCE.len()..].trim_end_matches('"');
         if !dir.join(file).is_file() {
-            return Err(format!("{shown} has no {file} (spin.toml names it)"));
+            return Err(format!(
+                "{shown} has no {file} (spin.toml names it; copy the set from a build's \
+                 target/wasm32-wasip2/release/)"
+            ));
         }
     }
     let mut text = text.replace(BUILD_SOURCE, &format!("source = \"{shown}/"));
