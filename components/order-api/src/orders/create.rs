@@ -114,6 +114,7 @@ fn after_response(db: Db, settings: order_app::Settings, answered: Option<String
     }
     LAST_RECOVERY.set(Some(now));
     spin_sdk::wasip3::spawn(async move {
+        super::relay::let_the_response_leave().await;
         let _ = ports::app(&db, settings)
             .recover_except(OPPORTUNISTIC_RECOVERY, answered.as_deref())
             .await;

@@ -99,6 +99,27 @@ thread_local! {
         std::cell::RefCell::new(RelaySchedule::default());
 }
 
+/// How long post-return work of a request (the relay pass, the recovery pass) waits before
+/// its first host call, in milliseconds: see [`let_the_response_leave`].
+pub(crate) const POST_RETURN_PAUSE_MS: u64 = 5;
+
+/// Waits [`POST_RETURN_PAUSE_MS`] before post-return work starts, so the response leaves
+/// first in one write.
+///
+/// Why: the SDK writes a reply's body from a task of its own after the handler returns; when
+/// post-return work starts at once (a fresh instance's first request starts a relay pass and
+/// a recovery pass), the host's HTTP server often has the headers before the body, sends them
+/// alone, and the body follows in a second small write — which, on a socket without
+/// `TCP_NODELAY` (Spin's), waits for the client's delayed ACK. Measured (issue 10, session 20;
+/// `bench --compare … --connections 1`, an instance per request): `strace` showed the 239-byte
+/// head and the body in separate `writev`s and the next request 42 ms later; a fresh instance's
+/// order answered in 52–56 ms against 12–14 ms with this pause (12–14 ms also with the host's
+/// `--tcp-nodelay`, which Spin does not set). A gate that waited for the SDK's body task to end
+/// did not help (52–56 ms): the pause is an observed remedy, not a proven mechanism.
+pub(crate) async fn let_the_response_leave() {
+    spin_sdk::time::sleep(std::time::Duration::from_millis(POST_RETURN_PAUSE_MS)).await;
+}
+
 /// Asks the relay to deliver pending outbox rows, as post-return work: the response never
 /// waits for Redis (Spin keeps the instance until its tasks end, as for the metrics batch).
 /// Passes follow [`RelaySchedule`]: one at a time per instance, at most one per
@@ -109,6 +130,7 @@ pub(crate) fn dispatch_events() {
         return;
     }
     spin_sdk::wasip3::spawn(async {
+        let_the_response_leave().await;
         loop {
             let wait = SCHEDULE.with_borrow(|s| s.wait_ms(guest::clock::now_ms()));
             if wait > 0 {
