@@ -20,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
-use integration_tests::{HostBuilder, workspace_root};
+use integration_tests::workspace_root;
 
 use super::{HELLO, Run, Target, create_order_target, load, per_request, settled_counts};
 
@@ -200,20 +200,9 @@ fn measure(
     (seconds, connections): (u64, usize),
     (set, round): (usize, usize),
 ) -> Row {
-    let counts_dir = tempfile::tempdir().expect("tempdir");
-    let counts_file = counts_dir.path().join("op-counts.json");
     let reuse = reuse.to_string();
     let flags = ["--max-instance-reuse-count", reuse.as_str()];
-    let host = flags
-        .iter()
-        .fold(
-            HostBuilder::new(manifest).simulators(sims).env(
-                "ORDER_HOST_OP_COUNTS_FILE",
-                counts_file.display().to_string(),
-            ),
-            |builder, flag| builder.arg(*flag),
-        )
-        .start();
+    let (host, _counts_dir, counts_file) = super::counted_host(manifest, sims, &flags);
     let addr = host.base.trim_start_matches("http://").to_string();
     let hello = Target::open(HELLO, "/bench/hello");
     let create = create_order_target(&host);

@@ -299,6 +299,30 @@ async fn load_spread(
     run
 }
 
+/// An `order-host` for `manifest` with the stand-ins `sims` and the extra `flags`, keeping its
+/// op counts (`ORDER_HOST_OP_COUNTS_FILE`) in a file of a temporary directory: returns the
+/// host, the directory (keep it alive while the host runs) and the file's path for
+/// [`settled_counts`].
+fn counted_host(
+    manifest: &std::path::Path,
+    sims: &simulators::Simulators,
+    flags: &[&str],
+) -> (integration_tests::Host, tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let counts_file = dir.path().join("op-counts.json");
+    let host = flags
+        .iter()
+        .fold(
+            HostBuilder::new(manifest).simulators(sims).env(
+                "ORDER_HOST_OP_COUNTS_FILE",
+                counts_file.display().to_string(),
+            ),
+            |builder, flag| builder.arg(*flag),
+        )
+        .start();
+    (host, dir, counts_file)
+}
+
 /// Host operations per created order, as `order-host` counts them (`op_counts`, read from the
 /// file it keeps when `ORDER_HOST_OP_COUNTS_FILE` is set): 50 orders one after another on one
 /// connection, then a pause for work that runs after the response (event relay, metrics),
@@ -310,15 +334,7 @@ fn create_order_counts(
     sims: &simulators::Simulators,
 ) -> (f64, f64, f64, f64, f64, f64) {
     const ORDERS: u64 = 50;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let counts_file = dir.path().join("op-counts.json");
-    let host = HostBuilder::new(manifest)
-        .simulators(sims)
-        .env(
-            "ORDER_HOST_OP_COUNTS_FILE",
-            counts_file.display().to_string(),
-        )
-        .start();
+    let (host, _counts_dir, counts_file) = counted_host(manifest, sims, &[]);
     let target = create_order_target(&host);
     let addr = host.base.trim_start_matches("http://").to_string();
     // Warm-up: migrations, caches and tokens are not per-order costs.
@@ -552,18 +568,7 @@ fn main() {
         sims.inventory.set_stock(product, u32::MAX / 2);
     }
     for (setup, flags) in setups.into_iter().take(args.setups) {
-        let counts_dir = tempfile::tempdir().expect("tempdir");
-        let counts_file = counts_dir.path().join("op-counts.json");
-        let host = flags
-            .iter()
-            .fold(
-                HostBuilder::new(&manifest).simulators(&sims).env(
-                    "ORDER_HOST_OP_COUNTS_FILE",
-                    counts_file.display().to_string(),
-                ),
-                |b, f| b.arg(*f),
-            )
-            .start();
+        let (host, _counts_dir, counts_file) = counted_host(&manifest, &sims, flags);
         let addr = host.base.trim_start_matches("http://").to_string();
         let targets: Vec<Target> = [
             Target::open(LIVE, "/health/live"),
