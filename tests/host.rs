@@ -550,6 +550,55 @@ fn instances_are_reused_up_to_the_configured_count_and_dropped_when_idle() {
     );
 }
 
+/// `order-host`'s op counts (`ORDER_HOST_OP_COUNTS_FILE`, a diagnostic of this host only)
+/// count each response it hands to a connection, routed or not, and the writes to accepted
+/// sockets that carried bytes: the benchmark's "writes/response" (1.0 when every response left
+/// in the write with its head). Nothing is written before a request arrives, and every response
+/// takes at least one write.
+#[test]
+fn op_counts_count_responses_and_the_socket_writes_that_carry_them() {
+    const REQUESTS: u64 = 6;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let counts_file = dir.path().join("op-counts.json");
+    let (_manifest_dir, manifest) = manifest_in_tempdir(&probe_manifest());
+    let host = HostBuilder::new(&manifest)
+        .env(
+            "ORDER_HOST_OP_COUNTS_FILE",
+            counts_file.display().to_string(),
+        )
+        .start();
+    // (responses, socket writes) once the file holds both (it is rewritten every 50 ms).
+    let read = || -> Option<(u64, u64)> {
+        let text = std::fs::read_to_string(&counts_file).ok()?;
+        let counts: serde_json::Value = serde_json::from_str(&text).ok()?;
+        Some((
+            counts["httpResponses"].as_u64()?,
+            counts["httpSocketWrites"].as_u64()?,
+        ))
+    };
+    let settled = || {
+        let first = eventually(Duration::from_secs(10), "the counts file", read);
+        std::thread::sleep(Duration::from_millis(200));
+        eventually(Duration::from_secs(10), "the counts file", read).max(first)
+    };
+    let (responses_before, writes_before) = settled();
+    for n in 0..REQUESTS {
+        let (path, status) = match n % 2 {
+            0 => ("/hello", 200),
+            _ => ("/no/such/route", 404),
+        };
+        let answer = host.get(path);
+        assert_eq!(answer.status, status, "{path}: {answer:?}");
+    }
+    let (responses, writes) = settled();
+    let (responses, writes) = (responses - responses_before, writes - writes_before);
+    assert_eq!(responses, REQUESTS);
+    assert!(
+        (REQUESTS..=4 * REQUESTS).contains(&writes),
+        "{writes} socket writes for {REQUESTS} responses"
+    );
+}
+
 /// Spin leaves `TCP_NODELAY` off on accepted sockets (and so does `order-host` by default): a
 /// response whose chunked terminator leaves in a second write waits ~40 ms for the client's
 /// delayed ACK on a kept-alive connection. Every order-api response therefore carries a

@@ -39,6 +39,8 @@ static REDIS_COMMANDS: AtomicU64 = AtomicU64::new(0);
 static INSTANTIATIONS: AtomicU64 = AtomicU64::new(0);
 static SQLITE_OPENS: AtomicU64 = AtomicU64::new(0);
 static REDIS_OPENS: AtomicU64 = AtomicU64::new(0);
+static HTTP_RESPONSES: AtomicU64 = AtomicU64::new(0);
+static HTTP_SOCKET_WRITES: AtomicU64 = AtomicU64::new(0);
 
 /// A snapshot of the counters since the process started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -66,6 +68,15 @@ pub struct OpCounts {
     /// a TCP connect and a handshake, as on Spin).
     #[serde(default)]
     pub redis_opens: u64,
+    /// Responses the HTTP trigger handed to its connections (heads; routed or not).
+    #[serde(default)]
+    pub http_responses: u64,
+    /// Writes to accepted sockets that sent at least one byte (`write`/`writev` calls; plain HTTP
+    /// only, not counted under TLS). Per response, 1.0 means every response left in one write; a
+    /// response whose body left after its head takes two, and on Spin's sockets (no
+    /// `TCP_NODELAY`) its body then waits for the client's delayed ACK of the head.
+    #[serde(default)]
+    pub http_socket_writes: u64,
 }
 
 impl OpCounts {
@@ -79,6 +90,8 @@ impl OpCounts {
             instantiations: INSTANTIATIONS.load(Ordering::Relaxed),
             sqlite_opens: SQLITE_OPENS.load(Ordering::Relaxed),
             redis_opens: REDIS_OPENS.load(Ordering::Relaxed),
+            http_responses: HTTP_RESPONSES.load(Ordering::Relaxed),
+            http_socket_writes: HTTP_SOCKET_WRITES.load(Ordering::Relaxed),
         }
     }
 
@@ -93,6 +106,8 @@ impl OpCounts {
             instantiations: self.instantiations - earlier.instantiations,
             sqlite_opens: self.sqlite_opens - earlier.sqlite_opens,
             redis_opens: self.redis_opens - earlier.redis_opens,
+            http_responses: self.http_responses - earlier.http_responses,
+            http_socket_writes: self.http_socket_writes - earlier.http_socket_writes,
         }
     }
 }
@@ -123,4 +138,12 @@ pub(crate) fn instantiation() {
 
 pub(crate) fn redis_command() {
     REDIS_COMMANDS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn http_response() {
+    HTTP_RESPONSES.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn http_socket_write() {
+    HTTP_SOCKET_WRITES.fetch_add(1, Ordering::Relaxed);
 }

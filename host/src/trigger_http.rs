@@ -9,7 +9,9 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -177,7 +179,11 @@ impl HttpTrigger {
                             trigger.serve_connection(tls, local, client).await;
                         }
                     }
-                    None => trigger.serve_connection(stream, local, client).await,
+                    None => {
+                        trigger
+                            .serve_connection(CountedWrites(stream), local, client)
+                            .await
+                    }
                 }
             });
         }
@@ -191,7 +197,11 @@ impl HttpTrigger {
         let trigger = self;
         let service = hyper::service::service_fn(move |req| {
             let trigger = trigger.clone();
-            async move { Ok::<_, Infallible>(trigger.handle(req, local, client).await) }
+            async move {
+                let response = trigger.handle(req, local, client).await;
+                crate::op_counts::http_response();
+                Ok::<_, Infallible>(response)
+            }
         });
         let _ = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
@@ -394,4 +404,63 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// An accepted socket that counts the writes that sent bytes (`op_counts`: socket writes per
+/// response tell whether responses leave in one write). Reads, flushes and shutdowns pass
+/// through unchanged.
+struct CountedWrites<S>(S);
+
+impl<S> CountedWrites<S> {
+    fn counted(written: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = &written
+            && *n > 0
+        {
+            crate::op_counts::http_socket_write();
+        }
+        written
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for CountedWrites<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for CountedWrites<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Self::counted(Pin::new(&mut self.0).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Self::counted(Pin::new(&mut self.0).poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
 }

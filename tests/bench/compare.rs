@@ -6,7 +6,9 @@
 //! (`order_api.wasm`, `dependency_adapters.wasm`, `event_emitter.wasm`,
 //! `payment_listener.wasm`); `DIR:REUSE` serves that set with `--max-instance-reuse-count
 //! REUSE` instead of Spin's default 128 (`fin:1 fin fin:1000000` compares one build with an
-//! instance per request, at Spin's default and with instances never replaced). For each set,
+//! instance per request, at Spin's default and with instances never replaced), and
+//! `DIR:REUSE/CONCURRENT` also with `--max-instance-concurrent-reuse-count CONCURRENT`
+//! instead of Spin's 16 (`fin fin:128/1`: one request at a time per instance). For each set,
 //! the manifest is the real `spin.toml` with every `source = "target/wasm32-wasip2/release/…"`
 //! pointed at that directory, plus the current build's hello-world on `/bench/hello` (the same
 //! yardstick for every set), written to a temporary directory (every source is absolute). A
@@ -34,34 +36,47 @@ pub(crate) struct Set {
     pub(crate) dir: PathBuf,
     /// `--max-instance-reuse-count` (Spin 4's default is 128).
     pub(crate) reuse: u32,
+    /// `--max-instance-concurrent-reuse-count` (Spin 4's default is 16).
+    pub(crate) concurrent: u32,
 }
 
 impl Set {
-    /// Parses `DIR` or `DIR:REUSE` (REUSE a positive integer); `None` if REUSE is not one.
+    /// Parses `DIR`, `DIR:REUSE` or `DIR:REUSE/CONCURRENT` (positive integers); `None` if a
+    /// count is not one.
     pub(crate) fn parse(arg: &str) -> Option<Self> {
+        let positive = |count: &str| count.parse().ok().filter(|c: &u32| *c > 0);
         match arg.rsplit_once(':') {
-            Some((dir, reuse)) => Some(Self {
-                dir: PathBuf::from(dir),
-                reuse: reuse.parse().ok().filter(|r| *r > 0)?,
-            }),
+            Some((dir, counts)) => {
+                let (reuse, concurrent) = match counts.split_once('/') {
+                    Some((reuse, concurrent)) => (positive(reuse)?, positive(concurrent)?),
+                    None => (positive(counts)?, 16),
+                };
+                Some(Self {
+                    dir: PathBuf::from(dir),
+                    reuse,
+                    concurrent,
+                })
+            }
             None => Some(Self {
                 dir: PathBuf::from(arg),
                 reuse: 128,
+                concurrent: 16,
             }),
         }
     }
 
-    /// The set's name in the tables: its directory's last component, and its reuse count if
-    /// not Spin's default (see [`names`] for sets that would share one).
+    /// The set's name in the tables: its directory's last component, and its reuse counts if
+    /// not Spin's defaults (see [`names`] for sets that would share one).
     fn name(&self) -> String {
         let dir = self
             .dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| self.dir.display().to_string());
-        match self.reuse {
-            128 => dir,
-            reuse => format!("{dir} (reuse {reuse})"),
+        match (self.reuse, self.concurrent) {
+            (128, 16) => dir,
+            (reuse, 16) => format!("{dir} (reuse {reuse})"),
+            (reuse, concurrent) => format!("{dir} (reuse {reuse}/{concurrent})"),
         }
     }
 }
@@ -94,6 +109,9 @@ struct Row {
     counts: [f64; 4],
     /// The host's minor page faults per created order (`super::proc_stat::minor_faults`).
     faults: f64,
+    /// Writes to the accepted sockets per response (`httpSocketWrites` / `httpResponses`):
+    /// 1.0 when every answer left in one write.
+    writes: f64,
 }
 
 /// Runs `rounds` interleaved rounds over `sets` at `(seconds, connections)` and prints the
@@ -126,9 +144,9 @@ pub(crate) fn run(
         sims.inventory.set_stock(product, u32::MAX / 2);
     }
     println!(
-        "| set | round | orders/s | p50 ms | p99 ms | errors | host CPU µs/order | × floor | × hello-world | write tx | statements | KV ops | Redis cmds | page faults |"
+        "| set | round | orders/s | p50 ms | p99 ms | errors | host CPU µs/order | × floor | × hello-world | write tx | statements | KV ops | Redis cmds | page faults | writes/response |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows = Vec::new();
     for round in 1..=rounds {
         for (set, manifest) in manifests.iter().enumerate() {
@@ -136,12 +154,12 @@ pub(crate) fn run(
                 runtime,
                 &sims,
                 manifest,
-                sets[set].reuse,
+                (sets[set].reuse, sets[set].concurrent),
                 (seconds, connections),
                 (set, round),
             );
             println!(
-                "| {} | {round} | {:.0} | {} | {} | {} | {:.0} | {:.3} | {:.4} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
+                "| {} | {round} | {:.0} | {} | {} | {} | {:.0} | {:.3} | {:.4} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.3} |",
                 names[set],
                 row.create.rps(),
                 super::ms(row.create.percentile(0.50)),
@@ -155,20 +173,21 @@ pub(crate) fn run(
                 row.counts[2],
                 row.counts[3],
                 row.faults,
+                row.writes,
             );
             rows.push(row);
         }
     }
     println!();
     println!(
-        "| set (median of {rounds} rounds) | orders/s | p50 ms | p99 ms | host CPU µs/order | × floor | × hello-world | write tx | statements | KV ops | Redis cmds | page faults |"
+        "| set (median of {rounds} rounds) | orders/s | p50 ms | p99 ms | host CPU µs/order | × floor | × hello-world | write tx | statements | KV ops | Redis cmds | page faults | writes/response |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (index, name) in names.iter().enumerate() {
         let of_set: Vec<&Row> = rows.iter().filter(|r| r.set == index).collect();
         let median_of = |f: &dyn Fn(&Row) -> f64| median(of_set.iter().map(|r| f(r)).collect());
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.3} | {:.4} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.3} | {:.4} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.3} |",
             name,
             median_of(&|r| r.create.rps()),
             median_of(&|r| r.create.percentile(0.50).as_secs_f64() * 1e3),
@@ -181,6 +200,7 @@ pub(crate) fn run(
             median_of(&|r| r.counts[2]),
             median_of(&|r| r.counts[3]),
             median_of(&|r| r.faults),
+            median_of(&|r| r.writes),
         );
     }
     println!();
@@ -190,18 +210,23 @@ pub(crate) fn run(
     );
 }
 
-/// One set's round: hello-world, create-order and its floor (the same reuse count), as the
+/// One set's round: hello-world, create-order and its floor (the same reuse counts), as the
 /// module's documentation says.
 fn measure(
     runtime: &tokio::runtime::Runtime,
     sims: &simulators::Simulators,
     manifest: &Path,
-    reuse: u32,
+    (reuse, concurrent): (u32, u32),
     (seconds, connections): (u64, usize),
     (set, round): (usize, usize),
 ) -> Row {
-    let reuse = reuse.to_string();
-    let flags = ["--max-instance-reuse-count", reuse.as_str()];
+    let (reuse, concurrent) = (reuse.to_string(), concurrent.to_string());
+    let flags = [
+        "--max-instance-reuse-count",
+        reuse.as_str(),
+        "--max-instance-concurrent-reuse-count",
+        concurrent.as_str(),
+    ];
     let (host, _counts_dir, counts_file) = super::counted_host(manifest, sims, &flags);
     let addr = host.base.trim_start_matches("http://").to_string();
     let hello = Target::open(HELLO, "/bench/hello");
@@ -219,6 +244,7 @@ fn measure(
         / create_run.requests.max(1) as f64;
     host.stop();
     let [tx, statements, kv, redis, ..] = per_request(&before, &after, create_run.requests);
+    let writes = writes_per_response(&before, &after);
     let (floor_host, floor_target) = super::floor::start(&flags, sims, &super::create_order_body());
     let floor_addr = floor_host.base.trim_start_matches("http://").to_string();
     runtime.block_on(load(&floor_addr, &floor_target, 1, 2, floor_host.pid()));
@@ -238,6 +264,21 @@ fn measure(
         floor_rps: floor_run.rps(),
         counts: [tx, statements, kv, redis],
         faults,
+        writes,
+    }
+}
+
+/// Socket writes per response between two readings of the host's counts (0 when it answered
+/// nothing).
+fn writes_per_response(before: &serde_json::Value, after: &serde_json::Value) -> f64 {
+    let delta = |field: &str| {
+        after[field].as_u64().unwrap_or(0) as f64 - before[field].as_u64().unwrap_or(0) as f64
+    };
+    let responses = delta("httpResponses");
+    if responses > 0.0 {
+        delta("httpSocketWrites") / responses
+    } else {
+        0.0
     }
 }
 
@@ -286,7 +327,7 @@ mod tests {
     use super::{Set, median, names};
 
     #[test]
-    fn a_set_is_a_directory_with_spins_reuse_count_unless_it_names_one() {
+    fn a_set_is_a_directory_with_spins_reuse_counts_unless_it_names_them() {
         let plain = Set::parse("/tmp/sets/fin").expect("a directory");
         assert_eq!(
             (plain.dir.to_str(), plain.reuse),
@@ -297,20 +338,44 @@ mod tests {
             (reused.dir.to_str(), reused.reuse),
             (Some("/tmp/sets/fin"), 1)
         );
-        for refused in ["/tmp/sets/fin:0", "/tmp/sets/fin:", "/tmp/sets/fin:many"] {
+        let one_at_a_time = Set::parse("/tmp/sets/fin:128/1").expect("both counts");
+        assert_eq!(
+            (
+                one_at_a_time.dir.to_str(),
+                one_at_a_time.reuse,
+                one_at_a_time.concurrent
+            ),
+            (Some("/tmp/sets/fin"), 128, 1)
+        );
+        assert_eq!((plain.concurrent, reused.concurrent), (16, 16));
+        for refused in [
+            "/tmp/sets/fin:0",
+            "/tmp/sets/fin:",
+            "/tmp/sets/fin:many",
+            "/tmp/sets/fin:128/",
+            "/tmp/sets/fin:128/0",
+            "/tmp/sets/fin:/4",
+        ] {
             assert!(Set::parse(refused).is_none(), "{refused}");
         }
     }
 
     #[test]
     fn names_show_a_reuse_count_other_than_spins_and_tell_equal_names_apart() {
-        let sets: Vec<Set> = ["a/fin", "b/fin", "fin:1", "new"]
+        let sets: Vec<Set> = ["a/fin", "b/fin", "fin:1", "new", "fin:128/1"]
             .iter()
             .map(|arg| Set::parse(arg).unwrap())
             .collect();
         assert_eq!(
             names(&sets),
-            ["fin #1", "fin #2", "fin (reuse 1)", "new"].map(String::from)
+            [
+                "fin #1",
+                "fin #2",
+                "fin (reuse 1)",
+                "new",
+                "fin (reuse 128/1)"
+            ]
+            .map(String::from)
         );
     }
 

@@ -117,7 +117,7 @@ fn args() -> Args {
 /// Prints the command line and exits with status 2.
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [--seconds N] [--connections N] [--setups 1..5] [--only LABEL-PREFIX] [--scale-out] [--operations] [--compare DIR[:REUSE] DIR[:REUSE]... [--rounds N]]"
+        "usage: bench [--seconds N] [--connections N] [--setups 1..5] [--only LABEL-PREFIX] [--scale-out] [--operations] [--compare DIR[:REUSE[/CONCURRENT]] DIR[:REUSE[/CONCURRENT]]... [--rounds N]]"
     );
     std::process::exit(2);
 }
