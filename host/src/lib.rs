@@ -14,6 +14,7 @@ pub mod app;
 mod bindings;
 pub mod builder;
 pub mod compose;
+mod counted_socket;
 pub mod ctx;
 pub mod dependency_name;
 pub mod dev_token;

@@ -1,6 +1,8 @@
 //! Process-wide counts of what guests asked of the host, for benchmarks: figures that do not
 //! depend on the machine (SQLite write transactions, key-value operations and Redis commands
-//! per request). Relaxed atomic increments: a few nanoseconds per operation, always on.
+//! per request) — and one that does, on purpose: socket writes per response, which depend on
+//! timing inside the host (see [`OpCounts::http_socket_writes`]). Relaxed atomic increments: a
+//! few nanoseconds per operation, always on.
 //!
 //! A benchmark reads them from outside the process: with [`FILE_ENV`] set, `order-host up`
 //! rewrites that file with the counts as JSON ([`OpCounts`]' fields) every
@@ -68,13 +70,16 @@ pub struct OpCounts {
     /// a TCP connect and a handshake, as on Spin).
     #[serde(default)]
     pub redis_opens: u64,
-    /// Responses the HTTP trigger handed to its connections (heads; routed or not).
+    /// Responses the HTTP trigger handed to hyper on plain-HTTP connections, routed or not
+    /// (counted when handed over, before any byte is written; not under TLS, as the writes).
     #[serde(default)]
     pub http_responses: u64,
-    /// Writes to accepted sockets that sent at least one byte (`write`/`writev` calls; plain HTTP
-    /// only, not counted under TLS). Per response, 1.0 means every response left in one write; a
-    /// response whose body left after its head takes two, and on Spin's sockets (no
-    /// `TCP_NODELAY`) its body then waits for the client's delayed ACK of the head.
+    /// Writes to accepted plain-HTTP sockets that sent at least one byte (`write`/`writev`
+    /// calls). Per response, 1.0 means every response left in one write; a response whose body
+    /// left after its head takes two, and on Spin's sockets (no `TCP_NODELAY`) its body then
+    /// waits for the client's delayed ACK of the head. The excess over 1.0 is an upper bound on
+    /// the share of split responses: a partial write, a chunked body's terminator or an answer
+    /// hyper makes itself (400, 431: written, not counted as responses) also add writes.
     #[serde(default)]
     pub http_socket_writes: u64,
 }

@@ -9,9 +9,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -27,6 +25,7 @@ use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::handler::{HandlerState, Instance, Proxy, ProxyHandler};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+use crate::counted_socket::CountedWrites;
 use crate::ctx::{ComponentCaps, Ctx};
 use crate::instance_reuse::{IdleExpiration, InstanceReuse, ReusePolicy};
 use crate::routes::Router;
@@ -176,12 +175,12 @@ impl HttpTrigger {
                 match trigger.tls.clone() {
                     Some(acceptor) => {
                         if let Some(tls) = handshake(&acceptor, stream, client).await {
-                            trigger.serve_connection(tls, local, client).await;
+                            trigger.serve_connection(tls, local, client, false).await;
                         }
                     }
                     None => {
                         trigger
-                            .serve_connection(CountedWrites(stream), local, client)
+                            .serve_connection(CountedWrites::new(stream), local, client, true)
                             .await
                     }
                 }
@@ -189,9 +188,15 @@ impl HttpTrigger {
         }
     }
 
-    /// Serves HTTP/1.1 requests on one connection until it closes.
-    async fn serve_connection<S>(self: Arc<Self>, stream: S, local: SocketAddr, client: SocketAddr)
-    where
+    /// Serves HTTP/1.1 requests on one connection until it closes; `counted`: its responses
+    /// count in `op_counts` (plain HTTP, whose socket writes [`CountedWrites`] counts).
+    async fn serve_connection<S>(
+        self: Arc<Self>,
+        stream: S,
+        local: SocketAddr,
+        client: SocketAddr,
+        counted: bool,
+    ) where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let trigger = self;
@@ -199,7 +204,9 @@ impl HttpTrigger {
             let trigger = trigger.clone();
             async move {
                 let response = trigger.handle(req, local, client).await;
-                crate::op_counts::http_response();
+                if counted {
+                    crate::op_counts::http_response();
+                }
                 Ok::<_, Infallible>(response)
             }
         });
@@ -404,63 +411,4 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))
-}
-
-/// An accepted socket that counts the writes that sent bytes (`op_counts`: socket writes per
-/// response tell whether responses leave in one write). Reads, flushes and shutdowns pass
-/// through unchanged.
-struct CountedWrites<S>(S);
-
-impl<S> CountedWrites<S> {
-    fn counted(written: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
-        if let Poll::Ready(Ok(n)) = &written
-            && *n > 0
-        {
-            crate::op_counts::http_socket_write();
-        }
-        written
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for CountedWrites<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for CountedWrites<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Self::counted(Pin::new(&mut self.0).poll_write(cx, buf))
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Self::counted(Pin::new(&mut self.0).poll_write_vectored(cx, bufs))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
 }

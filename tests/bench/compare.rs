@@ -13,10 +13,10 @@
 //! pointed at that directory, plus the current build's hello-world on `/bench/hello` (the same
 //! yardstick for every set), written to a temporary directory (every source is absolute). A
 //! round runs each set in turn (A, B, A, B, …) on a fresh `order-host` (fresh state) with its
-//! reuse count: one second of hello-world and of create-order to warm up, then hello-world,
-//! create-order (op counts and page faults read from the host before and after) and
-//! create-order's floor (`floor.rs`, same reuse count) on its own host right after, after a
-//! warm-up of its own. Rows per round, then per set the median of each column but errors: the
+//! reuse counts: one second of hello-world and of create-order to warm up, then hello-world,
+//! create-order (op counts, socket writes per response and page faults read from the host
+//! before and after) and create-order's floor (`floor.rs`, same reuse counts) on its own host
+//! right after, after a warm-up of its own. Rows per round, then per set the median of each column but errors: the
 //! medians of ratios measured within a round are what a before/after claim may rest on; raw
 //! req/s and latencies are shown but drift with the machine.
 
@@ -24,19 +24,27 @@ use std::path::{Path, PathBuf};
 
 use integration_tests::workspace_root;
 
-use super::{HELLO, Run, Target, create_order_target, load, per_request, settled_counts};
+use super::{
+    HELLO, Run, Target, count_deltas, create_order_target, load, per_request, settled_counts,
+};
+
+/// Spin 4's `--max-instance-reuse-count` default.
+const SPIN_REUSE: u32 = 128;
+
+/// Spin 4's `--max-instance-concurrent-reuse-count` default.
+const SPIN_CONCURRENT_REUSE: u32 = 16;
 
 /// The prefix of every component `source` in `spin.toml` (the build's output directory).
 const BUILD_SOURCE: &str = "source = \"target/wasm32-wasip2/release/";
 
-/// One set to measure: a directory of `.wasm` files and the instance reuse count to serve it
+/// One set to measure: a directory of `.wasm` files and the instance reuse counts to serve it
 /// with.
 pub(crate) struct Set {
     /// Holds the set's `.wasm` files, named as `spin.toml` names them.
     pub(crate) dir: PathBuf,
-    /// `--max-instance-reuse-count` (Spin 4's default is 128).
+    /// `--max-instance-reuse-count` ([`SPIN_REUSE`] unless the argument names one).
     pub(crate) reuse: u32,
-    /// `--max-instance-concurrent-reuse-count` (Spin 4's default is 16).
+    /// `--max-instance-concurrent-reuse-count` ([`SPIN_CONCURRENT_REUSE`] unless named).
     pub(crate) concurrent: u32,
 }
 
@@ -49,7 +57,7 @@ impl Set {
             Some((dir, counts)) => {
                 let (reuse, concurrent) = match counts.split_once('/') {
                     Some((reuse, concurrent)) => (positive(reuse)?, positive(concurrent)?),
-                    None => (positive(counts)?, 16),
+                    None => (positive(counts)?, SPIN_CONCURRENT_REUSE),
                 };
                 Some(Self {
                     dir: PathBuf::from(dir),
@@ -59,8 +67,8 @@ impl Set {
             }
             None => Some(Self {
                 dir: PathBuf::from(arg),
-                reuse: 128,
-                concurrent: 16,
+                reuse: SPIN_REUSE,
+                concurrent: SPIN_CONCURRENT_REUSE,
             }),
         }
     }
@@ -74,8 +82,8 @@ impl Set {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| self.dir.display().to_string());
         match (self.reuse, self.concurrent) {
-            (128, 16) => dir,
-            (reuse, 16) => format!("{dir} (reuse {reuse})"),
+            (SPIN_REUSE, SPIN_CONCURRENT_REUSE) => dir,
+            (reuse, SPIN_CONCURRENT_REUSE) => format!("{dir} (reuse {reuse})"),
             (reuse, concurrent) => format!("{dir} (reuse {reuse}/{concurrent})"),
         }
     }
@@ -268,18 +276,11 @@ fn measure(
     }
 }
 
-/// Socket writes per response between two readings of the host's counts (0 when it answered
-/// nothing).
+/// Socket writes per response between two readings of the host's counts (NaN when it answered
+/// nothing, which [`median`] leaves out).
 fn writes_per_response(before: &serde_json::Value, after: &serde_json::Value) -> f64 {
-    let delta = |field: &str| {
-        after[field].as_u64().unwrap_or(0) as f64 - before[field].as_u64().unwrap_or(0) as f64
-    };
-    let responses = delta("httpResponses");
-    if responses > 0.0 {
-        delta("httpSocketWrites") / responses
-    } else {
-        0.0
-    }
+    let [writes, responses] = count_deltas(before, after, ["httpSocketWrites", "httpResponses"]);
+    writes / responses
 }
 
 /// Writes to `path` the manifest of the set in `dir`: `spin.toml` with its build sources in

@@ -359,18 +359,32 @@ fn settled_counts(path: &std::path::Path) -> serde_json::Value {
 /// statements, key-value operations, Redis commands, instances created, SQLite connections
 /// opened, Redis connections opened.
 fn per_request(before: &serde_json::Value, after: &serde_json::Value, requests: usize) -> [f64; 7] {
-    [
-        "sqliteWriteTransactions",
-        "sqliteStatements",
-        "keyValueOperations",
-        "redisCommands",
-        "instantiations",
-        "sqliteOpens",
-        "redisOpens",
-    ]
-    .map(|field| {
-        let delta = after[field].as_u64().unwrap_or(0) - before[field].as_u64().unwrap_or(0);
-        delta as f64 / requests.max(1) as f64
+    count_deltas(
+        before,
+        after,
+        [
+            "sqliteWriteTransactions",
+            "sqliteStatements",
+            "keyValueOperations",
+            "redisCommands",
+            "instantiations",
+            "sqliteOpens",
+            "redisOpens",
+        ],
+    )
+    .map(|delta| delta / requests.max(1) as f64)
+}
+
+/// How much each of `fields` of the host's counts grew from `before` to `after` (0 for a field
+/// either reading lacks, or one that shrank: another host's file).
+fn count_deltas<const N: usize>(
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+    fields: [&str; N],
+) -> [f64; N] {
+    fields.map(|field| {
+        let read = |counts: &serde_json::Value| counts[field].as_u64().unwrap_or(0);
+        read(after).saturating_sub(read(before)) as f64
     })
 }
 
